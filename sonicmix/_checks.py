@@ -1,0 +1,132 @@
+"""Validation used at the package's entry points.
+
+Checks run once where data enters (a public call, a node's construction), never
+per block inside a streaming loop.
+"""
+
+from __future__ import annotations
+
+import math
+from numbers import Real
+
+import numpy as np
+
+from sonicmix.errors import AudioError, ParameterError
+
+__all__ = ["check_audio", "check_sample_rate", "check_range", "check_finite"]
+
+
+def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> int:
+    """Return ``sample_rate`` as an int, or raise ParameterError naming it."""
+    if isinstance(sample_rate, bool) or not isinstance(sample_rate, (int, np.integer, float)):
+        raise ParameterError(f"{name}={sample_rate!r} is not a number; expected a positive integer in Hz")
+    if isinstance(sample_rate, float) and not sample_rate.is_integer():
+        raise ParameterError(f"{name}={sample_rate!r} is not a whole number of Hz; expected e.g. 48000")
+    rate = int(sample_rate)
+    if not 1000 <= rate <= 1_536_000:
+        raise ParameterError(
+            f"{name}={rate} is out of range; expected 1000 <= {name} <= 1536000 Hz"
+            + (" (was a rate in kHz given? use 48000, not 48)" if 0 < rate < 1000 else "")
+        )
+    return rate
+
+
+def check_range(
+    name: str,
+    value: object,
+    *,
+    low: float | None = None,
+    high: float | None = None,
+    low_inclusive: bool = True,
+    high_inclusive: bool = True,
+    hint: str = "",
+) -> float:
+    """Return ``value`` as a float if it is a finite real number within the bounds."""
+    if isinstance(value, bool) or not isinstance(value, Real):
+        raise ParameterError(f"{name}={value!r} is not a real number")
+    v = float(value)
+    if not math.isfinite(v):
+        raise ParameterError(f"{name}={v!r} is not finite")
+    too_low = low is not None and (v < low if low_inclusive else v <= low)
+    too_high = high is not None and (v > high if high_inclusive else v >= high)
+    if too_low or too_high:
+        parts = []
+        if low is not None:
+            parts.append(f"{name} {'>=' if low_inclusive else '>'} {low:g}")
+        if high is not None:
+            parts.append(f"{name} {'<=' if high_inclusive else '<'} {high:g}")
+        msg = f"{name}={v:g} is out of range; expected {' and '.join(parts)}"
+        raise ParameterError(msg + (f" ({hint})" if hint else ""))
+    return v
+
+
+def check_finite(x: np.ndarray, name: str = "audio", sample_rate: int | None = None, offset: int = 0) -> None:
+    """Raise AudioError naming the first NaN or inf sample (channel and time)."""
+    # A sum is one fast pass and is non-finite whenever any element is (or on
+    # overflow, which the slow path below then rules out).
+    with np.errstate(over="ignore", invalid="ignore"):
+        total = np.add.reduce(x, axis=None, dtype=np.float64)
+    if math.isfinite(total):
+        return
+    bad = ~np.isfinite(x)
+    if not bad.any():
+        return
+    channel, index = (int(i[0]) for i in np.nonzero(bad))
+    value = x[channel, index]
+    where = f"channel {channel}, sample {offset + index}"
+    if sample_rate:
+        where += f" (t={(offset + index) / sample_rate:.6f} s)"
+    count = int(bad.sum())
+    raise AudioError(
+        f"{name} has {count} non-finite sample{'s' if count > 1 else ''}; the first is {value} at {where}; "
+        "expected finite samples (check the source for overflow or a division by zero)"
+    )
+
+
+def check_audio(
+    audio: object,
+    name: str = "audio",
+    *,
+    sample_rate: int | None = None,
+    channels: int | None = None,
+    min_samples: int = 1,
+    finite: bool = True,
+) -> np.ndarray:
+    """Return ``audio`` as a 2-D float array ``(channels, samples)`` or raise AudioError.
+
+    Never guesses the layout and never converts integers: both are the caller's
+    decision (``sonicmix.io`` scales integer PCM correctly when reading files).
+    """
+    if not isinstance(audio, np.ndarray):
+        raise AudioError(
+            f"{name} is a {type(audio).__name__}; expected a numpy array of shape (channels, samples)"
+        )
+    if audio.dtype.kind == "c":
+        raise AudioError(f"{name}.dtype={audio.dtype} is complex; expected float32 or float64 (take .real?)")
+    if audio.dtype.kind in "iub":
+        raise AudioError(
+            f"{name}.dtype={audio.dtype} is not floating point; expected float32 or float64 "
+            "(read files with sonicmix.io.read, or scale integer PCM to [-1, 1] first)"
+        )
+    if audio.dtype not in (np.float32, np.float64):
+        raise AudioError(f"{name}.dtype={audio.dtype}; expected float32 or float64")
+    if audio.ndim != 2:
+        hint = " (for mono use audio[np.newaxis, :])" if audio.ndim == 1 else ""
+        raise AudioError(
+            f"{name}.shape={audio.shape} has {audio.ndim} dimensions; expected (channels, samples){hint}"
+        )
+    n_ch, n = audio.shape
+    if n_ch > n and n_ch > 64:
+        raise AudioError(
+            f"{name}.shape={audio.shape}; expected (channels, samples). Reading with soundfile? pass data.T"
+        )
+    if n_ch == 0:
+        raise AudioError(f"{name}.shape={audio.shape} has no channels; expected at least one")
+    if channels is not None and n_ch != channels:
+        raise AudioError(f"{name} has {n_ch} channels; expected {channels}")
+    if n < min_samples:
+        what = "is empty" if n == 0 else f"has {n} samples"
+        raise AudioError(f"{name}.shape={audio.shape} {what}; expected at least {min_samples} samples")
+    if finite:
+        check_finite(audio, name, sample_rate)
+    return audio

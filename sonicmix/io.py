@@ -1,0 +1,705 @@
+"""Reading and writing audio files.
+
+This module is the only place that knows soundfile's ``(frames, channels)``
+layout: everything it returns or accepts is ``(channels, samples)`` float
+audio with time on the last axis. soundfile and soxr are imported inside the
+functions, so importing this module costs no more than numpy.
+
+Reading scales integer PCM to floats the way soundfile does (a 16-bit file is
+divided by 32768, a 24-bit one by 2**23) and resamples only when asked to.
+Writing checks everything before it touches the disk, converts to integer PCM
+itself with seeded TPDF dither (so a render is reproducible byte for byte),
+streams in blocks, and is atomic: the file appears under its final name
+complete or not at all.
+
+Examples
+--------
+>>> import tempfile
+>>> from pathlib import Path
+>>> import numpy as np
+>>> import sonicmix.io as sio
+>>> folder = tempfile.TemporaryDirectory()
+>>> audio = np.zeros((2, 4800), dtype=np.float32)
+>>> result = sio.write(Path(folder.name) / "silence.wav", audio, 48_000, subtype="FLOAT")
+>>> result.frames, result.channels, result.clipped_samples
+(4800, 2, 0)
+>>> back, sample_rate = sio.read(result.path)
+>>> back.shape, back.dtype, sample_rate
+((2, 4800), dtype('float32'), 48000)
+>>> sio.info(result.path)
+AudioInfo(sample_rate=48000, channels=2, frames=4800, duration_s=0.1, subtype='FLOAT', format='WAV')
+>>> [block.shape for block in sio.blocks(result.path, 2000)]
+[(2, 2000), (2, 2000), (2, 800)]
+>>> folder.cleanup()
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Literal
+
+import numpy as np
+
+from sonicmix._checks import check_audio, check_sample_rate
+from sonicmix.errors import AudioFileError, ParameterError
+from sonicmix.layouts import Layout, resolve_layout
+
+if TYPE_CHECKING:  # pragma: no cover
+    from sonicmix._typing import Audio, PathLike
+
+__all__ = ["AudioInfo", "WriteResult", "info", "read", "blocks", "write"]
+
+#: Frames converted and written (or read) per block, so memory does not grow
+#: with the file's duration.
+DEFAULT_BLOCK_SIZE = 2**16
+
+#: Output subtypes :func:`write` accepts, with their integer width in bits.
+_PCM_BITS: dict[str, int] = {"PCM_16": 16, "PCM_24": 24}
+_SUBTYPES = ("PCM_16", "PCM_24", "FLOAT")
+_BYTES_PER_SAMPLE = {"PCM_16": 2, "PCM_24": 3, "FLOAT": 4}
+_FORMATS = {".wav": "WAV", ".flac": "FLAC"}
+
+#: A RIFF size field is 32 bits; keep some room for the header chunks.
+_WAV_MAX_DATA_BYTES = 2**32 - 1 - 4096
+#: libsndfile's FLAC encoder refuses more channels or a higher rate.
+_FLAC_MAX_CHANNELS = 8
+_FLAC_MAX_SAMPLE_RATE = 655_350
+
+
+@dataclass(frozen=True, slots=True)
+class AudioInfo:
+    """What a file's header says about its audio.
+
+    Parameters
+    ----------
+    sample_rate : int
+        Sample rate in Hz.
+    channels : int
+        Number of channels.
+    frames : int
+        Number of frames (samples per channel).
+    duration_s : float
+        ``frames / sample_rate``, in seconds.
+    subtype : str
+        soundfile's name of the sample format, e.g. ``"PCM_24"`` or ``"FLOAT"``.
+    format : str
+        soundfile's name of the container, e.g. ``"WAV"`` or ``"FLAC"``.
+    """
+
+    sample_rate: int
+    channels: int
+    frames: int
+    duration_s: float
+    subtype: str
+    format: str
+
+
+@dataclass(frozen=True, slots=True)
+class WriteResult:
+    """What :func:`write` wrote.
+
+    Parameters
+    ----------
+    path : pathlib.Path
+        Absolute path of the file written (symbolic links resolved).
+    frames : int
+        Number of frames written.
+    channels : int
+        Number of channels written.
+    subtype : str
+        Sample format: ``"PCM_16"``, ``"PCM_24"`` or ``"FLOAT"``.
+    clipped_samples : int
+        Number of samples (over all channels) that were clipped to the integer
+        range; always 0 for ``"FLOAT"``.
+    """
+
+    path: Path
+    frames: int
+    channels: int
+    subtype: str
+    clipped_samples: int
+
+
+# --------------------------------------------------------------------------- reading
+
+
+def _check_dtype(dtype: object) -> Literal["float32", "float64"]:
+    try:
+        name = np.dtype(dtype).name  # type: ignore[call-overload]
+    except TypeError:
+        name = None
+    if name not in ("float32", "float64"):
+        raise ParameterError(
+            f"dtype={dtype!r} is not supported; expected 'float32' or 'float64' "
+            "(integer PCM is scaled to floats on reading)"
+        )
+    return name  # type: ignore[return-value]
+
+
+def _check_block_size(block_size: object) -> int:
+    if isinstance(block_size, bool) or not isinstance(block_size, (int, np.integer)) or block_size < 1:
+        raise ParameterError(
+            f"block_size={block_size!r} is invalid; expected a positive integer number of frames"
+        )
+    return int(block_size)
+
+
+def _wav_truncation(path: str) -> str | None:
+    """Describe how a RIFF WAV file is cut short, or return None.
+
+    libsndfile silently trusts the file size over the ``data`` chunk's declared
+    size, so a truncated WAV would read as a shorter, valid-looking file. This
+    walks the chunk list and compares the declared data size with the bytes
+    actually present. A size of 0 or 0xFFFFFFFF (written by streaming tools that
+    could not seek back) means "unknown" and is not flagged.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+            return None
+        size = os.fstat(fh.fileno()).st_size
+        block_align = 0
+        pos = 12
+        while pos + 8 <= size:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if chunk_id == b"fmt " and chunk_size >= 14:
+                block_align = int.from_bytes(fh.read(14)[12:14], "little")
+            if chunk_id == b"data":
+                if chunk_size in (0, 0xFFFFFFFF):
+                    return None
+                present = size - (pos + 8)
+                if chunk_size <= present:
+                    return None
+                if block_align:
+                    return (
+                        f"the header declares {chunk_size // block_align} frames but the file holds only "
+                        f"{present // block_align}"
+                    )
+                return f"the header declares {chunk_size} data bytes but the file holds only {present}"
+            pos += 8 + chunk_size + (chunk_size & 1)
+    return None
+
+
+def _open_for_reading(path: PathLike):  # -> soundfile.SoundFile
+    """Open ``path`` with soundfile, turning every failure into AudioFileError."""
+    import soundfile as sf
+
+    name = os.fspath(path)
+    try:
+        # Opening it ourselves first gives the operating system's reason
+        # (missing, permission, a directory) rather than libsndfile's "System error".
+        size = os.stat(name).st_size
+        with open(name, "rb"):
+            pass
+        truncation = _wav_truncation(name)
+    except FileNotFoundError as err:
+        raise AudioFileError(f"cannot read {name!r}: the file does not exist (check the path)") from err
+    except IsADirectoryError as err:
+        raise AudioFileError(f"cannot read {name!r}: it is a directory; expected an audio file") from err
+    except OSError as err:
+        raise AudioFileError(f"cannot read {name!r}: {err.strerror or err}") from err
+    if size == 0:
+        raise AudioFileError(f"cannot read {name!r}: the file is empty (0 bytes)")
+    if truncation is not None:
+        raise AudioFileError(
+            f"cannot read {name!r}: the file is truncated; {truncation} (was a copy or render interrupted?)"
+        )
+    try:
+        handle = sf.SoundFile(name)
+    except (sf.SoundFileError, OSError) as err:
+        cause = str(err).replace(f"Error opening {name!r}: ", "")
+        raise AudioFileError(
+            f"cannot read {name!r}: {cause.rstrip('.')} (is it a corrupt file or a format libsndfile "
+            "does not read?)"
+        ) from err
+    return handle
+
+
+def _read_frames(handle, name: str, frames: int, dtype: str) -> np.ndarray:
+    """Read up to ``frames`` frames as ``(frames, channels)``, wrapping decoder errors."""
+    import soundfile as sf
+
+    try:
+        return handle.read(frames, dtype=dtype, always_2d=True)
+    except (sf.SoundFileError, OSError) as err:
+        raise AudioFileError(
+            f"cannot read {name!r}: decoding failed ({err}); the file may be corrupt"
+        ) from err
+
+
+def _short_read(name: str, expected: int, got: int) -> AudioFileError:
+    return AudioFileError(
+        f"cannot read {name!r}: the header declares {expected} frames but only {got} could be decoded; "
+        "the file is truncated or corrupt"
+    )
+
+
+def info(path: PathLike) -> AudioInfo:
+    """Return the sample rate, channels, length and format of an audio file.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file soundfile (libsndfile) can read.
+
+    Returns
+    -------
+    AudioInfo
+        A frozen dataclass.
+
+    Raises
+    ------
+    AudioFileError
+        If the file is missing, empty, unreadable, corrupt or a truncated WAV.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import sonicmix.io as sio
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "silence.flac")
+    >>> _ = sio.write(path, np.zeros((1, 44100)), 44_100, subtype="PCM_16", dither=False)
+    >>> sio.info(path)
+    AudioInfo(sample_rate=44100, channels=1, frames=44100, duration_s=1.0, subtype='PCM_16', format='FLAC')
+    >>> folder.cleanup()
+    """
+    with _open_for_reading(path) as handle:
+        return AudioInfo(
+            sample_rate=int(handle.samplerate),
+            channels=int(handle.channels),
+            frames=int(handle.frames),
+            duration_s=handle.frames / handle.samplerate,
+            subtype=str(handle.subtype),
+            format=str(handle.format),
+        )
+
+
+def read(
+    path: PathLike,
+    *,
+    sample_rate: int | None = None,
+    dtype: Literal["float32", "float64"] = "float32",
+    layout: str | Layout | None = None,
+) -> tuple[Audio, int]:
+    """Read an audio file as ``(channels, samples)`` floats.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file soundfile (libsndfile) reads: WAV, FLAC, AIFF, OGG, ...
+    sample_rate : int, optional
+        Rate in Hz to return the audio at. If it differs from the file's, the
+        audio is resampled with soxr at "VHQ" quality; the output then has
+        ``round(frames * sample_rate / file_rate)`` samples. By default the
+        file's own rate is kept and nothing is resampled.
+    dtype : {"float32", "float64"}, default "float32"
+        Sample type of the result (resampling keeps it). Integer PCM is scaled
+        by ``2**(bits - 1)``, as soundfile does, so full scale reads as -1.0.
+    layout : str or Layout, optional
+        If given, the file must have this layout's channel count
+        (see :mod:`sonicmix.layouts`).
+
+    Returns
+    -------
+    audio : np.ndarray, shape=(channels, samples)
+        C-contiguous, of ``dtype``.
+    sample_rate : int
+        Rate of ``audio`` in Hz: the requested one, or else the file's.
+
+    Raises
+    ------
+    AudioFileError
+        If the file is missing, empty (no bytes or no frames), unreadable,
+        corrupt or truncated. The message names the path and the cause.
+    ParameterError
+        For an unsupported ``dtype`` or an invalid ``sample_rate``.
+    LayoutError
+        If ``layout`` does not match the file's channel count.
+
+    See Also
+    --------
+    blocks : read a long file block by block in constant memory.
+
+    Notes
+    -----
+    A RIFF WAV whose ``data`` chunk declares more bytes than the file holds is
+    refused as truncated (libsndfile alone would read the shorter part without
+    complaint). For other containers truncation is caught when the decoder
+    fails or delivers fewer frames than the header declares; a container whose
+    header carries no length cannot be checked.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import sonicmix.io as sio
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "a.wav")
+    >>> _ = sio.write(path, np.zeros((2, 44100), np.float32), 44_100, subtype="FLOAT")
+    >>> audio, sample_rate = sio.read(path, sample_rate=48_000)
+    >>> audio.shape, audio.dtype, sample_rate
+    ((2, 48000), dtype('float32'), 48000)
+    >>> folder.cleanup()
+    """
+    dtype = _check_dtype(dtype)
+    target_rate = None if sample_rate is None else check_sample_rate(sample_rate)
+    name = os.fspath(path)
+    with _open_for_reading(path) as handle:
+        file_rate, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
+        if layout is not None:
+            resolve_layout(layout, channels, name=f"file {name!r}")
+        if frames == 0:
+            raise AudioFileError(f"cannot read {name!r}: the file holds no audio (0 frames)")
+        resample = target_rate is not None and target_rate != file_rate
+        if resample:
+            data = _read_frames(handle, name, frames, dtype)
+            if len(data) != frames:
+                raise _short_read(name, frames, len(data))
+        else:
+            # Fill a (channels, frames) array block by block: peak memory stays at
+            # one copy of the audio instead of a (frames, channels) one plus its transpose.
+            audio = np.empty((channels, frames), dtype=dtype)
+            done = 0
+            while done < frames:
+                block = _read_frames(handle, name, min(DEFAULT_BLOCK_SIZE, frames - done), dtype)
+                if len(block) == 0:
+                    raise _short_read(name, frames, done)
+                audio[:, done : done + len(block)] = block.T
+                done += len(block)
+            return audio, file_rate
+    import soxr
+
+    resampled = soxr.resample(data, file_rate, target_rate, quality="VHQ")
+    del data
+    return np.ascontiguousarray(resampled.T, dtype=dtype), int(target_rate)  # type: ignore[arg-type]
+
+
+def blocks(
+    path: PathLike, block_size: int, *, dtype: Literal["float32", "float64"] = "float32"
+) -> Iterator[Audio]:
+    """Read a file block by block, in constant memory.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file soundfile reads.
+    block_size : int
+        Frames per block. Every block has this many samples except the last,
+        which holds what remains.
+    dtype : {"float32", "float64"}, default "float32"
+        Sample type of the blocks; integer PCM is scaled as in :func:`read`.
+
+    Yields
+    ------
+    np.ndarray, shape=(channels, n)
+        C-contiguous blocks whose concatenation along the last axis equals
+        ``read(path, dtype=dtype)[0]``. The file's rate is in ``info(path)``.
+
+    Raises
+    ------
+    AudioFileError
+        As :func:`read`: checked when the first block is requested, and again
+        if the file turns out to be shorter than its header says.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import sonicmix.io as sio
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "b.wav")
+    >>> _ = sio.write(path, np.zeros((2, 1000)), 8_000)
+    >>> [block.shape for block in sio.blocks(path, 400)]
+    [(2, 400), (2, 400), (2, 200)]
+    >>> folder.cleanup()
+    """
+    dtype = _check_dtype(dtype)
+    block_size = _check_block_size(block_size)
+    name = os.fspath(path)
+    with _open_for_reading(path) as handle:
+        frames = int(handle.frames)
+        done = 0
+        while done < frames:
+            block = _read_frames(handle, name, min(block_size, frames - done), dtype)
+            if len(block) == 0:
+                raise _short_read(name, frames, done)
+            done += len(block)
+            yield np.ascontiguousarray(block.T)
+
+
+# --------------------------------------------------------------------------- writing
+
+
+def _to_pcm(block: np.ndarray, bits: int, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
+    """Convert ``(frames, channels)`` floats to integers of ``bits`` bits, as soundfile wants them.
+
+    Returns the int16 (16 bits) or int32 array (24 bits, left-shifted by 8, which
+    soundfile maps onto the 24-bit range) and the number of clipped samples.
+    """
+    scale = float(2 ** (bits - 1))
+    y = block.astype(np.float64) * scale
+    if rng is not None:
+        # TPDF dither: the sum of two independent uniform variables on [-0.5, 0.5)
+        # LSB, spanning +-1 LSB. One draw of shape (frames, channels, 2) per block
+        # consumes the generator frame by frame, so the sequence of values is the
+        # same whatever the block size.
+        u = rng.random((*y.shape, 2))
+        y += u[..., 0] + u[..., 1] - 1.0
+    np.rint(y, out=y)
+    low, high = -scale, scale - 1.0
+    clipped = int(np.count_nonzero(y < low) + np.count_nonzero(y > high))
+    np.clip(y, low, high, out=y)
+    if bits == 16:
+        return y.astype(np.int16), clipped
+    return y.astype(np.int32) << (32 - bits), clipped
+
+
+def _check_target(path: PathLike, inputs: Iterable[PathLike], overwrite: bool) -> tuple[str, str]:
+    """Return (final path, folder) after refusing every unsafe target."""
+    given = os.fspath(path)
+    final = os.path.realpath(given)
+    folder = os.path.dirname(final)
+    shown_folder = os.path.dirname(os.path.abspath(given)) or folder
+    if not os.path.exists(folder):
+        raise AudioFileError(
+            f"cannot write {given!r}: the folder {shown_folder!r} does not exist (create it first)"
+        )
+    if not os.path.isdir(folder):
+        raise AudioFileError(f"cannot write {given!r}: {shown_folder!r} is not a folder")
+    if os.path.isdir(final):
+        raise AudioFileError(f"cannot write {given!r}: it is a directory; expected a file name")
+    for source in inputs:
+        source_name = os.fspath(source)
+        same = os.path.realpath(source_name) == final
+        if not same and os.path.exists(final) and os.path.exists(source_name):
+            same = os.path.samefile(source_name, final)  # hard links
+        if same:
+            raise AudioFileError(
+                f"cannot write {given!r}: it is the input {source_name!r}; refusing to overwrite a render's "
+                "input (choose another output path)"
+            )
+    if not overwrite and os.path.lexists(given):
+        raise AudioFileError(f"cannot write {given!r}: the file exists and overwrite=False")
+    return final, folder
+
+
+def _create_partial(final: str, folder: str, given: str) -> tuple[int, str]:
+    """Create an empty hidden temporary file next to ``final``; return (fd, name)."""
+    base = os.path.basename(final)
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{base}.{secrets.token_hex(6)}.partial")
+        try:
+            # Mode 0o666 filtered by the umask, as for any file the user creates.
+            return os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666), tmp
+        except FileExistsError:
+            continue
+        except OSError as err:
+            raise AudioFileError(
+                f"cannot write {given!r}: the folder {folder!r} is not writable ({err.strerror or err})"
+            ) from err
+    raise AudioFileError(f"cannot write {given!r}: could not create a temporary file in {folder!r}")
+
+
+def _fsync_folder(folder: str) -> None:
+    """Make the rename durable; not every platform or file system allows this."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def write(
+    path: PathLike,
+    audio: Audio,
+    sample_rate: int,
+    *,
+    subtype: Literal["PCM_16", "PCM_24", "FLOAT"] = "PCM_24",
+    dither: bool = True,
+    seed: int = 0,
+    inputs: Iterable[PathLike] = (),
+    overwrite: bool = True,
+    block_size: int = DEFAULT_BLOCK_SIZE,
+) -> WriteResult:
+    """Write ``(channels, samples)`` audio to a WAV or FLAC file, atomically.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Output file. The extension picks the container: ``.wav`` or ``.flac``.
+        A symbolic link is followed: its target is replaced.
+    audio : np.ndarray, shape=(channels, samples)
+        float32 or float64 samples, full scale at +-1.0. NaN and inf are refused.
+    sample_rate : int
+        Sample rate in Hz.
+    subtype : {"PCM_24", "PCM_16", "FLOAT"}, default "PCM_24"
+        Sample format. ``"FLOAT"`` (32-bit float) is WAV-only and stores the
+        samples unchanged (as float32), including any beyond +-1.0.
+    dither : bool, default True
+        For PCM, add TPDF dither of +-1 LSB peak (the sum of two independent
+        uniform variables of +-0.5 LSB) before rounding. With ``False`` the
+        samples are only rounded to the nearest integer.
+    seed : int, default 0
+        Seed of the ``np.random.default_rng`` the dither comes from: the same
+        audio, seed and subtype give the same bytes.
+    inputs : iterable of str or os.PathLike, default ()
+        Files the audio was rendered from. Writing to any of them (by any path
+        that resolves to it: relative, through a symbolic or a hard link) is
+        refused.
+    overwrite : bool, default True
+        If False, an existing file at ``path`` is refused.
+
+    Returns
+    -------
+    WriteResult
+        The path written, frames, channels, subtype and the number of clipped
+        samples.
+
+    Other Parameters
+    ----------------
+    block_size : int, default 65536
+        Frames converted and written at a time; memory use is bounded by it,
+        not by the duration. The bytes written do not depend on it.
+
+    Raises
+    ------
+    ParameterError
+        Before anything touches the disk: for an extension other than .wav or
+        .flac, an unknown subtype, ``"FLOAT"`` for FLAC, more than 8 channels or
+        a rate above 655350 Hz for FLAC, or a WAV beyond the 4 GiB RIFF limit.
+    AudioError
+        Before anything touches the disk: if ``audio`` is not ``(channels,
+        samples)`` float audio or holds NaN or inf (the message names the
+        channel and sample).
+    AudioFileError
+        If the folder is missing or not writable, ``path`` is one of ``inputs``,
+        the file exists and ``overwrite=False``, or the write itself fails. No
+        partial file is left behind in any case.
+
+    Notes
+    -----
+    Conversion to PCM scales by ``2**(bits - 1)``, adds the dither, rounds, and
+    then **clips** to ``[-2**(bits - 1), 2**(bits - 1) - 1]``. Clipping is
+    counted, not avoided: limit the audio first (a true-peak limiter with a
+    ceiling at or below -1 dBTP leaves ample room). Note that +1.0 is one LSB
+    beyond the largest integer, and that the dither can push a sample within
+    1 LSB of full scale over it.
+
+    The total error of a dithered sample, ``dither + rounding``, lies within
+    +-1.5 LSB; undithered, within +-0.5 LSB.
+
+    The file is written to a hidden temporary file in the same folder
+    (``.<name>.<random>.partial``), flushed to disk with ``fsync`` and renamed
+    over ``path`` with ``os.replace``; any exception removes the temporary file,
+    and an existing file at ``path`` is then left as it was.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import sonicmix.io as sio
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "tone.wav")
+    >>> t = np.arange(48_000) / 48_000
+    >>> tone = (0.5 * np.sin(2 * np.pi * 1000.0 * t))[np.newaxis, :]
+    >>> result = sio.write(path, tone, 48_000, subtype="PCM_16", seed=1)
+    >>> result.frames, result.channels, result.subtype, result.clipped_samples
+    (48000, 1, 'PCM_16', 0)
+    >>> back, _ = sio.read(path, dtype="float64")
+    >>> bool(np.max(np.abs(back - tone)) < 1.5 / 32768)  # dither + rounding stay within 1.5 LSB
+    True
+    >>> folder.cleanup()
+    """
+    given = os.fspath(path)
+    extension = os.path.splitext(given)[1].lower()
+    if extension not in _FORMATS:
+        raise ParameterError(
+            f"path={given!r} has extension {extension or '(none)'!r}; expected '.wav' or '.flac' "
+            "(write WAV or FLAC and convert with another tool for other formats)"
+        )
+    container = _FORMATS[extension]
+    if subtype not in _SUBTYPES:
+        raise ParameterError(f"subtype={subtype!r} is unknown; expected one of {list(_SUBTYPES)}")
+    if container == "FLAC" and subtype == "FLOAT":
+        raise ParameterError(
+            f"subtype={subtype!r} is not possible in FLAC; expected 'PCM_16' or 'PCM_24' "
+            "(FLAC stores integers only; write a .wav for 32-bit float)"
+        )
+    sample_rate = check_sample_rate(sample_rate)
+    block_size = _check_block_size(block_size)
+    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise ParameterError(f"seed={seed!r} is invalid; expected a non-negative integer")
+    if isinstance(audio, np.ndarray) and audio.ndim == 2:
+        # Decided from the shape alone, before the (slower) finiteness check.
+        data_bytes = audio.shape[0] * audio.shape[1] * _BYTES_PER_SAMPLE[subtype]
+        if container == "WAV" and data_bytes > _WAV_MAX_DATA_BYTES:
+            raise ParameterError(
+                f"audio.shape={audio.shape} as {subtype} needs {data_bytes} bytes, beyond the 4 GiB a WAV "
+                "file can hold; expected less (write a .flac, or split the audio)"
+            )
+    audio = check_audio(audio, sample_rate=sample_rate)
+    channels, frames = audio.shape
+    if container == "FLAC" and channels > _FLAC_MAX_CHANNELS:
+        raise ParameterError(f"audio has {channels} channels; FLAC holds at most 8 (write a .wav)")
+    if container == "FLAC" and sample_rate > _FLAC_MAX_SAMPLE_RATE:
+        raise ParameterError(
+            f"sample_rate={sample_rate} is too high for FLAC; expected at most 655350 Hz (write a .wav)"
+        )
+    final, folder = _check_target(path, inputs, overwrite)
+
+    import soundfile as sf
+
+    bits = _PCM_BITS.get(subtype)
+    rng = np.random.default_rng(seed) if (bits is not None and dither) else None
+    clipped = 0
+    fd, tmp = _create_partial(final, folder, given)
+    fd_open = True
+    try:
+        with sf.SoundFile(
+            fd,
+            mode="w",
+            samplerate=sample_rate,
+            channels=channels,
+            subtype=subtype,
+            format=container,
+            closefd=False,
+        ) as handle:
+            for start in range(0, frames, block_size):
+                block = audio[:, start : start + block_size].T
+                if bits is None:
+                    handle.write(np.ascontiguousarray(block, dtype=np.float32))
+                else:
+                    ints, n_clipped = _to_pcm(block, bits, rng)
+                    clipped += n_clipped
+                    handle.write(ints)
+        os.fsync(fd)
+        os.close(fd)
+        fd_open = False
+        os.replace(tmp, final)
+    except BaseException as err:
+        if fd_open:
+            os.close(fd)
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        if isinstance(err, (sf.SoundFileError, OSError)) and not isinstance(err, AudioFileError):
+            cause = getattr(err, "strerror", None) or str(err) or type(err).__name__
+            raise AudioFileError(f"cannot write {given!r}: {cause} (nothing was written)") from err
+        raise
+    _fsync_folder(folder)
+    return WriteResult(
+        path=Path(final), frames=frames, channels=channels, subtype=subtype, clipped_samples=clipped
+    )

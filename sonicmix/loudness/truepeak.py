@@ -1,0 +1,177 @@
+"""True-peak measurement (ITU-R BS.1770-5, Annex 2), exact without oversampling everything.
+
+The true peak is the maximum of the signal reconstructed between samples,
+estimated by oversampling with a polyphase interpolation filter. Every
+interpolated value is a dot product of ``taps`` input samples with one phase
+``h_p`` of the filter, so ``|y| <= max_p sum|h_p| * max|x|`` over those
+samples. A block of the grid whose bound cannot beat the running maximum need
+not be oversampled at all; blocks are visited loudest bound first. The result
+equals the maximum over the fully oversampled signal, computed by the same
+arithmetic, so whole-buffer and block-wise measurement agree exactly.
+
+Oversampling is at least 4x, and enough to reach 192 kHz (8x at 44.1 kHz,
+4x at 48 and 96 kHz): BS.1770 asks for 4x at 48 kHz, and 2x at 96 kHz
+under-reads peaks of content near the new Nyquist frequency by up to 3 dB.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numpy.lib.stride_tricks import sliding_window_view
+
+__all__ = ["oversampling_factor", "interpolation_filter", "TruePeakTracker", "true_peak"]
+
+_TAPS_PER_PHASE = 24
+_KAISER_BETA = 8.0
+_BLOCK = 64  # grid block of the peak bound, in input samples (>= taps - 1)
+_GROUP = 32  # candidate blocks oversampled per matrix product
+_BOUND_MARGIN = 1.0 + 1e-5  # covers float32 rounding of a 24-term dot product
+
+
+def oversampling_factor(sample_rate: int) -> int:
+    """Oversampling factor used for ``sample_rate``: a power of two >= 4 reaching 192 kHz."""
+    factor = 4
+    while sample_rate * factor < 192_000:
+        factor *= 2
+    return factor
+
+
+def interpolation_filter(factor: int, taps_per_phase: int = _TAPS_PER_PHASE) -> np.ndarray:
+    """Polyphase interpolation filter, shape ``(factor, taps_per_phase + 1)``, phase-major.
+
+    A Kaiser-windowed sinc with its cut-off at the input's Nyquist frequency
+    and unity gain per phase. Its length is odd, so the oversampled grid
+    contains the original sample instants (phase 0 reproduces the input) and
+    the other phases fall exactly between them. Row ``p``, reversed, is the
+    phase that yields output ``n * factor + p`` as a dot product with the
+    ``taps_per_phase + 1`` samples ending at ``x[n]`` (delayed by half the
+    filter length).
+    """
+    length = factor * taps_per_phase + 1
+    t = (np.arange(length) - (length - 1) / 2.0) / factor
+    h = np.sinc(t) * np.kaiser(length, _KAISER_BETA)
+    h = np.concatenate([h, np.zeros(factor - 1)])  # pad to a whole number of taps per phase
+    phases = h.reshape(taps_per_phase + 1, factor).T  # phases[p, k] = h[k * factor + p]
+    phases = phases / phases.sum(axis=1, keepdims=True)
+    return np.ascontiguousarray(phases[:, ::-1])
+
+
+class TruePeakTracker:
+    """Running maximum of the sample peak and the true peak, per channel.
+
+    Feed blocks of any size with :meth:`update`; call :meth:`finish` once at
+    the end (it measures the last, partial block of the grid).
+    """
+
+    def __init__(self, channels: int, sample_rate: int, dtype: np.dtype) -> None:
+        self.factor = oversampling_factor(sample_rate)
+        self._dtype = np.dtype(dtype)
+        # Phase 0 reproduces the input samples, which the sample peak covers.
+        self._h = interpolation_filter(self.factor)[1:].astype(self._dtype).T.copy()  # (taps, factor - 1)
+        self._taps = self._h.shape[0]
+        self._l1 = float(np.abs(self._h).sum(axis=0).max()) * _BOUND_MARGIN
+        self._context = np.zeros((channels, self._taps - 1), self._dtype)
+        self._pending = np.zeros((channels, _BLOCK), self._dtype)
+        self._n_pending = 0
+        self._previous_block_max = np.zeros(channels)
+        self.sample_peak = np.zeros(channels)
+        self.true_peak = np.zeros(channels)
+
+    def update(self, x: np.ndarray) -> None:
+        """Take the next block ``x`` of shape ``(channels, n)``."""
+        n = x.shape[1]
+        start = 0
+        if self._n_pending:
+            take = min(_BLOCK - self._n_pending, n)
+            self._pending[:, self._n_pending : self._n_pending + take] = x[:, :take]
+            self._n_pending += take
+            start = take
+            if self._n_pending < _BLOCK:
+                return
+            self._blocks(self._pending)
+            self._n_pending = 0
+        whole = (n - start) // _BLOCK * _BLOCK
+        if whole:
+            self._blocks(x[:, start : start + whole])
+        rest = n - start - whole
+        if rest:
+            self._pending[:, :rest] = x[:, start + whole :]
+            self._n_pending = rest
+
+    def finish(self) -> None:
+        """Measure the end of the programme: the last partial grid block, and the
+        interpolation around the final samples (the filter is centred, so it
+        needs half its length of the silence that follows the programme)."""
+        self.update(np.zeros((self._context.shape[0], (self._taps - 1) // 2), self._dtype))
+        if self._n_pending:
+            self._blocks(self._pending[:, : self._n_pending])
+            self._n_pending = 0
+
+    def _blocks(self, seg: np.ndarray) -> None:
+        """Measure ``seg``: whole grid blocks, or the programme's last partial one."""
+        channels, n = seg.shape
+        nb = -(-n // _BLOCK)
+        if n % _BLOCK:
+            padded = np.zeros((channels, nb * _BLOCK), seg.dtype)
+            padded[:, :n] = seg
+            shaped = padded.reshape(channels, nb, _BLOCK)
+        else:
+            shaped = seg.reshape(channels, nb, _BLOCK)
+        block_max = np.maximum(shaped.max(axis=2), -shaped.min(axis=2)).astype(np.float64)
+        np.maximum(self.sample_peak, block_max.max(axis=1), out=self.sample_peak)
+        # an output in block b depends on block b and the last taps - 1 samples of block b - 1
+        reach = np.maximum(
+            block_max, np.concatenate([self._previous_block_max[:, None], block_max[:, :-1]], 1)
+        )
+        bound = reach * self._l1
+        for c in range(channels):
+            best = max(self.true_peak[c], self.sample_peak[c])
+            candidates = np.flatnonzero(bound[c] > best)
+            if candidates.size:
+                full = np.concatenate([self._context[c], seg[c]])  # full[i + taps - 1] = seg[i]
+                best = self._oversampled_max(full, n, bound[c], candidates, best)
+            self.true_peak[c] = best
+        self._previous_block_max = block_max[:, -1].copy()
+        keep = self._taps - 1
+        if n >= keep:
+            self._context[:] = seg[:, n - keep :]
+        else:
+            self._context[:] = np.concatenate([self._context[:, n:], seg], axis=1)
+
+    def _oversampled_max(
+        self, full: np.ndarray, n: int, bound: np.ndarray, candidates: np.ndarray, best: float
+    ) -> float:
+        """Raise ``best`` to the oversampled peak of the candidate blocks, highest bound first.
+
+        Blocks go through the filter a group at a time; after each group, the
+        blocks whose bound no longer beats ``best`` are skipped.
+        """
+        windows = sliding_window_view(full, self._taps)  # windows[i] ends at seg[i]
+        order = candidates[np.argsort(-bound[candidates], kind="stable")]
+        offsets = np.arange(_BLOCK)
+        for first in range(0, order.size, _GROUP):
+            group = order[first : first + _GROUP]
+            group = group[bound[group] > best]
+            if group.size == 0:  # sorted: no later block can beat best either
+                break
+            rows = (group[:, None] * _BLOCK + offsets).ravel()
+            y = windows[rows[rows < n]] @ self._h
+            best = max(best, float(np.abs(y).max()))
+        return best
+
+
+def true_peak(audio: np.ndarray, sample_rate: int) -> np.ndarray:
+    """Per-channel true peak (linear, not dB) of ``audio`` shaped ``(channels, samples)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> n = np.arange(48000)
+    >>> x = np.sin(2 * np.pi * n / 4 + np.pi / 4)[None, :]  # fs/4, samples at +-0.707
+    >>> round(float(x.max()), 3), round(float(true_peak(x, 48000)[0]), 3)
+    (0.707, 1.0)
+    """
+    tracker = TruePeakTracker(audio.shape[0], sample_rate, audio.dtype)
+    tracker.update(audio)
+    tracker.finish()
+    return tracker.true_peak.copy()
