@@ -1,0 +1,192 @@
+"""The contract every node keeps, checked on every node example.
+
+Examples come from ``tests/nodes/examples_*.py`` (see node_checks.py).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import pkgutil
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import sonicmix
+import sonicmix.nodes
+from sonicmix.nodes.base import Node
+from tests.nodes.node_checks import BLOCK_SIZES, assert_streaming_matches, programme
+
+_HERE = Path(__file__).parent
+
+
+def _examples():
+    out = []
+    for path in sorted(_HERE.glob("examples_*.py")):
+        module = importlib.import_module(f"tests.nodes.{path.stem}")
+        for node, key_channels in module.EXAMPLES:
+            out.append(
+                pytest.param(node, key_channels, id=f"{path.stem[9:]}-{type(node).__name__}-{len(out)}")
+            )
+    return out
+
+
+EXAMPLES = _examples()
+
+# Field names may be unitless only when listed here (STYLE: every physical quantity has a unit suffix).
+UNITLESS = {
+    "ratio",
+    "q",
+    "mix",
+    "channels",
+    "nodes",
+    "order",
+    "kind",
+    "curve",
+    "law",
+    "mode",
+    "detector",
+    "shape",
+    "stereo_link",
+    "density",
+    "width",
+    "quality",
+    "oversampling",
+    "bands",
+    "impulse_response",
+    "seed",
+    "taps",
+    "method",
+    "key_filter",
+    "band",
+    "enabled",
+    "phase",
+    "diffusion",
+    "slope",
+}
+UNIT_SUFFIX = re.compile(r".*_(hz|s|db|lufs|lu|dbtp|dbfs|samples|ms_never)$")
+
+
+def _key_for(node, key_channels, rng, n, dtype):
+    if key_channels is None:
+        return None
+    return programme(rng, key_channels, n, dtype)
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+@pytest.mark.parametrize("size", BLOCK_SIZES)
+def test_streamed_equals_whole_on_fixed_grid(node, key_channels, size, rng):
+    n = 3 * 4097 + 17
+    x = programme(rng, 2, n)
+    key = _key_for(node, key_channels, rng, n, x.dtype)
+    assert_streaming_matches(node, x, 48000, (size,), key=key)
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sizes=st.lists(st.integers(1, 3000), min_size=1, max_size=6))
+def test_streamed_equals_whole_on_random_splits(node, key_channels, sizes, rng):
+    n = 6000
+    x = programme(rng, 2, n, np.float64)
+    key = _key_for(node, key_channels, rng, n, x.dtype)
+    assert_streaming_matches(node, x, 44100, tuple(sizes), key=key)
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_dtype_shape_and_finiteness(node, key_channels, dtype, channels, rng):
+    n = 9000
+    x = programme(rng, channels, n, dtype)
+    key = _key_for(node, key_channels, rng, n, dtype)
+    y = node(x, 96000, key=key)
+    assert y.dtype == dtype
+    assert y.shape == (node.output_channels(channels), n)
+    assert np.isfinite(y).all()
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+def test_input_is_not_modified(node, key_channels, rng):
+    x = programme(rng, 2, 5000)
+    before = x.copy()
+    key = _key_for(node, key_channels, rng, 5000, x.dtype)
+    node(x, 48000, key=key)
+    np.testing.assert_array_equal(x, before)
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+def test_empty_block_is_fine(node, key_channels):
+    x = np.zeros((2, 0), np.float32)
+    key = None if key_channels is None else np.zeros((key_channels, 0), np.float32)
+    assert node(x, 48000, key=key).shape == (node.output_channels(2), 0)
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+def test_repr_round_trips_and_nodes_are_values(node, key_channels):
+    namespace = {name: getattr(sonicmix, name) for name in dir(sonicmix)}
+    namespace.update(_node_classes())
+    namespace["np"] = np
+    namespace["array"] = np.array
+    namespace["float32"] = np.float32
+    clone = eval(repr(node), namespace)  # noqa: S307 - our own repr
+    assert clone == node
+    hash(node)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(node, dataclasses.fields(node)[0].name, None)
+
+
+@pytest.mark.parametrize(("node", "key_channels"), EXAMPLES)
+def test_latency_is_a_whole_number_of_samples(node, key_channels):
+    for rate in (44100, 48000, 96000):
+        latency = node.latency_samples(rate)
+        assert isinstance(latency, int) and latency >= 0
+
+
+def _node_classes():
+    classes = {}
+    for info in pkgutil.iter_modules(sonicmix.nodes.__path__):
+        module = importlib.import_module(f"sonicmix.nodes.{info.name}")
+        for name, obj in vars(module).items():
+            if isinstance(obj, type) and issubclass(obj, Node):
+                classes[name] = obj
+    return classes
+
+
+def test_every_field_has_a_unit_or_is_unitless_by_design():
+    bad = []
+    for cls in _node_classes().values():
+        if not dataclasses.is_dataclass(cls):
+            continue
+        for f in dataclasses.fields(cls):
+            if f.name.startswith("_"):
+                continue
+            if f.name not in UNITLESS and not UNIT_SUFFIX.match(f.name):
+                bad.append(f"{cls.__name__}.{f.name}")
+    assert not bad, f"fields without a unit suffix (or add to UNITLESS with a reason): {bad}"
+
+
+def test_every_node_class_has_an_example():
+    covered = {type(p.values[0]).__name__ for p in EXAMPLES}
+    missing = [
+        name
+        for name, cls in _node_classes().items()
+        if dataclasses.is_dataclass(cls) and name not in covered and not name.startswith("_")
+    ]
+    assert not missing, f"node classes without an example in tests/nodes/examples_*.py: {missing}"
+
+
+def test_defaults_pass_their_own_validation():
+    for cls in _node_classes().values():
+        if not dataclasses.is_dataclass(cls):
+            continue
+        required = [
+            f
+            for f in dataclasses.fields(cls)
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING
+        ]
+        if not required:
+            cls()  # must not raise
