@@ -65,7 +65,7 @@ def check_finite(x: np.ndarray, name: str = "audio", sample_rate: int | None = N
     # A sum is one fast pass and is non-finite whenever any element is (or on
     # overflow, which the slow path below then rules out).
     with np.errstate(over="ignore", invalid="ignore"):
-        total = np.add.reduce(x, axis=None, dtype=np.float64)
+        total = float(np.add.reduce(x, axis=None))
     if math.isfinite(total):
         return
     bad = ~np.isfinite(x)

@@ -17,14 +17,19 @@ import numpy as np
 
 
 @numba.njit(cache=True, nogil=True)
-def kweighted_cumulative_power(x, channels, weights, sos, state, out):  # pragma: no cover - compiled
-    """Extend the cumulative K-weighted power: ``out[i + 1] = out[i] + p[i]``.
+def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows, first_complete, max_sums):
+    """Extend the cumulative K-weighted power ``c`` by the block ``x`` and track window maxima.
 
-    ``p[i] = sum_c weights[c] * kweight(x[channels[c], i])**2``; ``out`` has
-    ``x.shape[1] + 1`` elements and ``out[0]`` holds the running total so far.
-    ``state[c]`` holds the four delay elements (two per biquad, transposed
-    direct form II) of ``channels[c]`` and is updated in place.
+    ``c[i0 + i] = c[i0 + i - 1] + p[i]`` with
+    ``p[i] = sum_k weights[k] * kweight(x[channels[k], i])**2``, so ``c[i0 - 1]``
+    must hold the running total so far. ``state[k]`` holds the four delay
+    elements (two per biquad, transposed direct form II) of ``channels[k]``
+    and is updated in place. For each window length ``windows[w]``, the sum
+    ``c[j] - c[j - windows[w]]`` of every window ending at an index
+    ``j >= first_complete[w]`` is compared with ``max_sums[w]``, which keeps
+    the largest.
     """
+    out = c[i0 - 1 : i0 + x.shape[1]]
     accumulate = False
     n = x.shape[1]
     b0, b1, b2 = sos[0, 0], sos[0, 1], sos[0, 2]
@@ -88,3 +93,11 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, out):  # pragma
     for i in range(n):
         total += out[i + 1]
         out[i + 1] = total
+    for w in range(windows.shape[0]):
+        length = windows[w]
+        best = max_sums[w]
+        for j in range(max(i0, first_complete[w]), i0 + n):
+            d = c[j] - c[j - length]
+            if d > best:
+                best = d
+        max_sums[w] = best

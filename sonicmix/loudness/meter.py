@@ -54,8 +54,7 @@ class _WindowSeries:
         self.length = length
         self.sample_rate = sample_rate
         self.next_index = 0
-        self.powers: list[np.ndarray] = []
-        self.max_power = -1.0  # max over windows ending at any sample; < 0 while none is complete
+        self._powers = np.empty(1024)  # grows by doubling: 16 bytes a second for a 10 Hz series
 
     def last_index_ending_by(self, end: int) -> int:
         """Largest ``j`` whose window ends at or before sample ``end`` (-1 if none)."""
@@ -63,8 +62,17 @@ class _WindowSeries:
             return -1
         return ((end - self.length + 1) * 10 - 1) // self.sample_rate
 
+    def append(self, powers: np.ndarray) -> None:
+        stop = self.next_index + powers.size
+        if stop > self._powers.size:
+            grown = np.empty(max(stop, 2 * self._powers.size))
+            grown[: self.next_index] = self._powers[: self.next_index]
+            self._powers = grown
+        self._powers[self.next_index : stop] = powers
+        self.next_index = stop
+
     def values(self) -> np.ndarray:
-        return np.concatenate(self.powers) if self.powers else np.zeros(0)
+        return self._powers[: self.next_index].copy()
 
     def end_times_s(self, count: int) -> np.ndarray:
         j = np.arange(count, dtype=np.int64)
@@ -86,6 +94,9 @@ class LoudnessMeter:
         or a :class:`~sonicmix.layouts.Layout` with custom weights.
     dtype : {"float32", "float64"}, default "float32"
         Dtype of the blocks that will be fed (used by the true-peak filter).
+    true_peak : bool, default True
+        Measure the true peak. Without it the report's ``true_peak_dbtp``
+        is ``nan``; loudness and the sample peak are unaffected.
 
     Examples
     --------
@@ -109,6 +120,7 @@ class LoudnessMeter:
         channels: int | None = None,
         layout: str | Layout | None = None,
         dtype: str | np.dtype = "float32",
+        true_peak: bool = True,
     ) -> None:
         from sonicmix.loudness import _kernels  # compiled on first use; imports numba
 
@@ -139,9 +151,10 @@ class LoudnessMeter:
         self._cumulative = np.zeros(self._history + 1 + 8 * _CHUNK)
         self._base = 0
         self._count = 1
-        self._window_sums = np.empty(_CHUNK)
+        self._window_lengths = np.array([self._momentary.length, self._short_term.length], dtype=np.int64)
+        self._max_sums = np.full(2, -1.0)  # largest window power sum so far; < 0 while none is complete
         self._samples = 0
-        self._peaks = TruePeakTracker(self.channels, fs, self.dtype)
+        self._peaks = TruePeakTracker(self.channels, fs, self.dtype, oversample=true_peak)
 
     @property
     def samples_seen(self) -> int:
@@ -169,25 +182,29 @@ class LoudnessMeter:
             self._count = self._history + 1
         c = self._cumulative
         i0 = self._count
-        self._kernel(x, self._channels_used, self._weights, self._sos, self._filter_state, c[i0 - 1 : i0 + m])
+        first_complete = self._window_lengths - self._base  # buffer index of the first complete window
+        self._kernel(
+            x,
+            self._channels_used,
+            self._weights,
+            self._sos,
+            self._filter_state,
+            c,
+            i0,
+            self._window_lengths,
+            first_complete,
+            self._max_sums,
+        )
         self._count += m
-        first, last = self._samples + 1, self._samples + m  # window end samples covered by this chunk
+        last = self._samples + m  # the chunk's windows end at samples (self._samples, last]
         self._samples = last
-
         for series in (self._momentary, self._short_term):
             w = series.length
-            lo = max(first, w)
-            if lo <= last:
-                k0, k1 = lo - self._base, last + 1 - self._base
-                sums = self._window_sums[: k1 - k0]
-                np.subtract(c[k0:k1], c[k0 - w : k1 - w], out=sums)
-                series.max_power = max(series.max_power, float(sums.max()) / w)
             j_last = series.last_index_ending_by(last)
             if j_last >= series.next_index:
                 j = np.arange(series.next_index, j_last + 1, dtype=np.int64)
                 starts = j * self.sample_rate // 10 - self._base
-                series.powers.append((c[starts + w] - c[starts]) / w)
-                series.next_index = j_last + 1
+                series.append((c[starts + w] - c[starts]) / w)
         self._peaks.update(x)
 
     def report(self) -> LoudnessReport:
@@ -225,25 +242,24 @@ class LoudnessMeter:
                 )
             else:
                 notes.append("loudness range is undefined: no 3 s window is above the -70 LUFS absolute gate")
-        if self._short_term.max_power < 0 and momentary.size:
+        momentary_max, short_term_max = self._max_sums / self._window_lengths
+        if short_term_max < 0 and momentary.size:
             notes.append("short-term maximum is undefined: the programme is shorter than 3 s")
+        if not peaks.oversample:
+            notes.append("true peak was not measured (true_peak=False)")
 
         def db(v: np.ndarray) -> tuple[float, ...]:
             with np.errstate(divide="ignore"):
                 return tuple(float(d) for d in 20.0 * np.log10(v))
 
-        true_peak = np.maximum(peaks.true_peak, peaks.sample_peak)
+        true_peak = np.maximum(peaks.true_peak, peaks.sample_peak) if peaks.oversample else peaks.true_peak
         return LoudnessReport(
             integrated_lufs=float(integrated),
             lra_lu=float(lra),
-            true_peak_dbtp=max(db(true_peak)) if self.channels else -math.inf,
+            true_peak_dbtp=max(db(true_peak)),
             sample_peak_dbfs=max(db(peaks.sample_peak)),
-            momentary_max_lufs=float(_lufs(self._momentary.max_power))
-            if self._momentary.max_power >= 0
-            else -math.inf,
-            short_term_max_lufs=float(_lufs(self._short_term.max_power))
-            if self._short_term.max_power >= 0
-            else -math.inf,
+            momentary_max_lufs=float(_lufs(momentary_max)) if momentary_max >= 0 else -math.inf,
+            short_term_max_lufs=float(_lufs(short_term_max)) if short_term_max >= 0 else -math.inf,
             sample_rate=self.sample_rate,
             channels=self.channels,
             layout=self.layout.name,
@@ -283,7 +299,9 @@ def _loudness_range(powers: np.ndarray) -> tuple[float, float, float]:
     return float(high - low), float(low), float(high)
 
 
-def measure(audio: np.ndarray, sample_rate: int, *, layout: str | Layout | None = None) -> LoudnessReport:
+def measure(
+    audio: np.ndarray, sample_rate: int, *, layout: str | Layout | None = None, true_peak: bool = True
+) -> LoudnessReport:
     """Measure loudness, loudness range and peaks of a whole programme.
 
     Parameters
@@ -295,6 +313,8 @@ def measure(audio: np.ndarray, sample_rate: int, *, layout: str | Layout | None 
     layout : str or Layout, optional
         Channel layout; assumed from the channel count when omitted (1 mono,
         2 stereo, 5 "5.0", 6 "5.1", 8 "7.1").
+    true_peak : bool, default True
+        Measure the true peak (most of the cost on noise-like material).
 
     Returns
     -------
@@ -333,6 +353,6 @@ def measure(audio: np.ndarray, sample_rate: int, *, layout: str | Layout | None 
     x = check_audio(audio, "audio", min_samples=1, finite=False)
     rate = check_sample_rate(sample_rate)
     resolved = resolve_layout(layout, x.shape[0])
-    meter = LoudnessMeter(rate, layout=resolved, dtype=x.dtype)
+    meter = LoudnessMeter(rate, layout=resolved, dtype=x.dtype, true_peak=true_peak)
     meter.update(x)
     return meter.report()
