@@ -93,7 +93,7 @@ class LoudnessMeter:
         Named layout (``"mono"``, ``"stereo"``, ``"5.0"``, ``"5.1"``, ``"7.1"``)
         or a :class:`~sonicmix.layouts.Layout` with custom weights.
     dtype : {"float32", "float64"}, default "float32"
-        Dtype of the blocks that will be fed (used by the true-peak filter).
+        Precision of the true-peak filter; blocks of the other dtype are converted.
     true_peak : bool, default True
         Measure the true peak. Without it the report's ``true_peak_dbtp``
         is ``nan``; loudness and the sample peak are unaffected.
@@ -164,11 +164,8 @@ class LoudnessMeter:
     def update(self, audio: np.ndarray) -> None:
         """Measure the next block, shaped ``(channels, samples)``; any length, even 0."""
         x = check_audio(audio, "audio", channels=self.channels, min_samples=0, finite=False)
-        if x.dtype != self.dtype:
-            raise AudioError(
-                f"audio.dtype={x.dtype} but this meter was built for dtype={self.dtype}; "
-                "expected every block in the same dtype"
-            )
+        if x.dtype != self.dtype:  # the true-peak filter runs in the meter's dtype
+            x = x.astype(self.dtype)
         check_finite(x, "audio", self.sample_rate, offset=self._samples)
         for start in range(0, x.shape[1], _CHUNK):
             self._chunk(x[:, start : start + _CHUNK])
@@ -204,7 +201,8 @@ class LoudnessMeter:
             if j_last >= series.next_index:
                 j = np.arange(series.next_index, j_last + 1, dtype=np.int64)
                 starts = j * self.sample_rate // 10 - self._base
-                series.append((c[starts + w] - c[starts]) / w)
+                # a difference of two large running totals can round below zero after loud passages
+                series.append(np.maximum(c[starts + w] - c[starts], 0.0) / w)
         self._peaks.update(x)
 
     def report(self) -> LoudnessReport:

@@ -1,0 +1,1 @@
+"""Tests of sonicmix.loudness: standard conformance and independent oracles."""
