@@ -13,6 +13,7 @@ __all__ = [
     "AudioError",
     "LayoutError",
     "AudioFileError",
+    "GraphError",
 ]
 
 
@@ -34,3 +35,7 @@ class LayoutError(ParameterError):
 
 class AudioFileError(SonicmixError, OSError):
     """An audio file cannot be read or written (missing, corrupt, unsafe path)."""
+
+
+class GraphError(SonicmixError, ValueError):
+    """A mix graph is invalid: an unknown name, a cycle, a layout that cannot be routed."""

@@ -51,7 +51,7 @@ from sonicmix.layouts import Layout, resolve_layout
 if TYPE_CHECKING:  # pragma: no cover
     from sonicmix._typing import Audio, PathLike
 
-__all__ = ["AudioInfo", "WriteResult", "info", "read", "blocks", "write"]
+__all__ = ["AudioInfo", "WriteResult", "AudioWriter", "info", "read", "blocks", "write", "resample_file"]
 
 #: Frames converted and written (or read) per block, so memory does not grow
 #: with the file's duration.
@@ -622,84 +622,251 @@ def write(
     True
     >>> folder.cleanup()
     """
-    given = os.fspath(path)
-    extension = os.path.splitext(given)[1].lower()
-    if extension not in _FORMATS:
-        raise ParameterError(
-            f"path={given!r} has extension {extension or '(none)'!r}; expected '.wav' or '.flac' "
-            "(write WAV or FLAC and convert with another tool for other formats)"
-        )
-    container = _FORMATS[extension]
-    if subtype not in _SUBTYPES:
-        raise ParameterError(f"subtype={subtype!r} is unknown; expected one of {list(_SUBTYPES)}")
-    if container == "FLAC" and subtype == "FLOAT":
-        raise ParameterError(
-            f"subtype={subtype!r} is not possible in FLAC; expected 'PCM_16' or 'PCM_24' "
-            "(FLAC stores integers only; write a .wav for 32-bit float)"
-        )
-    sample_rate = check_sample_rate(sample_rate)
     block_size = _check_block_size(block_size)
-    if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
-        raise ParameterError(f"seed={seed!r} is invalid; expected a non-negative integer")
+    writer = AudioWriter(
+        path,
+        sample_rate,
+        _channels_of(audio),
+        subtype=subtype,
+        dither=dither,
+        seed=seed,
+        inputs=inputs,
+        overwrite=overwrite,
+        frames=audio.shape[1] if isinstance(audio, np.ndarray) and audio.ndim == 2 else None,
+        open_now=False,
+    )
+    # The whole buffer is checked before the disk is touched.
+    audio = check_audio(audio, sample_rate=writer.sample_rate)
+    with writer:
+        for start in range(0, audio.shape[1], block_size):
+            writer.write(audio[:, start : start + block_size], check=False)
+    return writer.result
+
+
+def _channels_of(audio: object) -> int:
     if isinstance(audio, np.ndarray) and audio.ndim == 2:
-        # Decided from the shape alone, before the (slower) finiteness check.
-        data_bytes = audio.shape[0] * audio.shape[1] * _BYTES_PER_SAMPLE[subtype]
-        if container == "WAV" and data_bytes > _WAV_MAX_DATA_BYTES:
+        return int(audio.shape[0])
+    check_audio(audio)  # raises the right error for anything that is not 2-D float audio
+    return 0  # pragma: no cover
+
+
+class AudioWriter:
+    """Write a WAV or FLAC file block by block, atomically: the streaming form of :func:`write`.
+
+    The file appears under its name only when the writer is closed without an
+    error (``with`` block, or :meth:`commit`); :meth:`abort`, or an exception
+    inside the ``with`` block, removes everything written. Each block is
+    checked for NaN/inf before it is written. Parameters are those of
+    :func:`write`, plus ``channels`` and, optionally, the expected ``frames``
+    (to refuse a WAV over 4 GiB before writing).
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "mix.wav")
+    >>> with AudioWriter(path, 48000, 2, subtype="FLOAT") as writer:
+    ...     for _ in range(3):
+    ...         writer.write(np.zeros((2, 1000), np.float32))
+    >>> writer.result.frames
+    3000
+    >>> folder.cleanup()
+    """
+
+    def __init__(
+        self,
+        path: PathLike,
+        sample_rate: int,
+        channels: int,
+        *,
+        subtype: Literal["PCM_16", "PCM_24", "FLOAT"] = "PCM_24",
+        dither: bool = True,
+        seed: int = 0,
+        inputs: Iterable[PathLike] = (),
+        overwrite: bool = True,
+        frames: int | None = None,
+        open_now: bool = True,
+    ) -> None:
+        given = os.fspath(path)
+        extension = os.path.splitext(given)[1].lower()
+        if extension not in _FORMATS:
             raise ParameterError(
-                f"audio.shape={audio.shape} as {subtype} needs {data_bytes} bytes, beyond the 4 GiB a WAV "
-                "file can hold; expected less (write a .flac, or split the audio)"
+                f"path={given!r} has extension {extension or '(none)'!r}; expected '.wav' or '.flac' "
+                "(write WAV or FLAC and convert with another tool for other formats)"
             )
-    audio = check_audio(audio, sample_rate=sample_rate)
-    channels, frames = audio.shape
-    if container == "FLAC" and channels > _FLAC_MAX_CHANNELS:
-        raise ParameterError(f"audio has {channels} channels; FLAC holds at most 8 (write a .wav)")
-    if container == "FLAC" and sample_rate > _FLAC_MAX_SAMPLE_RATE:
-        raise ParameterError(
-            f"sample_rate={sample_rate} is too high for FLAC; expected at most 655350 Hz (write a .wav)"
-        )
-    final, folder = _check_target(path, inputs, overwrite)
+        container = _FORMATS[extension]
+        if subtype not in _SUBTYPES:
+            raise ParameterError(f"subtype={subtype!r} is unknown; expected one of {list(_SUBTYPES)}")
+        if container == "FLAC" and subtype == "FLOAT":
+            raise ParameterError(
+                f"subtype={subtype!r} is not possible in FLAC; expected 'PCM_16' or 'PCM_24' "
+                "(FLAC stores integers only; write a .wav for 32-bit float)"
+            )
+        self.sample_rate = check_sample_rate(sample_rate)
+        if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
+            raise ParameterError(f"seed={seed!r} is invalid; expected a non-negative integer")
+        if frames is not None:
+            data_bytes = channels * frames * _BYTES_PER_SAMPLE[subtype]
+            if container == "WAV" and data_bytes > _WAV_MAX_DATA_BYTES:
+                raise ParameterError(
+                    f"audio.shape={(channels, frames)} as {subtype} needs {data_bytes} bytes, beyond the "
+                    "4 GiB a WAV file can hold; expected less (write a .flac, or split the audio)"
+                )
+        if channels < 1:
+            raise ParameterError(f"channels={channels}; expected at least 1")
+        if container == "FLAC" and channels > _FLAC_MAX_CHANNELS:
+            raise ParameterError(f"audio has {channels} channels; FLAC holds at most 8 (write a .wav)")
+        if container == "FLAC" and self.sample_rate > _FLAC_MAX_SAMPLE_RATE:
+            raise ParameterError(
+                f"sample_rate={self.sample_rate} is too high for FLAC; expected at most 655350 Hz "
+                "(write a .wav)"
+            )
+        self._given = given
+        self._final, self._folder = _check_target(path, inputs, overwrite)
+        self._container, self.subtype, self.channels = container, subtype, channels
+        self._bits = _PCM_BITS.get(subtype)
+        self._rng = np.random.default_rng(seed) if (self._bits is not None and dither) else None
+        self._frames = 0
+        self._clipped = 0
+        self._handle = None
+        self._fd: int | None = None
+        self._tmp: str | None = None
+        self.result: WriteResult | None = None
+        if open_now:
+            self._open()
 
-    import soundfile as sf
+    def _open(self) -> None:
+        import soundfile as sf
 
-    bits = _PCM_BITS.get(subtype)
-    rng = np.random.default_rng(seed) if (bits is not None and dither) else None
-    clipped = 0
-    fd, tmp = _create_partial(final, folder, given)
-    fd_open = True
-    try:
-        with sf.SoundFile(
-            fd,
-            mode="w",
-            samplerate=sample_rate,
-            channels=channels,
-            subtype=subtype,
-            format=container,
-            closefd=False,
-        ) as handle:
-            for start in range(0, frames, block_size):
-                block = audio[:, start : start + block_size].T
-                if bits is None:
-                    handle.write(np.ascontiguousarray(block, dtype=np.float32))
-                else:
-                    ints, n_clipped = _to_pcm(block, bits, rng)
-                    clipped += n_clipped
-                    handle.write(ints)
-        os.fsync(fd)
-        os.close(fd)
-        fd_open = False
-        os.replace(tmp, final)
-    except BaseException as err:
-        if fd_open:
-            os.close(fd)
+        self._fd, self._tmp = _create_partial(self._final, self._folder, self._given)
         try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
+            self._handle = sf.SoundFile(
+                self._fd,
+                mode="w",
+                samplerate=self.sample_rate,
+                channels=self.channels,
+                subtype=self.subtype,
+                format=self._container,
+                closefd=False,
+            )
+        except BaseException as err:
+            self._fail(err)
+
+    def __enter__(self) -> AudioWriter:
+        if self._handle is None:
+            self._open()
+        return self
+
+    def __exit__(self, kind: object, error: BaseException | None, trace: object) -> None:
+        if error is None:
+            self.commit()
+        else:
+            self.abort()
+
+    def write(self, block: Audio, *, check: bool = True) -> None:
+        """Append a ``(channels, n)`` block (float32 or float64)."""
+        if self._handle is None:
+            raise AudioFileError(f"cannot write {self._given!r}: the writer is closed")
+        if check:
+            block = check_audio(block, channels=self.channels, min_samples=0, finite=False)
+            from sonicmix._checks import check_finite
+
+            try:
+                check_finite(block, "audio", self.sample_rate, offset=self._frames)
+            except BaseException as err:
+                self._fail(err)
+        try:
+            frames = block.T
+            if self._bits is None:
+                self._handle.write(np.ascontiguousarray(frames, dtype=np.float32))
+            else:
+                ints, clipped = _to_pcm(frames, self._bits, self._rng)
+                self._clipped += clipped
+                self._handle.write(ints)
+        except BaseException as err:
+            self._fail(err)
+        self._frames += block.shape[1]
+
+    def commit(self) -> WriteResult:
+        """Finish the file and move it under its final name."""
+        if self.result is not None:
+            return self.result
+        if self._handle is None:
+            self._open()
+        try:
+            self._handle.close()
+            os.fsync(self._fd)
+            os.close(self._fd)
+            self._fd = None
+            os.replace(self._tmp, self._final)
+        except BaseException as err:
+            self._fail(err)
+        _fsync_folder(self._folder)
+        self._handle = None
+        self.result = WriteResult(
+            path=Path(self._final),
+            frames=self._frames,
+            channels=self.channels,
+            subtype=self.subtype,
+            clipped_samples=self._clipped,
+        )
+        return self.result
+
+    def abort(self) -> None:
+        """Remove everything written; the final path is left as it was."""
+        if self._handle is not None:
+            try:
+                self._handle.close()
+            except Exception:  # the file is being thrown away
+                pass
+            self._handle = None
+        if self._fd is not None:
+            os.close(self._fd)
+            self._fd = None
+        if self._tmp is not None:
+            try:
+                os.unlink(self._tmp)
+            except FileNotFoundError:
+                pass
+            self._tmp = None
+
+    def _fail(self, err: BaseException) -> None:
+        import soundfile as sf
+
+        self.abort()
         if isinstance(err, (sf.SoundFileError, OSError)) and not isinstance(err, AudioFileError):
             cause = getattr(err, "strerror", None) or str(err) or type(err).__name__
-            raise AudioFileError(f"cannot write {given!r}: {cause} (nothing was written)") from err
+            raise AudioFileError(f"cannot write {self._given!r}: {cause} (nothing was written)") from err
+        raise err
+
+
+def resample_file(path: PathLike, sample_rate: int, *, temp_dir: str | None = None) -> str:
+    """Resample a file to ``sample_rate`` into a temporary float32 WAV, in constant memory; return its path.
+
+    Uses soxr's streaming resampler ("VHQ"), the same quality as :func:`read`
+    with ``sample_rate=``. The caller deletes the file.
+    """
+    import tempfile
+
+    import soxr
+
+    rate = check_sample_rate(sample_rate)
+    source = info(path)
+    fd, tmp = tempfile.mkstemp(suffix=".wav", prefix="sonicmix-resampled-", dir=temp_dir)
+    os.close(fd)
+    stream = soxr.ResampleStream(source.sample_rate, rate, source.channels, dtype="float32", quality="VHQ")
+    try:
+        with AudioWriter(tmp, rate, source.channels, subtype="FLOAT") as writer:
+            for block in blocks(path, DEFAULT_BLOCK_SIZE):
+                out = stream.resample_chunk(np.ascontiguousarray(block.T))
+                if len(out):
+                    writer.write(np.ascontiguousarray(out.T), check=False)
+            tail = stream.resample_chunk(np.zeros((0, source.channels), np.float32), last=True)
+            if len(tail):
+                writer.write(np.ascontiguousarray(tail.T), check=False)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.unlink(tmp)
         raise
-    _fsync_folder(folder)
-    return WriteResult(
-        path=Path(final), frames=frames, channels=channels, subtype=subtype, clipped_samples=clipped
-    )
+    return tmp

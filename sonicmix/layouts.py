@@ -20,6 +20,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass
 
+import numpy as np
+
 from sonicmix.errors import LayoutError
 
 __all__ = ["Layout", "LAYOUTS", "get_layout", "default_layout"]
@@ -111,3 +113,104 @@ def resolve_layout(layout: str | Layout | None, n_channels: int, *, name: str = 
             f"expected matching channel counts (is the audio transposed, or is it another layout?)"
         )
     return resolved
+
+
+# --- Conversions between layouts ---------------------------------------------------------------
+#
+# Down-mixes follow ITU-R BS.775 (Table 2): the centre and each surround enter the front pair at
+# -3 dB (0.7071) and the LFE channel is dropped, as BS.775 leaves it out of every down-mix; a
+# stereo pair folds to mono as 0.7071 * (L + R). 7.1 predates BS.775: the common fold-down sends
+# each rear surround into the side surround of its side at unity. Up-mixes only place channels:
+# mono goes to the centre (or, into stereo, to both sides at -3 dB, a phantom centre of the same
+# power); stereo goes to L and R; nothing is synthesised for the other channels.
+
+_H = 0.7071067811865476  # -3.01 dB
+
+
+def _matrix(src: str, dst: str, pairs: dict[tuple[str, str], float]) -> np.ndarray:
+    s, d = LAYOUTS[src].channels, LAYOUTS[dst].channels
+    m = np.zeros((len(d), len(s)))
+    for (out_name, in_name), gain in pairs.items():
+        m[d.index(out_name), s.index(in_name)] = gain
+    return m
+
+
+def _identity_pairs(src: str, dst: str) -> dict[tuple[str, str], float]:
+    common = set(LAYOUTS[src].channels) & set(LAYOUTS[dst].channels)
+    return {(c, c): 1.0 for c in common}
+
+
+_EDGES: dict[tuple[str, str], dict[tuple[str, str], float]] = {
+    ("mono", "stereo"): {("L", "C"): _H, ("R", "C"): _H},
+    ("stereo", "mono"): {("C", "L"): _H, ("C", "R"): _H},
+    ("mono", "5.0"): {("C", "C"): 1.0},
+    ("mono", "5.1"): {("C", "C"): 1.0},
+    ("stereo", "5.0"): {("L", "L"): 1.0, ("R", "R"): 1.0},
+    ("stereo", "5.1"): {("L", "L"): 1.0, ("R", "R"): 1.0},
+    ("5.0", "stereo"): {
+        ("L", "L"): 1.0,
+        ("R", "R"): 1.0,
+        ("L", "C"): _H,
+        ("R", "C"): _H,
+        ("L", "Ls"): _H,
+        ("R", "Rs"): _H,
+    },
+    ("5.1", "stereo"): {
+        ("L", "L"): 1.0,
+        ("R", "R"): 1.0,
+        ("L", "C"): _H,
+        ("R", "C"): _H,
+        ("L", "Ls"): _H,
+        ("R", "Rs"): _H,
+    },
+    ("5.0", "5.1"): _identity_pairs("5.0", "5.1"),
+    ("5.1", "5.0"): _identity_pairs("5.1", "5.0"),
+    ("5.1", "7.1"): {**_identity_pairs("5.1", "7.1"), ("Lss", "Ls"): 1.0, ("Rss", "Rs"): 1.0},
+    ("7.1", "5.1"): {
+        **_identity_pairs("7.1", "5.1"),
+        ("Ls", "Lss"): 1.0,
+        ("Rs", "Rss"): 1.0,
+        ("Ls", "Lrs"): 1.0,
+        ("Rs", "Rrs"): 1.0,
+    },
+}
+
+
+def conversion_matrix(src: str | Layout, dst: str | Layout) -> np.ndarray:
+    """Matrix ``(dst_channels, src_channels)`` converting audio from one named layout to another.
+
+    Conversions chain the documented steps above along the shortest path
+    (7.1 to mono goes through 5.1 and stereo). Custom layouts convert only
+    to themselves.
+
+    Examples
+    --------
+    >>> conversion_matrix("5.1", "stereo").round(4)
+    array([[1.    , 0.    , 0.7071, 0.    , 0.7071, 0.    ],
+           [0.    , 1.    , 0.7071, 0.    , 0.    , 0.7071]])
+    """
+    a, b = get_layout(src), get_layout(dst)
+    if a == b:
+        return np.eye(a.n_channels)
+    if a.name not in LAYOUTS or b.name not in LAYOUTS or LAYOUTS[a.name] != a or LAYOUTS[b.name] != b:
+        raise LayoutError(
+            f"no conversion from layout {a.name!r} to {b.name!r}; custom layouts convert only to themselves"
+        )
+    # breadth-first search over the documented steps
+    paths: dict[str, list[str]] = {a.name: [a.name]}
+    frontier = [a.name]
+    while frontier and b.name not in paths:
+        nxt = []
+        for node in frontier:
+            for s, d in _EDGES:
+                if s == node and d not in paths:
+                    paths[d] = paths[node] + [d]
+                    nxt.append(d)
+        frontier = nxt
+    if b.name not in paths:  # pragma: no cover - every named layout is connected today
+        raise LayoutError(f"no conversion from layout {a.name!r} to {b.name!r}")
+    path = paths[b.name]
+    m = np.eye(a.n_channels)
+    for s, d in zip(path, path[1:], strict=False):
+        m = _matrix(s, d, _EDGES[(s, d)]) @ m
+    return m

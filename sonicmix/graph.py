@@ -1,0 +1,364 @@
+"""Mix graphs: tracks and buses routed to a master, as plain data.
+
+A :class:`Graph` holds named :class:`Track` s (clips on a timeline, a chain
+of nodes, fader, pan, mute/solo, sends) and named :class:`Bus` es (which
+**sum** everything routed to them, then run a chain and a fader). Every track
+and bus names where its output goes (``output="music"``); sends copy a
+signal to another bus at a level, before or after the fader. Stems are simply
+buses; ``master`` is the bus whose output is the mix.
+
+A node that takes a side-chain key (a ducker, a keyed compressor) is keyed
+by the post-fader output of the track or bus named in ``key=``.
+
+A graph holds no audio state and validates itself on construction: unknown
+names (with a "did you mean"), cycles (through outputs, sends or keys),
+side-chains without a key, pans that cannot be honoured, and automation of
+things that do not exist each raise :class:`~sonicmix.errors.GraphError`.
+
+Examples
+--------
+>>> import numpy as np
+>>> from sonicmix.nodes.gain import Gain
+>>> from sonicmix.timeline import ArraySource, Clip
+>>> voice = ArraySource(np.zeros((1, 48000), np.float32), 48000, name="voice")
+>>> graph = Graph(
+...     tracks={"dx": Track(clips=(Clip(source=voice),), layout="mono", pan=0.0, output="dialogue")},
+...     buses={"dialogue": Bus(chain=(Gain(gain_db=-3.0),)), "master": Bus(output=None)},
+... )
+>>> print(graph)
+Graph (master: 'master')
+  master  <- dialogue
+    dialogue  <- dx
+      dx  track, mono, 1 clip
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sonicmix._checks import check_range
+from sonicmix.automation import Automation, Value
+from sonicmix.errors import GraphError, LayoutError
+from sonicmix.layouts import LAYOUTS, conversion_matrix, get_layout
+from sonicmix.nodes.base import Chain, Node
+from sonicmix.nodes.fade import _CURVES, FadeCurve
+from sonicmix.timeline import Clip
+
+__all__ = ["Send", "Track", "Bus", "Graph"]
+
+PanLaw = Literal["constant_power", "compromise", "linear"]
+
+
+def _check_value(name: str, value: Value, *, low: float | None = None, high: float | None = None) -> None:
+    if isinstance(value, Automation):
+        lo, hi = value.range
+        check_range(f"{name} (automation minimum)", lo, low=low, high=high)
+        check_range(f"{name} (automation maximum)", hi, low=low, high=high)
+    else:
+        check_range(name, value, low=low, high=high)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Send:
+    """A copy of a track's or bus's signal sent to a bus.
+
+    Parameters
+    ----------
+    to : str
+        Name of the destination bus.
+    level_db : float or Automation, default 0.0
+        Send level; automation is applied sample-accurately.
+    pre_fader : bool, default False
+        Take the signal before the fader (and pan) instead of after.
+    """
+
+    to: str
+    level_db: Value = 0.0
+    pre_fader: bool = False
+
+    def __post_init__(self) -> None:
+        _check_value("level_db", self.level_db, high=24.0)
+
+
+def _tuple_of(name: str, value: Any, kind: type | tuple[type, ...]) -> tuple[Any, ...]:
+    if isinstance(value, kind):
+        value = (value,)
+    try:
+        items = tuple(value)
+    except TypeError:
+        raise GraphError(f"{name}={value!r}; expected a tuple") from None
+    for i, item in enumerate(items):
+        if not isinstance(item, kind):
+            raise GraphError(f"{name}[{i}]={item!r} is not a {getattr(kind, '__name__', kind)}")
+    return items
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class _Strip:
+    """What tracks and buses share: a chain, a fader, routing (internal base)."""
+
+    chain: tuple[Node, ...] = ()
+    layout: str = "stereo"
+    fader_db: Value = 0.0
+    mute: bool = False
+    sends: tuple[Send, ...] = ()
+    output: str | None = "master"
+    key: str | None = None
+
+    def _check_common(self) -> None:
+        object.__setattr__(self, "chain", _tuple_of("chain", self.chain, Node))
+        object.__setattr__(self, "sends", _tuple_of("sends", self.sends, Send))
+        if self.layout not in LAYOUTS:
+            get_layout(self.layout)  # raises LayoutError with a hint
+        _check_value("fader_db", self.fader_db, high=24.0)
+
+    @property
+    def processor(self) -> Chain:
+        return Chain(self.chain)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Track(_Strip):
+    """Clips on a timeline, processed by a chain, then fader, pan and routing.
+
+    Parameters
+    ----------
+    clips : tuple of Clip
+        Audio on the timeline. Clips that overlap are cross-faded over the
+        overlap with ``crossfade_curve`` (fade-out of the earlier clip,
+        fade-in of the later one); sources are converted to the track's layout.
+    chain : tuple of Node
+        Processing, in order.
+    layout : str, default "stereo"
+        Channel layout the track works in ("mono", "stereo", "5.0", "5.1", "7.1").
+    fader_db : float or Automation, default 0.0
+        Fader level (sample-accurate automation).
+    pan : float or Automation, optional
+        -1 (left) .. 1 (right). A mono track is panned into a stereo
+        destination; a stereo track is balanced. Needs a stereo destination.
+    pan_law : {"constant_power", "compromise", "linear"}, default "constant_power"
+        See :func:`sonicmix.nodes.pan.pan_gains`.
+    mute, solo : bool
+        A muted track is silent (sends included). When any track is soloed,
+        every track that is not is muted.
+    sends : tuple of Send
+        Copies to other buses.
+    output : str or None, default "master"
+        Bus that receives the track (None: the track is not routed).
+    key : str, optional
+        Track or bus whose post-fader output keys the chain's side-chain nodes.
+    crossfade_curve : str, default "equal_power"
+        Curve of automatic cross-fades between overlapping clips.
+    """
+
+    clips: tuple[Clip, ...] = ()
+    pan: Value | None = None
+    pan_law: PanLaw = "constant_power"
+    solo: bool = False
+    crossfade_curve: FadeCurve = "equal_power"
+
+    def __post_init__(self) -> None:
+        self._check_common()
+        object.__setattr__(self, "clips", _tuple_of("clips", self.clips, Clip))
+        if self.pan is not None:
+            _check_value("pan", self.pan, low=-1.0, high=1.0)
+        if self.pan_law not in ("constant_power", "compromise", "linear"):
+            raise GraphError(f"pan_law={self.pan_law!r}; expected 'constant_power', 'compromise' or 'linear'")
+        if self.crossfade_curve not in _CURVES:
+            raise GraphError(f"crossfade_curve={self.crossfade_curve!r}; expected one of {_CURVES}")
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Bus(_Strip):
+    """Sums everything routed to it, then runs its chain and fader.
+
+    The sum is a plain sum (Web Audio fan-in): two inputs at 0 dB add, they
+    are not averaged. Parameters are those of :class:`Track` without clips,
+    pan and solo.
+    """
+
+    def __post_init__(self) -> None:
+        self._check_common()
+
+
+def _did_you_mean(name: str, names: list[str]) -> str:
+    close = difflib.get_close_matches(name, names, n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+@dataclass(frozen=True, eq=True)
+class Graph:
+    """A validated mix: named tracks and buses, and the master bus's name.
+
+    See the module documentation for the routing rules and an example.
+    """
+
+    tracks: Mapping[str, Track] = field(default_factory=dict)
+    buses: Mapping[str, Bus] = field(default_factory=dict)
+    master: str = "master"
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "tracks", dict(self.tracks))
+        object.__setattr__(self, "buses", dict(self.buses))
+        for kind, table, cls in (("track", self.tracks, Track), ("bus", self.buses, Bus)):
+            for name, item in table.items():
+                if not isinstance(name, str) or not name:
+                    raise GraphError(f"{kind} name {name!r} is not a non-empty string")
+                if not isinstance(item, cls):
+                    raise GraphError(f"{kind} {name!r} is a {type(item).__name__}; expected a {cls.__name__}")
+        clash = sorted(set(self.tracks) & set(self.buses))
+        if clash:
+            raise GraphError(f"{clash[0]!r} names both a track and a bus; expected unique names")
+        if self.master not in self.buses:
+            raise GraphError(
+                f"master={self.master!r} is not a bus{_did_you_mean(self.master, list(self.buses))}; "
+                f"buses are {sorted(self.buses)}"
+            )
+        if self.buses[self.master].output is not None:
+            raise GraphError(
+                f"master bus {self.master!r} has output={self.buses[self.master].output!r}; "
+                "expected output=None"
+            )
+        self._check_names()
+        self._check_keys()
+        self._check_layouts()
+        self.order()  # raises on cycles
+
+    # -- structure ----------------------------------------------------------------------------
+    def strip(self, name: str) -> Track | Bus:
+        """The track or bus called ``name``."""
+        return self.tracks[name] if name in self.tracks else self.buses[name]
+
+    def edges(self) -> list[tuple[str, str, str]]:
+        """``(source, destination, kind)`` for every output, send and key connection."""
+        out = []
+        for name in [*self.tracks, *self.buses]:
+            strip = self.strip(name)
+            if strip.output is not None:
+                out.append((name, strip.output, "output"))
+            for send in strip.sends:
+                out.append((name, send.to, "send"))
+            if strip.key is not None:
+                out.append((strip.key, name, "key"))
+        return out
+
+    def inputs(self, bus: str) -> list[str]:
+        """Names routed into ``bus`` by output or send."""
+        return [s for s, d, kind in self.edges() if d == bus and kind != "key"]
+
+    def order(self) -> list[str]:
+        """Tracks and buses in processing order (every source before what it feeds)."""
+        names = [*self.tracks, *self.buses]
+        successors: dict[str, list[str]] = {n: [] for n in names}
+        for s, d, _ in self.edges():
+            successors[s].append(d)
+        state: dict[str, int] = {}
+        order: list[str] = []
+        stack_path: list[str] = []
+
+        def visit(n: str) -> None:
+            state[n] = 1
+            stack_path.append(n)
+            for m in successors[n]:
+                if state.get(m) == 1:
+                    cycle = stack_path[stack_path.index(m) :] + [m]
+                    raise GraphError(
+                        f"the graph has a cycle: {' -> '.join(cycle)}; expected a graph without loops"
+                    )
+                if m not in state:
+                    visit(m)
+            stack_path.pop()
+            state[n] = 2
+            order.append(n)
+
+        for n in names:
+            if n not in state:
+                visit(n)
+        return order[::-1]
+
+    # -- validation ---------------------------------------------------------------------------
+    def _check_names(self) -> None:
+        buses = list(self.buses)
+        everything = [*self.tracks, *self.buses]
+        for name in everything:
+            strip = self.strip(name)
+            where = f"{'track' if name in self.tracks else 'bus'} {name!r}"
+            if strip.output is not None and strip.output not in self.buses:
+                raise GraphError(
+                    f"{where} has output={strip.output!r}, which is not a bus"
+                    f"{_did_you_mean(strip.output, buses)}"
+                )
+            for send in strip.sends:
+                if send.to not in self.buses:
+                    raise GraphError(
+                        f"{where} sends to {send.to!r}, which is not a bus{_did_you_mean(send.to, buses)}"
+                    )
+            if strip.key is not None and strip.key not in everything:
+                raise GraphError(
+                    f"{where} has key={strip.key!r}, which is not a track or bus"
+                    f"{_did_you_mean(strip.key, everything)}"
+                )
+            if strip.key == name:
+                raise GraphError(f"{where} is keyed by itself; expected another track or bus")
+
+    def _check_keys(self) -> None:
+        for name in [*self.tracks, *self.buses]:
+            strip = self.strip(name)
+            keyed = [type(n).__name__ for n in strip.chain if n.takes_key]
+            if keyed and strip.key is None:
+                raise GraphError(
+                    f"{name!r} has {keyed[0]} in its chain, which needs a side-chain key; "
+                    f"set key=<track or bus name>"
+                )
+            if strip.key is not None and not keyed:
+                raise GraphError(f"{name!r} has key={strip.key!r} but no node in its chain takes a key")
+
+    def _check_layouts(self) -> None:
+        for name in [*self.tracks, *self.buses]:
+            strip = self.strip(name)
+            out_layout = self.output_layout(name)
+            for dest in ([strip.output] if strip.output else []) + [s.to for s in strip.sends]:
+                try:
+                    conversion_matrix(out_layout, self.buses[dest].layout)
+                except LayoutError as err:
+                    raise GraphError(f"{name!r} cannot be routed to {dest!r}: {err}") from None
+            if isinstance(strip, Track) and strip.pan is not None:
+                dest_layout = self.buses[strip.output].layout if strip.output else None
+                if strip.layout not in ("mono", "stereo") or dest_layout != "stereo":
+                    raise GraphError(
+                        f"track {name!r} has pan={strip.pan!r} but pans a {strip.layout} track into a "
+                        f"{dest_layout} bus; expected a mono or stereo track routed to a stereo bus"
+                    )
+
+    def output_layout(self, name: str) -> str:
+        """Layout of a track's or bus's output (a panned mono track leaves as stereo)."""
+        strip = self.strip(name)
+        if isinstance(strip, Track) and strip.pan is not None:
+            return "stereo"
+        return strip.layout
+
+    # -- presentation ---------------------------------------------------------------------------
+    def __str__(self) -> str:
+        lines = [f"Graph (master: {self.master!r})"]
+
+        def describe(name: str, depth: int, seen: set[str]) -> None:
+            strip = self.strip(name)
+            pad = "  " * depth
+            if isinstance(strip, Track):
+                info = f"track, {strip.layout}, {len(strip.clips)} clip{'s' if len(strip.clips) != 1 else ''}"
+                extras = [type(n).__name__ for n in strip.chain]
+                if extras:
+                    info += ", " + " > ".join(extras)
+                lines.append(f"{pad}{name}  {info}")
+                return
+            sources = self.inputs(name)
+            lines.append(f"{pad}{name}  <- {', '.join(sources) if sources else '(nothing)'}")
+            for s in sources:
+                if s not in seen and self.strip(s).output == name:
+                    describe(s, depth + 1, seen | {s})
+
+        describe(self.master, 1, {self.master})
+        return "\n".join(lines)
