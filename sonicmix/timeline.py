@@ -36,7 +36,7 @@ class ArraySource:
     --------
     >>> import numpy as np
     >>> ArraySource(np.zeros((2, 48000), np.float32), 48000, name="room tone")
-    ArraySource(name='room tone', channels=2, duration_s=1.0, sample_rate=48000)
+    ArraySource(name='room tone', channels=2, duration_s=1, sample_rate=48000)
     """
 
     audio: np.ndarray = field(repr=False)
