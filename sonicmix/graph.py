@@ -362,3 +362,50 @@ class Graph:
 
         describe(self.master, 1, {self.master})
         return "\n".join(lines)
+
+
+def graph_to_dict(graph: Graph) -> dict[str, Any]:
+    """Plain-data form of a graph (see :mod:`sonicmix.plain`); ``graph_from_dict`` rebuilds it.
+
+    Examples
+    --------
+    >>> from sonicmix.nodes.gain import Gain
+    >>> g = Graph(tracks={"t": Track(chain=(Gain(gain_db=-3.0),))}, buses={"master": Bus(output=None)})
+    >>> graph_to_dict(g)["tracks"]["t"]
+    {'type': 'Track', 'chain': [{'type': 'Gain', 'gain_db': -3.0}]}
+    >>> graph_from_dict(graph_to_dict(g)) == g
+    True
+    """
+    from sonicmix.plain import to_plain
+
+    return {
+        "master": graph.master,
+        "tracks": {name: to_plain(track) for name, track in graph.tracks.items()},
+        "buses": {name: to_plain(bus) for name, bus in graph.buses.items()},
+    }
+
+
+def graph_from_dict(data: Mapping[str, Any], *, arrays: Mapping[str, Any] | None = None) -> Graph:
+    """Rebuild a graph from :func:`graph_to_dict`'s form; errors name the table and key at fault."""
+    from sonicmix.plain import from_plain
+
+    if not isinstance(data, Mapping):
+        raise GraphError(f"graph data is a {type(data).__name__}; expected a mapping with tracks and buses")
+    unknown = set(data) - {"master", "tracks", "buses"}
+    if unknown:
+        raise GraphError(f"graph data has unknown key {sorted(unknown)[0]!r}; expected master, tracks, buses")
+    tables = {}
+    for kind, cls in (("tracks", Track), ("buses", Bus)):
+        table = data.get(kind, {})
+        if not isinstance(table, Mapping):
+            raise GraphError(f"{kind} is a {type(table).__name__}; expected a mapping of names to {cls.__name__}s")
+        built = {}
+        for name, item in table.items():
+            if isinstance(item, Mapping) and "type" not in item:
+                item = {"type": cls.__name__, **item}
+            value = from_plain(item, where=f"{kind}.{name}", arrays=dict(arrays or {}))
+            if not isinstance(value, cls):
+                raise GraphError(f"{kind}.{name} is a {type(value).__name__}; expected a {cls.__name__}")
+            built[name] = value
+        tables[kind] = built
+    return Graph(tracks=tables["tracks"], buses=tables["buses"], master=data.get("master", "master"))

@@ -1,0 +1,109 @@
+"""Compressor speed against pedalboard.Compressor, same material, same process, one thread.
+
+Run: ``python benchmarks/bench_dynamics.py [seconds]`` (default 300 s of stereo 48 kHz float32).
+Both compressors use threshold -20 dB, ratio 4, attack 5 ms, release 100 ms (our knee is set to 0
+to match pedalboard's hard knee). Prints the median of 7 interleaved runs after a warm-up, in ns per
+channel-sample, and the ratio sonicmix / pedalboard. Also reports Gate and DeEsser for reference,
+and the numba compile time of the kernels (first use in a fresh process, with and without the
+on-disk cache).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+RATE = 48_000
+RUNS = 7
+
+
+def material(seconds: float) -> np.ndarray:
+    rng = np.random.default_rng(1)
+    n = int(seconds * RATE)
+    t = np.arange(n) / RATE
+    # Programme-like: noise and a tone under a slow, deep level modulation (bursts and pauses).
+    env = 0.05 + 0.45 * (0.5 + 0.5 * np.sin(2 * np.pi * 0.7 * t)) ** 3
+    x = np.empty((2, n), np.float32)
+    for c in range(2):
+        x[c] = env * (0.6 * rng.standard_normal(n) + 0.5 * np.sin(2 * np.pi * (220 + 110 * c) * t))
+    return x
+
+
+def median_ns(fns: dict, x: np.ndarray) -> dict:
+    """Median time per channel-sample of each function, runs interleaved (fair on a shared machine)."""
+    for fn in fns.values():
+        fn(x)  # warm-up: compiles, loads caches
+    times: dict = {name: [] for name in fns}
+    for _ in range(RUNS):
+        for name, fn in fns.items():
+            t0 = time.perf_counter()
+            fn(x)
+            times[name].append(time.perf_counter() - t0)
+    return {name: statistics.median(t) / x.size * 1e9 for name, t in times.items()}
+
+
+# First use of the three kernels (float32): the time beyond importing numba is compiling or loading.
+COMPILE_SNIPPET = """
+import time, numpy as np
+t0 = time.perf_counter()
+import numba
+t1 = time.perf_counter()
+from sonicmix.nodes.dynamics import Compressor, Gate
+x = np.zeros((2, 64), np.float32)
+Compressor()(x, 48000); Compressor(detector="rms")(x, 48000); Gate()(x, 48000)
+print(t1 - t0, time.perf_counter() - t1)
+"""
+
+
+def compile_seconds(clear_cache: bool) -> tuple[float, float]:
+    """(numba import, first use of the kernels) in seconds, in a fresh process."""
+    root = Path(__file__).resolve().parents[1]
+    if clear_cache:
+        for f in (root / "sonicmix" / "dsp" / "__pycache__").glob("envelope.*.nb[ic]"):
+            f.unlink()
+    env = dict(os.environ, NUMBA_NUM_THREADS="1")
+    out = subprocess.run([sys.executable, "-c", COMPILE_SNIPPET], cwd=root, env=env,
+                         capture_output=True, text=True, check=True)  # fmt: skip
+    numba_s, first_s = (float(v) for v in out.stdout.split())
+    return numba_s, first_s
+
+
+def main() -> None:
+    import pedalboard
+
+    from sonicmix.nodes.dynamics import Compressor, DeEsser, Gate
+
+    seconds = float(sys.argv[1]) if len(sys.argv) > 1 else 300.0
+    x = material(seconds)
+    board = pedalboard.Compressor(threshold_db=-20, ratio=4, attack_ms=5, release_ms=100)
+    ours = Compressor(threshold_db=-20.0, ratio=4.0, knee_db=0.0, attack_s=0.005, release_s=0.1)
+    others = {
+        "Compressor (6 dB knee)": Compressor(threshold_db=-20.0, ratio=4.0, knee_db=6.0),
+        "Compressor (rms, link 0.5)": Compressor(threshold_db=-20.0, detector="rms", stereo_link=0.5),
+        "Compressor (lookahead 5 ms)": Compressor(threshold_db=-20.0, knee_db=0.0, lookahead_s=0.005),
+        "Gate": Gate(threshold_db=-30.0),
+        "DeEsser (band)": DeEsser(),
+    }
+    fns = {
+        "pedalboard": lambda a: board.process(a, RATE, reset=True),
+        "Compressor (hard knee, peak)": lambda a: ours(a, RATE),
+    }
+    fns.update({name: (lambda a, node=node: node(a, RATE)) for name, node in others.items()})
+    ns = median_ns(fns, x)
+    pb = ns.pop("pedalboard")
+    print(f"material: {seconds:g} s stereo {RATE} Hz float32, median of {RUNS} interleaved runs")
+    print(f"pedalboard.Compressor                {pb:6.2f} ns/channel-sample")
+    for name, value in ns.items():
+        print(f"sonicmix {name:28s} {value:6.2f} ns/channel-sample   ratio {value / pb:.2f}")
+    for label, clear in (("no cache", True), ("with cache", False)):
+        numba_s, first_s = compile_seconds(clear_cache=clear)
+        print(f"kernels' first use, {label:10s}: {first_s:.2f} s (plus {numba_s:.2f} s to import numba)")
+
+if __name__ == "__main__":
+    main()
