@@ -19,7 +19,6 @@ The render owns all state (``{name: chain state}``); the graph holds none.
 
 from __future__ import annotations
 
-import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +31,7 @@ from sonicmix.automation import Automation, Value, values_for_block
 from sonicmix.errors import GraphError, ParameterError
 from sonicmix.graph import Graph, Track, _did_you_mean
 from sonicmix.layouts import LAYOUTS, conversion_matrix
+from sonicmix.nodes.pan import placement_gains
 from sonicmix.timeline import ArraySource, ClipReader, OpenArray, OpenFile, _frames
 from sonicmix.units import db_to_gain
 
@@ -87,24 +87,6 @@ class _DelayLine:
         joined = np.concatenate([self.history, x], axis=1)
         self.history = joined[:, joined.shape[1] - self.delay :].copy()
         return joined[:, : x.shape[1]]
-
-
-def _pan_gains(position: float | np.ndarray, law: str) -> tuple[Any, Any]:
-    """Vectorized pan gains; the same laws as :func:`sonicmix.nodes.pan.pan_gains`."""
-    from sonicmix.nodes.pan import pan_gains
-
-    if not isinstance(position, np.ndarray):
-        return pan_gains(float(position), law)  # type: ignore[arg-type]
-    p = np.clip(position, -1.0, 1.0)
-    theta = (p + 1.0) * (math.pi / 4.0)
-    cos_t = np.where(p == 1.0, 0.0, np.cos(theta))
-    sin_t = np.where(p == -1.0, 0.0, np.sin(theta))
-    lin_l, lin_r = (1.0 - p) / 2.0, (1.0 + p) / 2.0
-    if law == "constant_power":
-        return cos_t, sin_t
-    if law == "linear":
-        return lin_l, lin_r
-    return np.sqrt(cos_t * lin_l), np.sqrt(sin_t * lin_r)
 
 
 class _Engine:
@@ -296,17 +278,11 @@ class _Engine:
         return {name: outputs[name] for name in want}
 
     def _pan(self, track: Track, x: np.ndarray, start: int, n: int) -> np.ndarray:
-        position = values_for_block(track.pan, start, n, self.fs)  # type: ignore[arg-type]
-        left, right = _pan_gains(position, track.pan_law)
-        left = np.asarray(left, dtype=self.dtype)
-        right = np.asarray(right, dtype=self.dtype)
-        if x.shape[0] == 1:
-            return np.concatenate([x * left, x * right], axis=0)
-        # stereo balance: the side the position moves towards keeps unity gain
-        centre = _pan_gains(0.0, track.pan_law)[0]
-        out = x.copy()
-        out[0] *= np.minimum(left / centre, 1.0).astype(self.dtype)
-        out[1] *= np.minimum(right / centre, 1.0).astype(self.dtype)
+        position = np.asarray(values_for_block(track.pan, start, n, self.fs))  # type: ignore[arg-type]
+        left, right = placement_gains(position, track.pan_law, x.shape[0])
+        out = np.empty((2, n), self.dtype)
+        np.multiply(x[0], left.astype(self.dtype), out=out[0])
+        np.multiply(x[-1], right.astype(self.dtype), out=out[1])
         return out
 
 

@@ -14,7 +14,7 @@ from sonicmix.errors import LayoutError
 from sonicmix.nodes.base import Node
 from sonicmix.nodes.utility import _check_choice
 
-__all__ = ["Pan", "Width", "pan_gains"]
+__all__ = ["Pan", "Width", "pan_gains", "pan_gains_array", "placement_gains"]
 
 PanLaw = Literal["constant_power", "compromise", "linear"]
 _LAWS: tuple[str, ...] = ("constant_power", "compromise", "linear")
@@ -56,16 +56,37 @@ def pan_gains(position: float, law: PanLaw = "constant_power") -> tuple[float, f
     """
     p = check_range("position", position, low=-1.0, high=1.0)
     _check_choice("law", law, _LAWS)
-    theta = (p + 1.0) * math.pi / 4.0
+    left, right = pan_gains_array(np.array(p), law)
+    return float(left), float(right)
+
+
+def pan_gains_array(position: np.ndarray, law: PanLaw = "constant_power") -> tuple[np.ndarray, np.ndarray]:
+    """:func:`pan_gains` for an array of positions (no validation: positions are clipped to [-1, 1])."""
+    p = np.clip(np.asarray(position, dtype=np.float64), -1.0, 1.0)
+    theta = (p + 1.0) * (math.pi / 4.0)
     # Exact end points: cos(pi/2) is 6e-17, not 0.
-    cos_t = 0.0 if p == 1.0 else math.cos(theta)
-    sin_t = 0.0 if p == -1.0 else math.sin(theta)
+    cos_t = np.where(p == 1.0, 0.0, np.cos(theta))
+    sin_t = np.where(p == -1.0, 0.0, np.sin(theta))
     lin_l, lin_r = (1.0 - p) / 2.0, (1.0 + p) / 2.0
     if law == "constant_power":
         return cos_t, sin_t
     if law == "linear":
         return lin_l, lin_r
-    return math.sqrt(cos_t * lin_l), math.sqrt(sin_t * lin_r)
+    return np.sqrt(cos_t * lin_l), np.sqrt(sin_t * lin_r)
+
+
+def placement_gains(position: np.ndarray, law: PanLaw, channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """Left and right gains that :class:`Pan` applies to a mono (pan) or stereo (balance) input.
+
+    Mono: the law's gains. Stereo: each channel keeps unity gain until the
+    position moves away from it, then follows the law relative to its centre
+    value, so the centre leaves a stereo input unchanged.
+    """
+    left, right = pan_gains_array(position, law)
+    if channels == 1:
+        return left, right
+    centre_l, centre_r = pan_gains_array(np.zeros(()), law)
+    return np.minimum(1.0, left / centre_l), np.minimum(1.0, right / centre_r)
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -130,11 +151,8 @@ class Pan(Node):
         return 2
 
     def _gains(self, channels: int) -> tuple[float, float]:
-        left, right = pan_gains(self.position, self.law)
-        if channels == 1:
-            return left, right
-        centre_l, centre_r = pan_gains(0.0, self.law)
-        return min(1.0, left / centre_l), min(1.0, right / centre_r)
+        left, right = placement_gains(np.array(self.position), self.law, channels)
+        return float(left), float(right)
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> None:
         self.output_channels(channels)
