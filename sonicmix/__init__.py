@@ -51,6 +51,7 @@ _EXPORTS: dict[str, str] = {
     "KeyedCompressor": "sonicmix.nodes.dynamics",
     "Gate": "sonicmix.nodes.dynamics",
     "DeEsser": "sonicmix.nodes.dynamics",
+    "Ducker": "sonicmix.nodes.ducking",
     "Pan": "sonicmix.nodes.pan",
     "Width": "sonicmix.nodes.pan",
     "Delay": "sonicmix.nodes.delay",
@@ -93,6 +94,7 @@ __all__ = [
     "DCBlocker",
     "DeEsser",
     "Delay",
+    "Ducker",
     "Fade",
     "FileSource",
     "Gain",
@@ -149,6 +151,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.loudness import LoudnessMeter, LoudnessReport, measure
     from sonicmix.nodes.base import Chain
     from sonicmix.nodes.delay import Delay
+    from sonicmix.nodes.ducking import Ducker
     from sonicmix.nodes.dynamics import Compressor, DeEsser, Gate, KeyedCompressor
     from sonicmix.nodes.eq import (
         AllPass,
