@@ -28,6 +28,7 @@ import numpy as np
 
 from sonicmix._checks import check_range, check_sample_rate
 from sonicmix.automation import Automation, Value, values_for_block
+from sonicmix.dsp.delayline import DelayLine
 from sonicmix.errors import GraphError, ParameterError
 from sonicmix.graph import Graph, Track, _did_you_mean
 from sonicmix.layouts import LAYOUTS, conversion_matrix
@@ -74,21 +75,6 @@ class RenderResult:
         return self.master.shape[1] / self.sample_rate
 
 
-class _DelayLine:
-    """Delays ``(channels, n)`` blocks by a fixed number of samples."""
-
-    def __init__(self, channels: int, delay: int, dtype: np.dtype) -> None:
-        self.delay = delay
-        self.history = np.zeros((channels, delay), dtype)
-
-    def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.delay == 0:
-            return x
-        joined = np.concatenate([self.history, x], axis=1)
-        self.history = joined[:, joined.shape[1] - self.delay :].copy()
-        return joined[:, : x.shape[1]]
-
-
 class _Engine:
     """Render state for one graph at one sample rate (internal)."""
 
@@ -118,7 +104,7 @@ class _Engine:
         self.latency = self.out_latency[graph.master]
 
         # connections: (source, destination, kind, send) with their compensating delays
-        self.connections: dict[str, list[tuple[str, Any, np.ndarray | None, _DelayLine]]] = {
+        self.connections: dict[str, list[tuple[str, Any, np.ndarray | None, DelayLine]]] = {
             n: [] for n in self.order
         }
         for name in self.order:
@@ -132,14 +118,14 @@ class _Engine:
                 if send is not None and send.pre_fader:
                     matrix = conversion_matrix(strip.layout, graph.buses[dest].layout)
                     # pre-fader taps the chain output, which is ready at the same latency as post-fader
-                line = _DelayLine(matrix.shape[0], self.in_latency[dest] - self.out_latency[name], dtype)
+                line = DelayLine(matrix.shape[0], self.in_latency[dest] - self.out_latency[name], dtype)
                 routing = None if _is_eye(matrix) else matrix.astype(dtype)  # None: no conversion needed
                 self.connections[name].append((dest, send, routing, line))
         self.key_lines = {}
         for name in self.order:
             strip = graph.strip(name)
             if strip.key is not None:
-                self.key_lines[name] = _DelayLine(
+                self.key_lines[name] = DelayLine(
                     self.out_channels[strip.key], self.in_latency[name] - self.out_latency[strip.key], dtype
                 )
 
@@ -159,7 +145,7 @@ class _Engine:
 
         # a track whose key arrives late waits for it: its clips are delayed by its input latency
         self.track_lines = {
-            n: _DelayLine(self.channels[n], self.in_latency[n], dtype)
+            n: DelayLine(self.channels[n], self.in_latency[n], dtype)
             for n in graph.tracks
             if self.in_latency[n]
         }
@@ -342,7 +328,7 @@ def _run(
         latency = engine.latency
         # every output is delayed to the master's latency; then the first `latency` samples are dropped
         align = {
-            name: _DelayLine(engine.out_channels[name], latency - engine.out_latency[name], engine.dtype)
+            name: DelayLine(engine.out_channels[name], latency - engine.out_latency[name], engine.dtype)
             for name in want
         }
         produced, position, skip = 0, 0, latency

@@ -73,6 +73,8 @@ class LoudnessReport:
     short_term_lufs: np.ndarray = field(repr=False)
     short_term_times_s: np.ndarray = field(repr=False)
     notes: tuple[str, ...] = ()
+    #: Dialogue-gated integrated loudness, when a delivery measured it (see :mod:`sonicmix.deliver`).
+    dialogue_lufs: float = math.nan
 
     def to_dict(self, *, series: bool = True) -> dict[str, object]:
         """Return the report as plain Python values, safe for ``json.dumps``.

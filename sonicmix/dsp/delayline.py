@@ -1,0 +1,31 @@
+"""A fixed delay for ``(channels, n)`` blocks, with its history as state."""
+
+from __future__ import annotations
+
+import numpy as np
+
+__all__ = ["DelayLine"]
+
+
+class DelayLine:
+    """Delays blocks of any size by ``delay`` samples (zeros come out first).
+
+    Examples
+    --------
+    >>> line = DelayLine(1, 2, np.float32)
+    >>> line(np.array([[1.0, 2.0, 3.0]], np.float32)).tolist(), line(np.array([[4.0]], np.float32)).tolist()
+    ([[0.0, 0.0, 1.0]], [[2.0]])
+    """
+
+    def __init__(self, channels: int, delay: int, dtype: np.dtype) -> None:
+        if delay < 0:
+            raise ValueError(f"delay={delay}; expected a non-negative number of samples")
+        self.delay = delay
+        self.history = np.zeros((channels, delay), dtype)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.delay == 0:
+            return x
+        joined = np.concatenate([self.history, x], axis=1)
+        self.history = joined[:, joined.shape[1] - self.delay :].copy()
+        return joined[:, : x.shape[1]]
