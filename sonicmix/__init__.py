@@ -52,6 +52,9 @@ _EXPORTS: dict[str, str] = {
     "Gate": "sonicmix.nodes.dynamics",
     "DeEsser": "sonicmix.nodes.dynamics",
     "Ducker": "sonicmix.nodes.ducking",
+    "ConvolutionReverb": "sonicmix.nodes.reverb",
+    "Reverb": "sonicmix.nodes.reverb",
+    "ImpulseResponse": "sonicmix.nodes.reverb",
     "Pan": "sonicmix.nodes.pan",
     "Width": "sonicmix.nodes.pan",
     "Delay": "sonicmix.nodes.delay",
@@ -91,6 +94,7 @@ __all__ = [
     "Chain",
     "Clip",
     "Compressor",
+    "ConvolutionReverb",
     "DCBlocker",
     "DeEsser",
     "Delay",
@@ -103,6 +107,7 @@ __all__ = [
     "GraphError",
     "HighPass",
     "HighShelf",
+    "ImpulseResponse",
     "KeyedCompressor",
     "Layout",
     "LayoutError",
@@ -121,6 +126,7 @@ __all__ = [
     "Polarity",
     "RenderResult",
     "Resample",
+    "Reverb",
     "Saturation",
     "Send",
     "SonicmixError",
@@ -173,6 +179,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.nodes.gain import Gain
     from sonicmix.nodes.pan import Pan, Width
     from sonicmix.nodes.resample import Resample
+    from sonicmix.nodes.reverb import ConvolutionReverb, ImpulseResponse, Reverb
     from sonicmix.nodes.saturation import Saturation
     from sonicmix.nodes.stretch import PitchShift, TimeStretch
     from sonicmix.nodes.utility import DCBlocker, Polarity

@@ -72,6 +72,7 @@ UNITLESS = {
     "feedback",  # linear gain of each delay repeat, 0 <= feedback < 1
     "rate",  # TimeStretch speed factor (librosa's name); never a sample rate, which is sample_rate
     "semitones",  # the name is the unit (equal-tempered semitones)
+    "ir_sample_rate",  # an impulse response's sample rate in Hz, spelt like every `sample_rate: int`
 }
 UNIT_SUFFIX = re.compile(r".*_(hz|s|db|lufs|lu|dbtp|dbfs|samples|ms_never)$")
 

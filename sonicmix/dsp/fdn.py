@@ -1,0 +1,624 @@
+"""Feedback delay network (FDN) reverberator: design in numpy, a compiled streaming kernel.
+
+The network follows Jot and Chaigne (1991): sixteen delay lines of mutually
+prime lengths, fed back through an orthogonal (hence lossless) 16 x 16
+Hadamard matrix, each line followed by an absorption filter whose gain makes
+every trip round the loop lose exactly the energy the requested reverberation
+time asks for. A line of ``m`` samples must attenuate by
+``60 * m / (sample_rate * T60(f))`` dB at frequency ``f``; the filter is a
+broadband gain (the mid-band decay) times a low shelf and a high shelf
+(Audio EQ Cookbook, slope S = 1) at the two crossovers, whose gains carry the
+differences to the low- and high-band decays. Since the attenuation in dB of
+every line is proportional to its length, all the network's modes in a band
+decay at the same rate, and the decay is exponential with the requested T60.
+
+Around the tank: a pre-delay, a sparse tapped delay line of early reflections
+(different taps per channel), a one-pole low-pass ("damping") and four
+Schroeder all-pass diffusers per channel that smear each input impulse into a
+dense burst before it enters the tank, so that the tail is dense from the
+start. Every input channel feeds all sixteen lines with its own
+pseudo-random +-1/4 sign pattern; the first four output channels read the
+lines with mutually orthogonal +-1/4 patterns that are eigenvectors of the
+Hadamard matrix (which keeps each line's recirculation from showing in the
+output's autocorrelation more than it must), further channels with
+pseudo-random ones. The outputs are thus decorrelated; ``width`` blends them
+towards their mean.
+
+Each absorption filter is applied as a sample is written into its line
+rather than as it is read (a delay and a filter commute), so the samples read
+back are already filtered. The recursion is sequential per sample, but no
+value written into a line is read back sooner than the shortest delay, so the
+kernel advances in blocks no longer than that and vectorizes every stage
+across the block (taps, outputs, the Hadamard transform, the input
+injection); only the absorption filters step sample by sample, on a
+transposed copy with the sixteen lines innermost. Blocks end on a grid fixed
+in absolute time, so the arithmetic does not depend on how the input is split
+into calls: the output is bit-identical for any split. Values below 1e-30 are
+flushed to zero as they are written into the delay lines, and the filter
+memories at each block end, so a dying tail spends at most part of a block
+among subnormal numbers (very slow on x86) and silence in gives exact silence
+out once the tail has died away.
+
+This module imports numba; import it only when a reverb runs.
+
+References
+----------
+J.-M. Jot and A. Chaigne, "Digital delay networks for designing artificial
+reverberators", 90th AES Convention, preprint 3030, 1991.
+J. Dattorro, "Effect design part 1: reverberator and other filters",
+J. Audio Eng. Soc. 45(9), 1997 (input diffusion all-passes).
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass
+from typing import Any
+
+import numba
+import numpy as np
+from numpy.typing import NDArray
+
+from sonicmix.dsp.biquad import high_shelf, low_shelf
+
+__all__ = ["NUM_LINES", "FdnDesign", "FdnState", "design_fdn", "distinct_primes", "new_state", "process"]
+
+#: Number of delay lines in the tank (the Hadamard matrix needs a power of two).
+NUM_LINES = 16
+
+#: Tank line lengths, in seconds before rounding to distinct primes: spread
+#: geometrically over a factor of three, as in a room's axial mode spacing.
+_LINE_TIMES_S = tuple(0.021 * 3.0 ** (k / (NUM_LINES - 1)) for k in range(NUM_LINES))
+#: Input diffuser lengths (Dattorro's 142, 107, 379 and 277 samples at 29761 Hz)
+#: and their gains relative to ``diffusion``.
+_DIFFUSER_TIMES_S = (0.00477, 0.00360, 0.01273, 0.00931)
+_DIFFUSER_GAINS = (1.0, 1.0, 0.8333, 0.8333)
+#: Early reflections: taps per channel, spread over this span after the pre-delay.
+_EARLY_TAPS = 12
+_EARLY_SPAN_S = (0.004, 0.065)
+#: Early tap gains fall by 1/e every this many seconds.
+_EARLY_FALL_S = 0.03
+#: Channels with distinct sign patterns and taps; channel c reuses c % _MAX_PATTERNS.
+_MAX_PATTERNS = 64
+#: Longest block the kernel vectorizes over (it is also bounded by the shortest delay).
+_MAX_BLOCK = 1024
+#: Magnitudes below this are flushed to zero (see the module notes).
+_TINY = 1e-30
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class FdnDesign:
+    """Coefficients of one reverberator at one sample rate, in float64.
+
+    Attributes
+    ----------
+    line_samples : np.ndarray, shape=(16,), int64
+        Tank delay line lengths (distinct primes).
+    absorption_sos : np.ndarray, shape=(16, 2, 6)
+        Per line: the low shelf (with the broadband gain folded in) and the
+        high shelf, scipy ``sos`` rows.
+    input_gains, output_gains : np.ndarray, shape=(channels, 16)
+        Sign patterns (+-1/4) injecting each channel into the lines and
+        reading each channel out of them.
+    diffuser_samples : np.ndarray, shape=(channels, 4), int64
+        All-pass lengths per channel (distinct primes).
+    diffuser_gains : np.ndarray, shape=(channels, 4)
+        All-pass gains: ``diffusion`` (0.83 x for the last two), lowered where
+        needed so that no all-pass rings longer than a quarter of the decay.
+    early_samples : np.ndarray, shape=(channels, taps), int64
+        Early reflection delays, pre-delay included.
+    early_gains : np.ndarray, shape=(channels, taps)
+        Tap gains, unit energy per channel.
+    pre_delay_samples : int
+    damping_coef : float
+        One-pole low-pass coefficient ``1 - exp(-2 pi damping_hz / sample_rate)``.
+    late_gain, early_gain, dry_gain, wet_gain, width : float
+        Output scaling: late tail normalisation, early level, and the mix.
+    """
+
+    line_samples: NDArray[np.int64]
+    absorption_sos: NDArray[np.float64]
+    input_gains: NDArray[np.float64]
+    output_gains: NDArray[np.float64]
+    diffuser_samples: NDArray[np.int64]
+    diffuser_gains: NDArray[np.float64]
+    early_samples: NDArray[np.int64]
+    early_gains: NDArray[np.float64]
+    pre_delay_samples: int
+    damping_coef: float
+    late_gain: float
+    early_gain: float
+    dry_gain: float
+    wet_gain: float
+    width: float
+
+
+@dataclass(slots=True, eq=False)
+class FdnState:
+    """Streaming state: delay memories (linear buffers, compacted when full) and filter memories.
+
+    ``positions`` holds the write index of ``history``, ``diffusers`` and
+    ``tank``, then the number of frames processed; ``work`` holds the absorption filters' coefficients (rows 0-9)
+    and memories (rows 10-13); ``coefs`` the other read-only arrays.
+    """
+
+    history: np.ndarray
+    diffusers: np.ndarray
+    tank: np.ndarray
+    work: np.ndarray
+    damping_memory: np.ndarray
+    positions: np.ndarray
+    coefs: tuple[Any, ...]
+
+
+def _is_prime(n: int) -> bool:
+    if n < 2:
+        return False
+    if n % 2 == 0:
+        return n == 2
+    k = 3
+    while k * k <= n:
+        if n % k == 0:
+            return False
+        k += 2
+    return True
+
+
+def distinct_primes(targets: list[float] | tuple[float, ...]) -> list[int]:
+    """Smallest distinct primes at or above each target (mutually prime delay lengths).
+
+    Examples
+    --------
+    >>> distinct_primes([10.0, 10.2, 100.0])
+    [11, 13, 101]
+    """
+    used: set[int] = set()
+    out = []
+    for target in targets:
+        p = max(2, math.ceil(target))
+        while not _is_prime(p) or p in used:
+            p += 1
+        used.add(p)
+        out.append(p)
+    return out
+
+
+def _output_patterns() -> NDArray[np.float64]:
+    """Sign patterns of +-1 that are eigenvectors of the 16 x 16 Hadamard matrix.
+
+    A line's output returns ``lines[i]`` samples later scaled by
+    ``(H c)_i``, so an output read with gains ``c`` correlates with itself
+    at that lag by about ``c_i (H c)_i``. For an eigenvector (``H c = +-c``)
+    with gains of +-1/4 that is 1/16 at every line length, the least a
+    uniform pattern allows; random signs reach twice that. The 4 x 4
+    Hadamard matrix has the +-1 eigenvectors u (eigenvalue 1) and w (-1)
+    below, so the Kronecker products give four mutually orthogonal ones
+    (decorrelated outputs for up to four channels).
+    """
+    u = np.array([1.0, 1.0, 1.0, -1.0])
+    w = np.array([1.0, -1.0, -1.0, -1.0])
+    return np.array([np.kron(u, u), np.kron(w, w), np.kron(u, w), np.kron(w, u)])
+
+
+_OUTPUT_PATTERNS = _output_patterns()
+
+
+def design_fdn(
+    channels: int,
+    sample_rate: int,
+    *,
+    decay_s: float,
+    decay_low_s: float,
+    decay_high_s: float,
+    crossover_low_hz: float,
+    crossover_high_hz: float,
+    pre_delay_s: float,
+    early_db: float,
+    damping_hz: float,
+    diffusion: float,
+    width: float,
+    mix: float,
+) -> FdnDesign:
+    """Design the reverberator's coefficients (see the module notes for the structure).
+
+    ``decay_s``, ``decay_low_s`` and ``decay_high_s`` are the reverberation
+    times (RT60) in the mid band, below ``crossover_low_hz`` and above
+    ``crossover_high_hz``. Every input channel feeds every output, so the
+    late tail is scaled so that the impulse response from one input channel
+    to one output (damping included, early reflections excluded) has energy
+    ``1 / channels``: white noise of equal power on every channel gives a
+    late tail of that power. Each channel's early reflections have
+    ``early_db`` relative to that (their taps have unit energy).
+    """
+    tank = (sample_rate, decay_s, decay_low_s, decay_high_s, crossover_low_hz, crossover_high_hz)
+    late_energy = _late_energy(*tank, damping_hz, diffusion)
+    return _design(
+        channels, *tank, pre_delay_s, damping_hz, diffusion,
+        late_gain=1.0 / math.sqrt(late_energy * channels), early_gain=10.0 ** (early_db / 20.0),
+        width=width, mix=mix,
+    )  # fmt: skip
+
+
+@functools.lru_cache(maxsize=64)
+def _late_energy(
+    sample_rate: int,
+    decay_s: float,
+    decay_low_s: float,
+    decay_high_s: float,
+    crossover_low_hz: float,
+    crossover_high_hz: float,
+    damping_hz: float,
+    diffusion: float,
+) -> float:
+    """Energy of the unscaled late tail's impulse response (first channel), by simulation.
+
+    No closed form is accurate for short decays (the first trip round the
+    loop is already attenuated, and the lines are of unequal lengths), so the
+    network is run on an impulse for the longest decay time, after which less
+    than a millionth of the energy is left.
+    """
+    design = _design(
+        1, sample_rate, decay_s, decay_low_s, decay_high_s, crossover_low_hz, crossover_high_hz,
+        0.0, damping_hz, diffusion, late_gain=1.0, early_gain=0.0, width=1.0, mix=1.0,
+    )  # fmt: skip
+    n = int(math.ceil((max(decay_s, decay_low_s, decay_high_s) + 0.1) * sample_rate))
+    state = new_state(design, 1, np.float64)
+    energy = 0.0
+    block = 1 << 16
+    for start in range(0, n, block):
+        x = np.zeros((1, min(block, n - start)))
+        if start == 0:
+            x[0, 0] = 1.0
+        energy += float(np.sum(process(x, state) ** 2))
+    return energy
+
+
+def _design(
+    channels: int,
+    sample_rate: int,
+    decay_s: float,
+    decay_low_s: float,
+    decay_high_s: float,
+    crossover_low_hz: float,
+    crossover_high_hz: float,
+    pre_delay_s: float,
+    damping_hz: float,
+    diffusion: float,
+    *,
+    late_gain: float,
+    early_gain: float,
+    width: float,
+    mix: float,
+) -> FdnDesign:
+    rate = float(sample_rate)
+    lines = np.array(distinct_primes([t * rate for t in _LINE_TIMES_S]), dtype=np.int64)
+    sos = np.zeros((NUM_LINES, 2, 6))
+    q = 1.0 / math.sqrt(2.0)
+    for i, m in enumerate(lines):
+        seconds = m / rate
+        # Jot: a trip through a line of m samples loses 60 m / (rate T60) dB.
+        mid_db = -60.0 * seconds / decay_s
+        low_db = -60.0 * seconds * (1.0 / decay_low_s - 1.0 / decay_s)
+        high_db = -60.0 * seconds * (1.0 / decay_high_s - 1.0 / decay_s)
+        sos[i, 0] = low_shelf(freq_hz=crossover_low_hz, gain_db=low_db, q=q, sample_rate=sample_rate)[0]
+        sos[i, 0, :3] *= 10.0 ** (mid_db / 20.0)
+        sos[i, 1] = high_shelf(freq_hz=crossover_high_hz, gain_db=high_db, q=q, sample_rate=sample_rate)[0]
+
+    # Sign patterns and tap times come from fixed seeds, drawn for _MAX_PATTERNS
+    # channels whatever the channel count, so channel c is the same in any layout.
+    index = np.arange(channels) % _MAX_PATTERNS
+    signs = np.random.default_rng(0x5EED).choice([-1.0, 1.0], size=(2, _MAX_PATTERNS, NUM_LINES))
+    signs[1, : len(_OUTPUT_PATTERNS)] = _OUTPUT_PATTERNS
+    input_gains = signs[0, index] / math.sqrt(NUM_LINES)
+    output_gains = signs[1, index] / math.sqrt(NUM_LINES)
+
+    diffuser_samples = np.array(
+        [distinct_primes([t * rate * (1.0 + 0.041 * c) for t in _DIFFUSER_TIMES_S]) for c in index],
+        dtype=np.int64,
+    ).reshape(channels, len(_DIFFUSER_TIMES_S))
+    # Each all-pass rings with its own decay; keep it under a quarter of the
+    # shortest requested decay so that short reverbs stay short.
+    shortest_s = min(decay_s, decay_low_s, decay_high_s)
+    ceiling = 10.0 ** (-3.0 * diffuser_samples / (rate * 0.25 * shortest_s))
+    diffuser_gains = np.minimum(np.array(_DIFFUSER_GAINS) * diffusion, ceiling)
+
+    pre = int(round(pre_delay_s * rate))
+    tap_rng = np.random.default_rng(0xE4)
+    times = np.sort(tap_rng.uniform(*_EARLY_SPAN_S, size=(_MAX_PATTERNS, _EARLY_TAPS)), axis=1)[index]
+    tap_signs = tap_rng.choice([-1.0, 1.0], size=(_MAX_PATTERNS, _EARLY_TAPS))[index]
+    gains = np.exp(-times / _EARLY_FALL_S) * tap_signs
+    early_gains = gains / np.sqrt(np.sum(gains**2, axis=1, keepdims=True))
+    early_samples = pre + np.maximum(1, np.round(times * rate)).astype(np.int64)
+
+    return FdnDesign(
+        line_samples=lines,
+        absorption_sos=sos,
+        input_gains=input_gains,
+        output_gains=output_gains,
+        diffuser_samples=diffuser_samples,
+        diffuser_gains=diffuser_gains,
+        early_samples=early_samples,
+        early_gains=early_gains,
+        pre_delay_samples=pre,
+        damping_coef=1.0 - math.exp(-2.0 * math.pi * damping_hz / rate),
+        late_gain=late_gain,
+        early_gain=early_gain,
+        dry_gain=1.0 - mix,
+        wet_gain=mix,
+        width=width,
+    )
+
+
+def new_state(design: FdnDesign, channels: int, dtype: Any) -> FdnState:
+    """Silent state for ``channels`` channels of ``dtype`` audio."""
+    dt = np.dtype(dtype)
+    hist_len = int(max(design.pre_delay_samples, int(design.early_samples.max(initial=0))))
+    diff_len = int(design.diffuser_samples.max(initial=1))
+    tank_len = int(design.line_samples.max())
+    hist = np.zeros((channels, 2 * hist_len + 4 * _MAX_BLOCK), dt)
+    diffusers = np.zeros((channels, design.diffuser_samples.shape[1], 4 * diff_len + 4 * _MAX_BLOCK), dt)
+    tank = np.zeros((NUM_LINES, 4 * tank_len + 4 * _MAX_BLOCK), dt)
+    positions = np.array([hist_len, diff_len, tank_len, 0], dtype=np.int64)
+    block = int(min(_MAX_BLOCK, design.line_samples.min()))
+    diffuser_block = int(design.diffuser_samples.min(initial=_MAX_BLOCK))
+    sos = design.absorption_sos
+    work = np.zeros((14, NUM_LINES), dt)
+    work[0:3] = sos[:, 0, 0:3].T
+    work[3:5] = sos[:, 0, 4:6].T
+    # The kernel applies the Hadamard matrix unnormalised; the 1/4 goes into the filters.
+    work[5:8] = sos[:, 1, 0:3].T / math.sqrt(NUM_LINES)
+    work[8:10] = sos[:, 1, 4:6].T
+    scalars = np.array(
+        [design.dry_gain, design.wet_gain, design.width, design.late_gain, design.early_gain,
+         design.damping_coef, _TINY, 0.0],
+        dtype=dt,
+    )  # fmt: skip
+    ints = np.array(
+        [design.pre_delay_samples, block, hist_len, diff_len, tank_len, diffuser_block], dtype=np.int64
+    )
+    coefs = (
+        ints,
+        scalars,
+        np.ascontiguousarray(design.early_samples),
+        design.early_gains.astype(dt),
+        np.ascontiguousarray(design.diffuser_samples),
+        np.ascontiguousarray(design.diffuser_gains, dtype=dt),
+        design.line_samples.copy(),
+        # The filters also scale the injected input by 1/4: pre-compensate it.
+        (design.input_gains[:channels] * math.sqrt(NUM_LINES)).astype(dt),
+        design.output_gains[:channels].astype(dt),
+    )
+    return FdnState(
+        history=hist,
+        diffusers=diffusers,
+        tank=tank,
+        work=work,
+        damping_memory=np.zeros(channels, dt),
+        positions=positions,
+        coefs=coefs,
+    )
+
+
+def process(x: np.ndarray, state: FdnState) -> np.ndarray:
+    """Run the reverberator over ``x`` (channels, n); returns the mixed output, updates ``state``."""
+    y = np.empty(x.shape, x.dtype)
+    if x.shape[1]:
+        (ints, scalars, er_d, er_g, ap_l, ap_g, lines, gin, gout) = state.coefs
+        _run(
+            np.ascontiguousarray(x), y, ints, scalars,
+            state.history, er_d, er_g, state.damping_memory,
+            state.diffusers, ap_l, ap_g,
+            state.tank, lines, gin, gout, state.work, state.positions,
+        )  # fmt: skip
+    return y
+
+
+# ----------------------------------------------------------------------------- compiled kernel
+#
+# Numba vectorizes only innermost loops with a runtime trip count whose indices
+# are plain range variables and that touch few distinct arrays (it cannot prove
+# arrays distinct, and checks at run time only a few pairs). Hence the shape of
+# the code below: slices taken before each inner loop, row-wise ("lines-major",
+# time innermost) stages everywhere the recursion allows, and the one stage that
+# must step sample by sample (the absorption filters) run on a transposed copy
+# with the sixteen lines innermost, its coefficients and memories in one array.
+
+
+@numba.njit(cache=True, nogil=True)
+def _compact(buf, pos, keep, need):  # pragma: no cover - compiled
+    """Move the last ``keep`` samples of every row to the front if ``need`` more do not fit."""
+    if pos + need <= buf.shape[-1]:
+        return pos
+    start = pos - keep
+    flat = buf.reshape(-1, buf.shape[-1])
+    for r in range(flat.shape[0]):
+        row = flat[r]
+        source = row[start:pos]
+        for k in range(keep):
+            row[k] = source[k]
+    return keep
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _run(x, y, ints, scalars, hist, er_d, er_g, damp, ap_buf, ap_l, ap_g,
+         tank, lines, gin, gout, work, positions):  # fmt: skip  # pragma: no cover - compiled
+    channels, n = x.shape
+    n_lines = lines.shape[0]
+    n_ap = ap_l.shape[1]
+    n_er = er_d.shape[1]
+    pre = ints[0]
+    block_max = ints[1]
+    ap_block = ints[5]
+    dry = scalars[0]
+    wet_gain = scalars[1]
+    width = scalars[2]
+    late_gain = scalars[3]
+    early_gain = scalars[4]
+    damp_coef = scalars[5]
+    keep = scalars.dtype.type(1.0) - damp_coef
+    tiny = scalars[6]
+    zero = scalars[7]
+    one = scalars.dtype.type(1.0)
+    side = wet_gain * width
+    common = wet_gain * (one - width) * (one / scalars.dtype.type(channels))
+    dt = x.dtype
+    early = np.empty((channels, block_max), dt)
+    late = np.empty((channels, block_max), dt)
+    diffused = np.empty((channels, block_max), dt)
+    mixed = np.empty((n_lines, block_max), dt)
+    across = np.empty((block_max, n_lines), dt)
+    middle = np.empty(block_max, dt)
+    start = 0
+    while start < n:
+        # Blocks end on multiples of block_max in absolute time, whatever the
+        # calls' sizes, so that the flushes at block ends fall on the same samples.
+        size = min(block_max - positions[3] % block_max, n - start)
+        hw = _compact(hist, positions[0], ints[2], size)
+        aw = _compact(ap_buf, positions[1], ints[3], size)
+        tw = _compact(tank, positions[2], ints[4], size)
+        # Input stage, per channel: pre-delay, early reflections, damping, diffusion.
+        for c in range(channels):
+            # Slices first: indexing them from 0 spares numba's negative-index
+            # handling, which would keep the loops from being vectorized.
+            source = x[c, start : start + size]
+            row = hist[c]
+            into = row[hw : hw + size]
+            for t in range(size):
+                into[t] = source[t]
+            acc = early[c, :size]
+            for t in range(size):
+                acc[t] = zero
+            for j in range(n_er):
+                g = er_g[c, j]
+                base = hw - er_d[c, j]
+                tap = row[base : base + size]
+                for t in range(size):
+                    acc[t] += g * tap[t]
+            d = diffused[c, :size]
+            tap = row[hw - pre : hw - pre + size]
+            for t in range(size):
+                d[t] = damp_coef * tap[t]
+        # Damping: a one-pole low-pass per channel, channels interleaved so that
+        # their recursions overlap.
+        for t in range(size):
+            for c in range(channels):
+                state = keep * damp[c] + diffused[c, t]
+                damp[c] = state
+                diffused[c, t] = state
+        for c in range(channels):
+            d = diffused[c, :size]
+            for q in range(n_ap):
+                g = ap_g[c, q]
+                line = ap_buf[c, q]
+                length = ap_l[c, q]
+                sub = 0
+                while sub < size:
+                    m = min(ap_block, size - sub)
+                    tap = line[aw + sub - length : aw + sub - length + m]
+                    into = line[aw + sub : aw + sub + m]
+                    seg = d[sub : sub + m]
+                    for t in range(m):
+                        old = tap[t]
+                        v = seg[t] + g * old
+                        v = v if abs(v) >= tiny else zero
+                        into[t] = v
+                        seg[t] = old - g * v
+                    sub += m
+        # Tank outputs: the delay lines hold filtered samples, read `lines[i]` back.
+        for c in range(channels):
+            acc = late[c, :size]
+            for t in range(size):
+                acc[t] = zero
+            for i in range(n_lines):
+                g = gout[c, i]
+                base = tw - lines[i]
+                tap = tank[i, base : base + size]
+                for t in range(size):
+                    acc[t] += g * tap[t]
+        # Feedback: unnormalised Hadamard transform of the taps (the 1/4 is in the
+        # filters), first butterfly stage straight from the delay lines.
+        half = n_lines // 2
+        for j in range(half):
+            a = tank[j, tw - lines[j] : tw - lines[j] + size]
+            b = tank[j + half, tw - lines[j + half] : tw - lines[j + half] + size]
+            lo = mixed[j, :size]
+            hi = mixed[j + half, :size]
+            for t in range(size):
+                lo[t] = a[t] + b[t]
+                hi[t] = a[t] - b[t]
+        span = half // 2
+        while span >= 1:
+            for i0 in range(0, n_lines, 2 * span):
+                for j in range(i0, i0 + span):
+                    lo = mixed[j, :size]
+                    hi = mixed[j + span, :size]
+                    for t in range(size):
+                        a = lo[t]
+                        b = hi[t]
+                        lo[t] = a + b
+                        hi[t] = a - b
+            span //= 2
+        # Input injection.
+        for i in range(n_lines):
+            row = mixed[i, :size]
+            for c in range(channels):
+                g = gin[c, i]
+                d = diffused[c, :size]
+                for t in range(size):
+                    row[t] += g * d[t]
+        # Absorption filters, sample by sample with the lines innermost, on a
+        # transposed copy; values below `tiny` are flushed as they are stored back.
+        for t in range(size):
+            for i in range(n_lines):
+                across[t, i] = mixed[i, t]
+        for t in range(size):
+            for i in range(n_lines):
+                o = across[t, i]
+                v1 = work[0, i] * o + work[10, i]
+                z0 = work[1, i] * o - work[3, i] * v1 + work[11, i]
+                z1 = work[2, i] * o - work[4, i] * v1
+                v2 = work[5, i] * v1 + work[12, i]
+                work[10, i] = z0
+                work[11, i] = z1
+                work[12, i] = work[6, i] * v1 - work[8, i] * v2 + work[13, i]
+                work[13, i] = work[7, i] * v1 - work[9, i] * v2
+                across[t, i] = v2
+        into = tank[:, tw : tw + size]
+        for t in range(size):
+            for i in range(n_lines):
+                v = across[t, i]
+                into[i, t] = v if abs(v) >= tiny else zero
+        # Output: late + early, width (blend towards the channels' mean), mix.
+        mid = middle[:size]
+        for t in range(size):
+            mid[t] = zero
+        for c in range(channels):
+            w = late[c, :size]
+            e = early[c, :size]
+            for t in range(size):
+                v = late_gain * w[t] + early_gain * e[t]
+                w[t] = v
+                mid[t] += v
+        for c in range(channels):
+            source = x[c, start : start + size]
+            out = y[c, start : start + size]
+            w = late[c, :size]
+            for t in range(size):
+                out[t] = dry * source[t] + side * w[t] + common * mid[t]
+        positions[0] = hw + size
+        positions[1] = aw + size
+        positions[2] = tw + size
+        positions[3] += size
+        start += size
+        if positions[3] % block_max == 0:
+            # Flush the recursive filters' memories at block ends. Within a
+            # block they may dip into subnormals while a tail dies away, but
+            # only for part of one block.
+            for k in range(10, 14):
+                for i in range(n_lines):
+                    if abs(work[k, i]) < tiny:
+                        work[k, i] = zero
+            for c in range(channels):
+                if abs(damp[c]) < tiny:
+                    damp[c] = zero
