@@ -55,6 +55,7 @@ _EXPORTS: dict[str, str] = {
     "ConvolutionReverb": "sonicmix.nodes.reverb",
     "Reverb": "sonicmix.nodes.reverb",
     "ImpulseResponse": "sonicmix.nodes.reverb",
+    "Limiter": "sonicmix.nodes.limiter",
     "Pan": "sonicmix.nodes.pan",
     "Width": "sonicmix.nodes.pan",
     "Delay": "sonicmix.nodes.delay",
@@ -111,6 +112,7 @@ __all__ = [
     "KeyedCompressor",
     "Layout",
     "LayoutError",
+    "Limiter",
     "LinkwitzRileyHighPass",
     "LinkwitzRileyLowPass",
     "LoudnessMeter",
@@ -177,6 +179,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from sonicmix.nodes.fade import Fade
     from sonicmix.nodes.gain import Gain
+    from sonicmix.nodes.limiter import Limiter
     from sonicmix.nodes.pan import Pan, Width
     from sonicmix.nodes.resample import Resample
     from sonicmix.nodes.reverb import ConvolutionReverb, ImpulseResponse, Reverb

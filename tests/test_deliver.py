@@ -1,0 +1,128 @@
+"""Delivering to loudness targets: closed loop, null-summing stems, files, reports, failures."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import numpy as np
+import pytest
+
+import sonicmix as sm
+from sonicmix.deliver import TargetNotMetError, deliver
+from sonicmix.targets import PRESETS
+
+FS = 48000
+
+
+def session(rng, seconds: float = 8.0) -> sm.Graph:
+    """Dialogue bursts, a music bed and a loud effect hit: a small multi-stem programme."""
+
+    def src(channels, level, gate_hz):
+        n = int(seconds * FS)
+        x = rng.standard_normal((channels, n)) * level
+        x *= np.sin(2 * np.pi * gate_hz * np.arange(n) / FS) > -0.3
+        return sm.ArraySource(x.astype(np.float32), FS)
+
+    return sm.Graph(
+        tracks={
+            "dx": sm.Track(
+                clips=(sm.Clip(source=src(1, 0.05, 0.7)),), layout="mono", pan=0.0, output="dialogue"
+            ),
+            "mx": sm.Track(clips=(sm.Clip(source=src(2, 0.02, 0.05)),), output="music"),
+            "fx": sm.Track(
+                clips=(sm.Clip(source=src(2, 0.08, 3.0), start_s=3.0, duration_s=0.3),), output="effects"
+            ),
+        },
+        buses={"dialogue": sm.Bus(), "music": sm.Bus(), "effects": sm.Bus(), "master": sm.Bus(output=None)},
+    )
+
+
+@pytest.mark.parametrize("preset", sorted(PRESETS))
+def test_every_preset_delivers_a_compliant_mix(preset, tmp_path, rng):
+    target = PRESETS[preset]
+    delivery = deliver(session(rng), preset, tmp_path, bext=False, reports=False)
+    assert delivery.passed, delivery.reasons
+    mix = delivery.reports["mix"]  # measured on the file read back from disk
+    measured = mix.dialogue_lufs if target.measurement == "dialogue" else mix.integrated_lufs
+    assert abs(measured - target.integrated_lufs) <= 0.1
+    assert mix.true_peak_dbtp <= target.true_peak_dbtp
+
+
+def test_stems_null_sum_to_the_mix(tmp_path, rng):
+    delivery = deliver(session(rng), "spotify", tmp_path, me_mix=True, bext=False)
+    assert delivery.limiter["max_reduction_db"] > 1.0  # the limiter worked on this one
+    mix, _ = sm.read(delivery.files["mix"], dtype="float64")
+    stems = [sm.read(delivery.files[s], dtype="float64")[0] for s in ("dialogue", "music", "effects")]
+    residual = np.abs(mix - sum(stems)).max()
+    assert 20 * np.log10(residual) < -90.0  # 24-bit dither of four files is ~-126 dBFS
+    me, _ = sm.read(delivery.files["ME"], dtype="float64")
+    assert 20 * np.log10(np.abs(me - stems[1] - stems[2]).max()) < -90.0
+
+
+def test_reports_bext_and_an_independent_meter_agree(tmp_path, rng):
+    import pyebur128
+
+    delivery = deliver(session(rng), "ebu-r128", tmp_path)
+    data = json.loads((tmp_path / "mix.report.json").read_text())
+    assert data["passed"] is True and data["target"]["integrated_lufs"] == -23.0
+    assert {c["name"] for c in data["compliance"]["criteria"]} >= {"integrated", "true_peak"}
+    assert "Integrated" in (tmp_path / "mix.report.txt").read_text()
+    from sonicmix.bwf import read_bext
+
+    bext = read_bext(delivery.files["mix"])
+    assert bext["loudness_value_lufs"] == pytest.approx(delivery.reports["mix"].integrated_lufs, abs=0.01)
+    # libebur128 on the delivered file: integrated within 0.1 LU, true peak within 0.2 dB (issue's tolerance)
+    audio, _ = sm.read(delivery.files["mix"], dtype="float64")
+    state = pyebur128.R128State(
+        2, FS, pyebur128.MeasurementMode.MODE_I | pyebur128.MeasurementMode.MODE_TRUE_PEAK
+    )
+    state.add_frames(np.ascontiguousarray(audio.T).ravel(), audio.shape[1])
+    assert pyebur128.get_loudness_global(state) == pytest.approx(-23.0, abs=0.1)
+    peak = 20 * np.log10(max(pyebur128.get_true_peak(state, c) for c in range(2)))
+    assert peak == pytest.approx(delivery.reports["mix"].true_peak_dbtp, abs=0.2)
+
+
+def test_silence_and_excess_limiting_fail_and_write_nothing(tmp_path, rng):
+    silent = sm.Graph(
+        tracks={
+            "t": sm.Track(clips=(sm.Clip(source=sm.ArraySource(np.zeros((2, FS * 3), np.float32), FS)),))
+        },
+        buses={"master": sm.Bus(output=None)},
+    )
+    result = deliver(silent, "ebu-r128", tmp_path)
+    assert not result.passed and "silent" in result.reasons[0] and not result.files
+    with pytest.raises(TargetNotMetError, match=r"silent.*nothing was written"):
+        deliver(silent, "ebu-r128", tmp_path, strict=True)
+    result = deliver(session(rng), "spotify", tmp_path, max_limiting_db=1.0)
+    assert not result.passed and "max_limiting_db=1" in result.reasons[0]
+    assert os.listdir(tmp_path) == []
+
+
+def test_a_failure_while_writing_leaves_no_partial_deliverable(tmp_path, rng, monkeypatch):
+    import soundfile
+
+    calls = {"n": 0}
+    original = soundfile.SoundFile.write
+
+    def disk_full_on_the_fifth_deliverable_block(self, data):
+        if self.subtype == "PCM_24":  # the deliverables, not the float32 work files
+            calls["n"] += 1
+            if calls["n"] == 5:
+                raise OSError(28, "No space left on device")
+        return original(self, data)
+
+    monkeypatch.setattr(soundfile.SoundFile, "write", disk_full_on_the_fifth_deliverable_block)
+    with pytest.raises(sm.AudioFileError, match="No space left on device"):
+        deliver(session(rng), "ebu-r128", tmp_path, block_size=4096)
+    assert os.listdir(tmp_path) == []
+
+
+def test_deliveries_are_deterministic(tmp_path, rng):
+    graph = session(rng)
+    (tmp_path / "a").mkdir()
+    (tmp_path / "b").mkdir()
+    first = deliver(graph, "atsc-a85", tmp_path / "a", bext=False)
+    second = deliver(graph, "atsc-a85", tmp_path / "b", bext=False)
+    for key in first.files:
+        assert open(first.files[key], "rb").read() == open(second.files[key], "rb").read()
