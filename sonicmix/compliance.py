@@ -247,9 +247,10 @@ def evaluate(report: LoudnessReport, target: LoudnessTarget | str) -> Compliance
       exceeds the limit; an undefined loudness range (``nan``: shorter than 3 s)
       fails when the target limits it, since compliance cannot be shown.
     - A ``measurement="dialogue"`` target needs the dialogue-gated loudness. It
-      is read from the report's ``dialogue_lufs`` attribute; sonicmix does not
-      measure it yet, so until it does such a target's integrated criterion
-      fails with a reason saying so (evaluate against
+      is read from the report's ``dialogue_lufs`` attribute, which
+      :func:`sonicmix.deliver.deliver` fills from the dialogue stem; a plain
+      :func:`~sonicmix.loudness.measure` leaves it undefined, and the
+      integrated criterion then fails with a reason saying so (evaluate against
       ``dataclasses.replace(target, measurement="programme")`` for the
       programme-gated approximation, and say so in the delivery notes).
 
@@ -269,7 +270,7 @@ def evaluate(report: LoudnessReport, target: LoudnessTarget | str) -> Compliance
 
     if target.measurement == "dialogue":
         dialogue = getattr(report, DIALOGUE_FIELD, None)
-        if dialogue is None:
+        if dialogue is None or (isinstance(dialogue, float) and math.isnan(dialogue)):
             criteria.append(
                 Criterion(
                     "integrated",
@@ -281,8 +282,8 @@ def evaluate(report: LoudnessReport, target: LoudnessTarget | str) -> Compliance
                     math.nan,
                     False,
                     "the target is dialogue-gated but the report has no dialogue-gated loudness "
-                    f"(programme loudness is {_fmt(report.integrated_lufs, 'LUFS')}); sonicmix does not "
-                    "measure dialogue loudness yet",
+                    f"(programme loudness is {_fmt(report.integrated_lufs, 'LUFS')}); measure it from the "
+                    "dialogue stem with sonicmix.deliver",
                 )
             )
         else:

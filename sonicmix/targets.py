@@ -60,7 +60,8 @@ __all__ = [
 #: How the integrated loudness is gated: ``"programme"`` is all audio gated per
 #: ITU-R BS.1770 (-70 LUFS absolute, -10 LU relative); ``"dialogue"`` is
 #: loudness measured over the dialogue only (speech-gated, as Dolby's Dialogue
-#: Intelligence does), which sonicmix does not measure yet.
+#: Intelligence does), which sonicmix estimates from the dialogue stem when
+#: delivering (:func:`sonicmix.deliver.deliver`).
 Measurement = Literal["programme", "dialogue"]
 _MEASUREMENTS = ("programme", "dialogue")
 
@@ -120,7 +121,8 @@ class LoudnessTarget:
     measurement : {"programme", "dialogue"}, default "programme"
         ``"programme"``: the integrated loudness is all audio gated per
         BS.1770. ``"dialogue"``: it is the dialogue-gated loudness (speech only),
-        which sonicmix does not measure yet; see :func:`sonicmix.compliance.evaluate`.
+        which :func:`sonicmix.deliver.deliver` estimates from the dialogue stem;
+        see :func:`sonicmix.compliance.evaluate`.
     name : str, default "custom"
         Short identifier; presets use their key in :data:`PRESETS`.
     source : str, default ""
