@@ -94,10 +94,35 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows,
         total += out[i + 1]
         out[i + 1] = total
     for w in range(windows.shape[0]):
-        length = windows[w]
-        best = max_sums[w]
-        for j in range(max(i0, first_complete[w]), i0 + n):
-            d = c[j] - c[j - length]
-            if d > best:
-                best = d
-        max_sums[w] = best
+        start = max(i0, first_complete[w])
+        if start < i0 + n:
+            max_sums[w] = max(max_sums[w], _max_difference(c, start, i0 + n, windows[w]))
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _max_difference(c, start, stop, lag):  # pragma: no cover - compiled
+    """``max(c[j] - c[j - lag])`` for ``start <= j < stop``.
+
+    fastmath lets the loop vectorize by reordering the comparisons; a maximum
+    of exact differences is the same in any order.
+    """
+    best = c[start] - c[start - lag]
+    for j in range(start + 1, stop):
+        d = c[j] - c[j - lag]
+        best = max(best, d)
+    return best
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def block_abs_max(x, block, out):  # pragma: no cover - compiled
+    """``out[c, b] = max |x[c, b*block : (b+1)*block]|`` (the last block may be short)."""
+    channels, n = x.shape
+    blocks = out.shape[1]
+    for ch in range(channels):
+        for b in range(blocks):
+            lo = b * block
+            hi = min(n, lo + block)
+            m = 0.0
+            for i in range(lo, hi):
+                m = max(m, abs(x[ch, i]))
+            out[ch, b] = m

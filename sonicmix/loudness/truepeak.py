@@ -112,15 +112,11 @@ class TruePeakTracker:
 
     def _blocks(self, seg: np.ndarray) -> None:
         """Measure ``seg``: whole grid blocks, or the programme's last partial one."""
+        from sonicmix.loudness._kernels import block_abs_max
+
         channels, n = seg.shape
-        nb = -(-n // _BLOCK)
-        if n % _BLOCK:
-            padded = np.zeros((channels, nb * _BLOCK), seg.dtype)
-            padded[:, :n] = seg
-            shaped = padded.reshape(channels, nb, _BLOCK)
-        else:
-            shaped = seg.reshape(channels, nb, _BLOCK)
-        block_max = np.maximum(shaped.max(axis=2), -shaped.min(axis=2)).astype(np.float64)
+        block_max = np.empty((channels, -(-n // _BLOCK)))
+        block_abs_max(seg, _BLOCK, block_max)
         np.maximum(self.sample_peak, block_max.max(axis=1), out=self.sample_peak)
         if not self.oversample:
             return
