@@ -398,7 +398,9 @@ def graph_from_dict(data: Mapping[str, Any], *, arrays: Mapping[str, Any] | None
     for kind, cls in (("tracks", Track), ("buses", Bus)):
         table = data.get(kind, {})
         if not isinstance(table, Mapping):
-            raise GraphError(f"{kind} is a {type(table).__name__}; expected a mapping of names to {cls.__name__}s")
+            raise GraphError(
+                f"{kind} is a {type(table).__name__}; expected a mapping of names to {cls.__name__}s"
+            )
         built = {}
         for name, item in table.items():
             if isinstance(item, Mapping) and "type" not in item:

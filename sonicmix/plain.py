@@ -38,7 +38,11 @@ def registry() -> dict[str, type]:
                 continue
             module = importlib.import_module(f"sonicmix.nodes.{info.name}")
             for name, obj in vars(module).items():
-                if isinstance(obj, type) and dataclasses.is_dataclass(obj) and obj.__module__ == module.__name__:
+                if (
+                    isinstance(obj, type)
+                    and dataclasses.is_dataclass(obj)
+                    and obj.__module__ == module.__name__
+                ):
                     if not name.startswith("_"):
                         found[name] = obj
         for cls in (graph.Track, graph.Bus, graph.Send, timeline.Clip):
@@ -100,7 +104,9 @@ def from_plain(data: Any, *, where: str = "value", arrays: dict[str, Any] | None
         if set(data) == {"array"}:
             name = data["array"]
             if not arrays or name not in arrays:
-                raise GraphError(f"{where} refers to the array source {name!r}; pass it in arrays={{{name!r}: ...}}")
+                raise GraphError(
+                    f"{where} refers to the array source {name!r}; pass it in arrays={{{name!r}: ...}}"
+                )
             return arrays[name]
         if "type" in data:
             kind = data["type"]
@@ -122,8 +128,9 @@ def from_plain(data: Any, *, where: str = "value", arrays: dict[str, Any] | None
 
                     close = difflib.get_close_matches(key, list(fields), n=1)
                     hint = f" (did you mean {close[0]!r}?)" if close else ""
-                    raise GraphError(f"{where} ({kind}) has no parameter {key!r}{hint}; expected one of "
-                                     f"{sorted(fields)}")
+                    raise GraphError(
+                        f"{where} ({kind}) has no parameter {key!r}{hint}; expected one of {sorted(fields)}"
+                    )
                 kwargs[key] = from_plain(value, where=f"{where}.{key}", arrays=arrays)
                 if isinstance(kwargs[key], list):
                     kwargs[key] = _tuples(kwargs[key])

@@ -139,8 +139,9 @@ class FdnState:
     """Streaming state: delay memories (linear buffers, compacted when full) and filter memories.
 
     ``positions`` holds the write index of ``history``, ``diffusers`` and
-    ``tank``, then the number of frames processed; ``work`` holds the absorption filters' coefficients (rows 0-9)
-    and memories (rows 10-13); ``coefs`` the other read-only arrays.
+    ``tank``, then the number of frames processed; ``work`` holds the absorption
+    filters' coefficients (rows 0-9) and memories (rows 10-13); ``coefs`` the
+    other read-only arrays.
     """
 
     history: np.ndarray

@@ -60,6 +60,7 @@ from numpy.typing import NDArray
 from sonicmix._checks import check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.dsp import biquad
+from sonicmix.dsp.sosfilter import SosState, float32_is_safe, non_identity, sos_process, sos_state
 from sonicmix.errors import ParameterError
 from sonicmix.nodes.base import Node
 
@@ -91,11 +92,6 @@ _MAX_GAIN_DB = 48.0
 _MIN_Q, _MAX_Q = 0.01, 100.0
 _MAX_ORDER = 16
 
-# Float32 safety: largest relative change of a section's denominator on the
-# unit circle that rounding to float32 may cause (see the module docstring).
-_FLOAT32_DENOMINATOR_TOL = 1e-3
-# Block length of the float64 path for float32 audio: the float64 copies stay in cache.
-_FLOAT64_CHUNK_SAMPLES = 16384
 
 # Linear phase: the FIR covers this many time constants of the slowest pole or
 # zero on each side of its centre (e**-8 = 3.4e-4 of the envelope is cut off),
@@ -168,115 +164,6 @@ def _check_order(value: object, *, even: bool) -> int:
     return n
 
 
-# --------------------------------------------------------------------------- IIR processing
-
-
-@dataclass(slots=True)
-class SosState:
-    """Streaming state of a biquad-cascade node.
-
-    Attributes
-    ----------
-    sos : np.ndarray, shape=(n_sections, 6), or None
-        The sections that are run, in the working dtype: the audio's dtype, or
-        float64 for float32 audio when the design is not float32-safe (see
-        :mod:`sonicmix.nodes.eq`). Sections that are exact identities (a 0 dB
-        peak or shelf) are left out; None if nothing is left.
-    zi : np.ndarray, shape=(n_sections, channels, 2), or None
-        ``scipy.signal.sosfilt`` filter memory, in the working dtype.
-    """
-
-    sos: NDArray[Any] | None
-    zi: NDArray[Any] | None
-
-
-def _denominator_rounding_error(sos: NDArray[np.float64]) -> float:
-    """Largest ``|A32 - A| / |A|`` on the unit circle over the sections of ``sos``.
-
-    ``A(z) = 1 + a1/z + a2/z**2`` is a section's denominator and ``A32`` the same
-    with a1 and a2 rounded to float32. Evaluated on a uniform grid plus a fine
-    grid around each complex pole's angle, where ``|A|`` is smallest.
-    """
-    base = np.linspace(0.0, math.pi, 2049)
-    worst = 0.0
-    for a1, a2 in sos[:, 4:6]:
-        w = base
-        if a1 * a1 < 4.0 * a2:
-            radius = math.sqrt(a2)
-            angle = math.acos(min(1.0, max(-1.0, -a1 / (2.0 * radius))))
-            spread = max(1.0 - radius, 1e-12)
-            w = np.concatenate([base, np.clip(angle + spread * np.linspace(-8.0, 8.0, 65), 0.0, math.pi)])
-        z = np.exp(-1j * w)
-        exact = 1.0 + z * (a1 + a2 * z)
-        delta = z * ((float(np.float32(a1)) - a1) + (float(np.float32(a2)) - a2) * z)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ratio = np.abs(delta) / np.abs(exact)
-        worst = max(worst, float(np.max(np.nan_to_num(ratio, nan=np.inf))))
-    return worst
-
-
-def float32_is_safe(sos: NDArray[np.float64]) -> bool:
-    """True if the cascade ``sos`` may run in float32 (see :mod:`sonicmix.nodes.eq`).
-
-    Parameters
-    ----------
-    sos : np.ndarray, shape=(n_sections, 6)
-        float64 second-order sections.
-
-    Returns
-    -------
-    bool
-        Whether rounding the feedback coefficients to float32 changes every
-        section's denominator by less than 0.1 % on the unit circle.
-
-    Examples
-    --------
-    >>> from sonicmix.dsp import biquad
-    >>> float32_is_safe(biquad.highpass(freq_hz=80.0, q=0.7071, sample_rate=48000))
-    True
-    >>> float32_is_safe(biquad.highpass(freq_hz=5.0, q=0.7071, sample_rate=192000))
-    False
-    """
-    return _denominator_rounding_error(sos) < _FLOAT32_DENOMINATOR_TOL
-
-
-def _non_identity(sos: NDArray[np.float64]) -> NDArray[np.float64]:
-    """The rows of ``sos`` whose numerator differs from their denominator."""
-    return sos[~np.all(sos[:, :3] == sos[:, 3:], axis=1)]
-
-
-def _sos_state(sos: NDArray[np.float64], channels: int, dtype: Any) -> SosState:
-    rows = _non_identity(sos)
-    if rows.shape[0] == 0:
-        return SosState(sos=None, zi=None)
-    work = np.dtype(dtype)
-    if work != np.float64 and not float32_is_safe(rows):
-        work = np.dtype(np.float64)
-    return SosState(
-        sos=np.ascontiguousarray(rows, dtype=work), zi=np.zeros((rows.shape[0], channels, 2), dtype=work)
-    )
-
-
-def _sos_process(x: Audio, state: SosState) -> tuple[Audio, SosState]:
-    sos, zi = state.sos, state.zi
-    if sos is None or zi is None or x.shape[1] == 0:
-        return x.copy(), state
-    from scipy.signal import sosfilt
-
-    if x.dtype == sos.dtype:
-        y, state.zi = sosfilt(sos, x, axis=-1, zi=zi)
-        return y, state
-    # float32 audio through a float64 cascade: convert one cache-sized block at
-    # a time instead of making full-length float64 copies.
-    y = np.empty_like(x)
-    n = x.shape[1]
-    for start in range(0, n, _FLOAT64_CHUNK_SAMPLES):
-        stop = min(n, start + _FLOAT64_CHUNK_SAMPLES)
-        y[:, start:stop], zi = sosfilt(sos, x[:, start:stop], axis=-1, zi=zi)
-    state.zi = zi
-    return y, state
-
-
 class _Cascade(Node):
     """A node that is a fixed cascade of second-order sections (see :meth:`sos`)."""
 
@@ -286,15 +173,19 @@ class _Cascade(Node):
         """Return the float64 second-order sections this node runs at ``sample_rate``."""
         raise NotImplementedError  # pragma: no cover
 
+    def sections(self, sample_rate: int) -> NDArray[np.float64]:
+        """The node as a biquad cascade (so a Chain can fuse it with its neighbours)."""
+        return self.sos(sample_rate)
+
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> SosState:
         """Design the cascade for ``sample_rate`` and return zeroed filter memory."""
-        return _sos_state(self.sos(sample_rate), channels, dtype)
+        return sos_state(self.sos(sample_rate), channels, dtype)
 
     def process(
         self, x: Audio, sample_rate: int, state: SosState, *, key: Audio | None = None
     ) -> tuple[Audio, SosState]:
         """Filter one block; ``state`` carries the filter memory to the next block."""
-        return _sos_process(x, state)
+        return sos_process(x, state)
 
 
 # --------------------------------------------------------------------------- cookbook nodes
@@ -1044,6 +935,12 @@ class ParametricEQ(Node):
         rate = check_sample_rate(sample_rate)
         return _linear_phase_fir(self.bands, rate).copy()
 
+    def sections(self, sample_rate: int) -> NDArray[np.float64] | None:
+        """The bands as one biquad cascade (minimum phase); None for linear phase."""
+        if self.phase == "minimum":
+            return _eq_sos(self.bands, check_sample_rate(sample_rate))
+        return None
+
     def latency_samples(self, sample_rate: int) -> int:
         """0 for minimum phase; ``(n_taps - 1) // 2`` for linear phase."""
         if self.phase == "minimum":
@@ -1054,7 +951,7 @@ class ParametricEQ(Node):
         """Design the filter for ``sample_rate``; return its zeroed state."""
         rate = check_sample_rate(sample_rate)
         if self.phase == "minimum":
-            return _sos_state(_eq_sos(self.bands, rate), channels, dtype)
+            return sos_state(_eq_sos(self.bands, rate), channels, dtype)
         return _fir_state(_linear_phase_fir(self.bands, rate), channels, np.dtype(dtype))
 
     def process(
@@ -1063,7 +960,7 @@ class ParametricEQ(Node):
         """Filter one block; the state carries filter memory (or FIR history) onward."""
         if isinstance(state, FirState):
             return _fir_process(x, state)
-        return _sos_process(x, state)
+        return sos_process(x, state)
 
 
 #: A band of a :class:`ParametricEQ` (the same class as ``ParametricEQ.Band``).
@@ -1132,7 +1029,7 @@ def _magnitude(sos: NDArray[np.float64], w: NDArray[np.float64]) -> NDArray[np.f
 
 @functools.lru_cache(maxsize=32)
 def _linear_phase_fir(bands: tuple[Band, ...], rate: int) -> NDArray[np.float64]:
-    sos = _non_identity(_eq_sos(bands, rate))
+    sos = non_identity(_eq_sos(bands, rate))
     if sos.shape[0] == 0:
         return np.ones(1, dtype=np.float64)
     distance = _slowest_distance(sos)
