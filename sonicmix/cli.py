@@ -42,6 +42,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["main", "builtin_signal"]
 
 EXIT_OK = 0
+EXIT_NOT_COMPLIANT = 1
 EXIT_ERROR = 2
 
 #: Frames read and measured at a time: memory stays constant however long the file.
@@ -189,7 +190,32 @@ def _parser() -> argparse.ArgumentParser:
         help="channel layout (mono, stereo, 5.0, 5.1, 7.1); assumed from the channel count if omitted",
     )
     measure.set_defaults(run=_cmd_measure)
+    demo = commands.add_parser(
+        "demo",
+        help="render the built-in demo session to a loudness target and print the compliance report",
+        description=(
+            "Synthesise a short two-voice documentary mix (voices, music bed, effects), run it through EQ, "
+            "compression, de-essing, reverb and ducking, deliver it to the target with stems and an M&E "
+            "mix, and print the compliance report. Exit status 0 when compliant, 1 when not, 2 on error."
+        ),
+    )
+    demo.add_argument(
+        "--out", default="sonicmix-demo", metavar="DIR", help="output folder (default: %(default)s)"
+    )
+    demo.add_argument(
+        "--target", default="ebu-r128", metavar="NAME", help="loudness target preset (default: %(default)s)"
+    )
+    demo.add_argument("--seconds", type=float, default=30.0, help="length of the demo (default: %(default)s)")
+    demo.set_defaults(run=_cmd_demo)
     return parser
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sonicmix.demo import run_demo
+
+    delivery = run_demo(args.out, target=args.target, seconds=args.seconds)
+    print(delivery)
+    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -212,9 +238,16 @@ def main(argv: Sequence[str] | None = None) -> int:
         return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
     if args.command is None:
         parser.print_usage(sys.stderr)
-        print("sonicmix: error: a command is required (try: sonicmix measure --help)", file=sys.stderr)
+        print(
+            "sonicmix: error: a command is required (try: sonicmix demo, or sonicmix measure --help)",
+            file=sys.stderr,
+        )
         return EXIT_ERROR
-    return int(args.run(args))
+    try:
+        return int(args.run(args))
+    except SonicmixError as err:
+        print(f"sonicmix {args.command}: error: {err}", file=sys.stderr)
+        return EXIT_ERROR
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -578,7 +578,8 @@ def write(
     ParameterError
         Before anything touches the disk: for an extension other than .wav or
         .flac, an unknown subtype, ``"FLOAT"`` for FLAC, more than 8 channels or
-        a rate above 655350 Hz for FLAC, or a WAV beyond the 4 GiB RIFF limit.
+        a rate above 655350 Hz for FLAC. (A WAV beyond the 4 GiB RIFF limit is
+        written as RF64, EBU Tech 3306.)
     AudioError
         Before anything touches the disk: if ``audio`` is not ``(channels,
         samples)`` float audio or holds NaN or inf (the message names the
@@ -658,7 +659,8 @@ class AudioWriter:
     inside the ``with`` block, removes everything written. Each block is
     checked for NaN/inf before it is written. Parameters are those of
     :func:`write`, plus ``channels`` and, optionally, the expected ``frames``
-    (to refuse a WAV over 4 GiB before writing).
+    (a WAV that will exceed 4 GiB is then written as RF64, EBU Tech 3306; without
+    ``frames`` such a file is refused when it reaches the limit).
 
     Examples
     --------
@@ -706,13 +708,11 @@ class AudioWriter:
         self.sample_rate = check_sample_rate(sample_rate)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ParameterError(f"seed={seed!r} is invalid; expected a non-negative integer")
-        if frames is not None:
-            data_bytes = channels * frames * _BYTES_PER_SAMPLE[subtype]
-            if container == "WAV" and data_bytes > _WAV_MAX_DATA_BYTES:
-                raise ParameterError(
-                    f"audio.shape={(channels, frames)} as {subtype} needs {data_bytes} bytes, beyond the "
-                    "4 GiB a WAV file can hold; expected less (write a .flac, or split the audio)"
-                )
+        if frames is not None and container == "WAV":
+            # Beyond RIFF's 32-bit sizes the file is written as RF64 (EBU Tech 3306, the
+            # broadcast WAV for more than 4 GiB), still with its .wav name.
+            if channels * frames * _BYTES_PER_SAMPLE[subtype] > _WAV_MAX_DATA_BYTES:
+                container = "RF64"
         if channels < 1:
             raise ParameterError(f"channels={channels}; expected at least 1")
         if container == "FLAC" and channels > _FLAC_MAX_CHANNELS:
@@ -728,6 +728,7 @@ class AudioWriter:
         self._bits = _PCM_BITS.get(subtype)
         self._rng = np.random.default_rng(seed) if (self._bits is not None and dither) else None
         self._frames = 0
+        self._bytes_per_frame = channels * _BYTES_PER_SAMPLE[subtype]
         self._clipped = 0
         self._handle = None
         self._fd: int | None = None
@@ -776,6 +777,16 @@ class AudioWriter:
                 check_finite(block, "audio", self.sample_rate, offset=self._frames)
             except BaseException as err:
                 self._fail(err)
+        if (
+            self._container == "WAV"
+            and (self._frames + block.shape[1]) * self._bytes_per_frame > _WAV_MAX_DATA_BYTES
+        ):
+            self._fail(
+                ParameterError(
+                    f"{self._given!r} would grow beyond the 4 GiB a RIFF WAV file can hold; pass frames= "
+                    "(the expected length) to write it as RF64, or write a .flac"
+                )
+            )
         try:
             frames = block.T
             if self._bits is None:

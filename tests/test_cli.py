@@ -199,3 +199,30 @@ def test_python_m_sonicmix_missing_file(tmp_path):
     proc = run_module("measure", str(missing))
     assert proc.returncode == 2
     assert str(missing) in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_demo_renders_a_compliant_delivery(tmp_path, capsys):
+    from sonicmix.cli import main
+
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--seconds", "8"]) == 0
+    printed = capsys.readouterr().out
+    assert "Delivery to ebu-r128: PASSED" in printed and "Integrated  -23.00 LUFS" in printed
+    names = sorted(p.name for p in out.iterdir())
+    assert names == [
+        "demo.ME.wav",
+        "demo.dialogue.wav",
+        "demo.effects.wav",
+        "demo.music.wav",
+        "demo.report.json",
+        "demo.report.txt",
+        "demo.reverb.wav",
+        "demo.wav",
+    ]
+
+
+def test_demo_with_an_unknown_target_fails_cleanly(tmp_path, capsys):
+    from sonicmix.cli import main
+
+    assert main(["demo", "--out", str(tmp_path), "--target", "ebu-r129", "--seconds", "4"]) == 2
+    assert "did you mean 'ebu-r128'" in capsys.readouterr().err

@@ -349,12 +349,23 @@ def test_flac_limits_checked_before_writing(tmp_path):
     assert os.listdir(tmp_path) == []
 
 
-def test_wav_size_limit_checked_from_shape(tmp_path):
-    # 2 x 2**30 PCM_24 samples need 6 GiB: beyond RIFF's 32-bit size field. A broadcast view costs no memory.
-    huge = np.broadcast_to(np.zeros((2, 1), np.float32), (2, 2**30))
-    with pytest.raises(ParameterError, match="4 GiB"):
-        sio.write(tmp_path / "big.wav", huge, SR)
+def test_wavs_beyond_4_gib_are_written_as_rf64(tmp_path, monkeypatch):
+    # 2 x 2**30 PCM_24 samples need 6 GiB: beyond RIFF's 32-bit size field, so RF64 (EBU Tech 3306).
+    writer = sio.AudioWriter(tmp_path / "big.wav", SR, 2, frames=2**30, open_now=False)
+    assert writer._container == "RF64"
     assert os.listdir(tmp_path) == []
+    # Shrink the limit to test the real thing cheaply: the file reads back as RF64, samples intact.
+    monkeypatch.setattr(sio, "_WAV_MAX_DATA_BYTES", 3000)
+    audio = np.linspace(-0.5, 0.5, 2000, dtype=np.float32).reshape(2, 1000)
+    sio.write(tmp_path / "rf64.wav", audio, SR, subtype="FLOAT")
+    assert sio.info(tmp_path / "rf64.wav").format == "RF64"
+    np.testing.assert_array_equal(sio.read(tmp_path / "rf64.wav")[0], audio)
+    # Streaming without the length: refused at the limit, nothing left behind
+    with pytest.raises(ParameterError, match="pass frames="):
+        with sio.AudioWriter(tmp_path / "stream.wav", SR, 2, subtype="FLOAT") as w:
+            for _ in range(3):
+                w.write(audio[:, :200])
+    assert sorted(os.listdir(tmp_path)) == ["rf64.wav"]
 
 
 @pytest.mark.parametrize("seed", [-1, 1.5, "0"])
