@@ -214,8 +214,9 @@ def deliver(
         Target or preset name (see :data:`sonicmix.targets.PRESETS`).
     out_dir : path
         Existing folder for the files: ``<name>.wav``, ``<name>.<stem>.wav``,
-        ``<name>.ME.wav`` and, with ``reports``, ``<name>.report.json`` and
-        ``<name>.report.txt``.
+        ``<name>.ME.wav`` and, with ``reports``, ``<name>.report.json``,
+        ``<name>.report.txt`` and (when matplotlib is installed)
+        ``<name>.loudness.png``.
     sample_rate : int, default 48000
     stems : sequence of str, optional
         Buses delivered as stems (default: every bus but the master).
@@ -525,6 +526,23 @@ def _failed(
 
 def _write_reports(delivery: Delivery, out_dir: str, name: str) -> None:
     from sonicmix.io import _check_target  # atomic text writes next to the audio
+
+    try:  # the loudness plot needs the optional matplotlib
+        import matplotlib  # noqa: F401
+    except ImportError:
+        pass
+    else:
+        import matplotlib.pyplot as plt
+
+        from sonicmix.plot import plot_loudness
+
+        ax = plot_loudness(
+            delivery.reports[name],
+            target=delivery.target,
+            path=os.path.join(out_dir, f"{name}.loudness.png"),
+            title=f"{name} ({delivery.target.name})",
+        )
+        plt.close(ax.figure)
 
     for suffix, text in (
         (".report.json", json.dumps(delivery.to_dict(), indent=2, allow_nan=False)),

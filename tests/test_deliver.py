@@ -68,6 +68,8 @@ def test_reports_bext_and_an_independent_meter_agree(tmp_path, rng):
     assert data["passed"] is True and data["target"]["integrated_lufs"] == -23.0
     assert {c["name"] for c in data["compliance"]["criteria"]} >= {"integrated", "true_peak"}
     assert "Integrated" in (tmp_path / "mix.report.txt").read_text()
+    png = (tmp_path / "mix.loudness.png").read_bytes()  # matplotlib is in the test extras
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     from sonicmix.bwf import read_bext
 
     bext = read_bext(delivery.files["mix"])
