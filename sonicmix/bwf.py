@@ -629,19 +629,7 @@ max_momentary_loudness_lufs, max_short_term_loudness_lufs : float, optional
                 f"cannot write bext into {given_name!r}: {err.strerror or err} (nothing was changed)"
             ) from err
         raise
+    from sonicmix.io import _fsync_folder
+
     _fsync_folder(folder)
     return written
-
-
-def _fsync_folder(folder: str) -> None:
-    """Make the rename durable; not every platform or file system allows this."""
-    try:
-        fd = os.open(folder, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
