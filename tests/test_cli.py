@@ -213,6 +213,7 @@ def test_demo_renders_a_compliant_delivery(tmp_path, capsys):
         "demo.ME.wav",
         "demo.dialogue.wav",
         "demo.effects.wav",
+        "demo.loudness.png",
         "demo.music.wav",
         "demo.report.json",
         "demo.report.txt",
