@@ -37,6 +37,10 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows,
     c0, c1, c2 = sos[1, 0], sos[1, 1], sos[1, 2]
     d1, d2 = sos[1, 4], sos[1, 5]
     n_ch = channels.shape[0]
+    # With one pass over the channels (mono, stereo) the running total is extended in the
+    # filter loop itself; the additions happen in the same order either way.
+    single = n_ch <= 2
+    total = out[0]
     k = 0
     while k < n_ch:
         if k + 1 < n_ch:
@@ -60,7 +64,10 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows,
                 qh1 = c1 * sv - d1 * hv + qh2
                 qh2 = c2 * sv - d2 * hv
                 e = wp * hu * hu + wq * hv * hv
-                if accumulate:
+                if single:
+                    total += e
+                    out[i + 1] = total
+                elif accumulate:
                     out[i + 1] += e
                 else:
                     out[i + 1] = e
@@ -80,19 +87,22 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows,
                 ph1 = c1 * su - d1 * hu + ph2
                 ph2 = c2 * su - d2 * hu
                 e = wp * hu * hu
-                if accumulate:
+                if single:
+                    total += e
+                    out[i + 1] = total
+                elif accumulate:
                     out[i + 1] += e
                 else:
                     out[i + 1] = e
             state[k, 0], state[k, 1], state[k, 2], state[k, 3] = ps1, ps2, ph1, ph2
             k += 1
         accumulate = True
-    if not accumulate:  # no weighted channel at all
-        out[1:] = 0.0
-    total = out[0]
-    for i in range(n):
-        total += out[i + 1]
-        out[i + 1] = total
+    if not accumulate:  # no weighted channel at all: the total stays where it was
+        out[1:] = total
+    elif not single:
+        for i in range(n):
+            total += out[i + 1]
+            out[i + 1] = total
     for w in range(windows.shape[0]):
         start = max(i0, first_complete[w])
         if start < i0 + n:
