@@ -65,7 +65,10 @@ class Automation:
                 raise ParameterError(
                     f"points[{i}]={point!r}; expected (time_s, value) or (time_s, value, shape)"
                 )
-            time_s, value = float(point[0]), float(point[1])
+            try:
+                time_s, value = float(point[0]), float(point[1])
+            except (TypeError, ValueError):
+                raise ParameterError(f"points[{i}]={point!r}; expected numbers (time_s, value)") from None
             shape = point[2] if len(point) == 3 else "linear"
             if not (math.isfinite(time_s) and math.isfinite(value)):
                 raise ParameterError(f"points[{i}]={point!r} is not finite")

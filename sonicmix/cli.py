@@ -1,8 +1,12 @@
-"""Command-line interface: ``sonicmix measure FILE... [--json] [--layout NAME]``.
+"""Command-line interface.
+
+- ``sonicmix measure FILE... [--json] [--layout NAME]``: loudness reports;
+- ``sonicmix render SESSION -o DIR [--target NAME]``: deliver a session file;
+- ``sonicmix demo [--out DIR] [--target NAME]``: deliver the built-in demo.
 
 The CLI only parses arguments, calls the library and prints; it holds no DSP
-and no defaults of its own (the meter's come from :mod:`sonicmix.loudness`).
-Exit status is 0 on success and 2 on any error, with the message on stderr.
+and no defaults of its own. Exit status: 0 on success (compliant), 1 when a
+delivery does not meet its target, 2 on any error, with the message on stderr.
 
 Examples
 --------
@@ -207,6 +211,21 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=float, default=30.0, help="length of the demo (default: %(default)s)")
     demo.set_defaults(run=_cmd_demo)
+    render = commands.add_parser(
+        "render",
+        help="render a session file (TOML) to its loudness target and print the delivery report",
+        description=(
+            "Load SESSION (see docs/sessions.md), render and deliver it into DIR with the session's target "
+            "and options, and print the delivery report. Exit status 0 when compliant, 1 when not, "
+            "2 on error (the message names the file)."
+        ),
+    )
+    render.add_argument("session", metavar="SESSION", help="session file (.toml)")
+    render.add_argument(
+        "-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)"
+    )
+    render.add_argument("--target", metavar="NAME", help="loudness target preset; overrides the session's")
+    render.set_defaults(run=_cmd_render)
     return parser
 
 
@@ -214,6 +233,25 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from sonicmix.demo import run_demo
 
     delivery = run_demo(args.out, target=args.target, seconds=args.seconds)
+    print(delivery)
+    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from sonicmix.session import load_session, render_session
+
+    try:
+        session = load_session(args.session)
+        delivery = render_session(session, args.out, target=args.target)
+    except KeyboardInterrupt:
+        raise
+    except (SonicmixError, OSError) as err:
+        # Session errors start with the file's path; anything else (an unreadable audio file, a full
+        # disk) gets the session file's name in front so the message always says which session failed.
+        text = str(err)
+        prefix = "" if text.startswith(args.session) else f"{args.session}: "
+        print(f"sonicmix render: error: {prefix}{text}", file=sys.stderr)
+        return EXIT_ERROR
     print(delivery)
     return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
 

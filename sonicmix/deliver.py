@@ -252,11 +252,26 @@ def deliver(
     from sonicmix.render import render_blocks
 
     started = time.perf_counter()
+    from sonicmix._checks import check_range
+
+    if not isinstance(graph, Graph):
+        raise ParameterError(f"graph={graph!r}; expected a sonicmix.graph.Graph")
     target = get_target(target)
+    check_range("tolerance_lu", tolerance_lu, low=0.0, low_inclusive=False, hint="in LU, e.g. 0.1")
+    check_range("max_limiting_db", max_limiting_db, low=0.0)
+    if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
+        raise ParameterError(f"max_iterations={max_iterations!r}; expected a whole number >= 1")
     out_dir = os.fspath(out_dir)
     if not os.path.isdir(out_dir):
         raise ParameterError(f"out_dir={out_dir!r} is not an existing folder; create it first")
     stem_names = [b for b in graph.buses if b != graph.master] if stems is None else list(stems)
+    for stem in stem_names:
+        if stem not in graph.buses or stem == graph.master:
+            from sonicmix.errors import GraphError
+            from sonicmix.graph import _did_you_mean
+
+            raise GraphError(f"stem {stem!r} is not a bus of the graph (other than the master)"
+                             f"{_did_you_mean(stem, [b for b in graph.buses if b != graph.master])}")
     closeness = min(
         tolerance_lu, target.tolerance_below_lu or tolerance_lu, target.tolerance_above_lu or tolerance_lu
     )

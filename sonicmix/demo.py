@@ -155,7 +155,15 @@ def run_demo(out_dir: str, *, target: str = "ebu-r128", seconds: float = 30.0):
     """Render the demo session to ``target`` into ``out_dir`` (created if missing); return the Delivery."""
     import os
 
+    from sonicmix._checks import check_range
     from sonicmix.deliver import deliver
+    from sonicmix.errors import AudioFileError
+    from sonicmix.targets import get_target
 
-    os.makedirs(out_dir, exist_ok=True)
-    return deliver(demo_session(seconds), target, out_dir, name="demo", me_mix=True)
+    chosen = get_target(target)  # checked before anything is created
+    check_range("seconds", seconds, low=2.0, high=3600.0, hint="the demo needs a few seconds of material")
+    try:
+        os.makedirs(out_dir, exist_ok=True)
+    except OSError as err:
+        raise AudioFileError(f"cannot create the output folder {out_dir!r}: {err.strerror or err}") from err
+    return deliver(demo_session(seconds), chosen, out_dir, name="demo", me_mix=True)

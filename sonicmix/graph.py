@@ -113,6 +113,10 @@ class _Strip:
         object.__setattr__(self, "sends", _tuple_of("sends", self.sends, Send))
         if self.layout not in LAYOUTS:
             get_layout(self.layout)  # raises LayoutError with a hint
+        for name in ("output", "key"):
+            value = getattr(self, name)
+            if value is not None and not isinstance(value, str):
+                raise GraphError(f"{name}={value!r}; expected the name of a bus (a string) or None")
         _check_value("fader_db", self.fader_db, high=24.0)
 
     @property
@@ -184,8 +188,8 @@ class Bus(_Strip):
         self._check_common()
 
 
-def _did_you_mean(name: str, names: list[str]) -> str:
-    close = difflib.get_close_matches(name, names, n=1)
+def _did_you_mean(name: object, names: list[str]) -> str:
+    close = difflib.get_close_matches(str(name), names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
 
@@ -209,6 +213,8 @@ class Graph:
                     raise GraphError(f"{kind} name {name!r} is not a non-empty string")
                 if not isinstance(item, cls):
                     raise GraphError(f"{kind} {name!r} is a {type(item).__name__}; expected a {cls.__name__}")
+        if not isinstance(self.master, str):
+            raise GraphError(f"master={self.master!r}; expected the name of a bus (a string)")
         clash = sorted(set(self.tracks) & set(self.buses))
         if clash:
             raise GraphError(f"{clash[0]!r} names both a track and a bus; expected unique names")

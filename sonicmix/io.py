@@ -713,8 +713,8 @@ class AudioWriter:
             # broadcast WAV for more than 4 GiB), still with its .wav name.
             if channels * frames * _BYTES_PER_SAMPLE[subtype] > _WAV_MAX_DATA_BYTES:
                 container = "RF64"
-        if channels < 1:
-            raise ParameterError(f"channels={channels}; expected at least 1")
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
+            raise ParameterError(f"channels={channels!r}; expected a whole number of channels, at least 1")
         if container == "FLAC" and channels > _FLAC_MAX_CHANNELS:
             raise ParameterError(f"audio has {channels} channels; FLAC holds at most 8 (write a .wav)")
         if container == "FLAC" and self.sample_rate > _FLAC_MAX_SAMPLE_RATE:

@@ -26,11 +26,18 @@ _REGISTRY: dict[str, type] | None = None
 
 
 def registry() -> dict[str, type]:
-    """Types that plain data may name: every dataclass in sonicmix.nodes, plus the graph's own."""
+    """Types that plain data may name: the nodes, their parameter values, and the graph's own types.
+
+    Streaming states and analysis results are not parameters and cannot be named.
+    """
     global _REGISTRY
     if _REGISTRY is None:
         import sonicmix.nodes
         from sonicmix import graph, timeline
+        from sonicmix.nodes.base import Node
+
+        def public_dataclass(obj: object, name: str) -> bool:
+            return isinstance(obj, type) and dataclasses.is_dataclass(obj) and not name.startswith("_")
 
         found: dict[str, type] = {}
         for info in pkgutil.iter_modules(sonicmix.nodes.__path__):
@@ -39,12 +46,17 @@ def registry() -> dict[str, type]:
             module = importlib.import_module(f"sonicmix.nodes.{info.name}")
             for name, obj in vars(module).items():
                 if (
-                    isinstance(obj, type)
-                    and dataclasses.is_dataclass(obj)
-                    and obj.__module__ == module.__name__
+                    not public_dataclass(obj, name)
+                    or obj.__module__ != module.__name__
+                    or not issubclass(obj, Node)
                 ):
-                    if not name.startswith("_"):
-                        found[name] = obj
+                    continue
+                found[name] = obj
+                for inner_name, inner in vars(
+                    obj
+                ).items():  # values defined inside a node (ParametricEQ.Band)
+                    if public_dataclass(inner, inner_name):
+                        found[inner.__name__] = inner
         for cls in (graph.Track, graph.Bus, graph.Send, timeline.Clip):
             found[cls.__name__] = cls
         _REGISTRY = found
@@ -98,7 +110,10 @@ def from_plain(data: Any, *, where: str = "value", arrays: dict[str, Any] | None
             points = data["automation"]
             if not isinstance(points, list):
                 raise GraphError(f"{where}.automation={points!r}; expected a list of [time_s, value, shape]")
-            return Automation(tuple(tuple(p) for p in points))
+            try:
+                return Automation(tuple(tuple(p) if isinstance(p, list) else p for p in points))
+            except ValueError as err:
+                raise GraphError(f"{where}: {err}") from err
         if set(data) == {"file"}:
             return FileSource(data["file"])
         if set(data) == {"array"}:

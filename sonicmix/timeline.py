@@ -103,6 +103,8 @@ class FileSource:
     path: str
 
     def __post_init__(self) -> None:
+        if not isinstance(self.path, (str, os.PathLike)):
+            raise ParameterError(f"path={self.path!r}; expected the path of an audio file")
         object.__setattr__(self, "path", os.fspath(self.path))
 
     @property

@@ -1,0 +1,609 @@
+"""Session files: a whole mix (graph, sample rate, target, deliverables) as TOML.
+
+A session file is the plain-data form of a :class:`~sonicmix.graph.Graph`
+(see :mod:`sonicmix.plain`) plus what a delivery needs. ``load_session`` reads
+one, ``save_session`` writes one, and the two round-trip: the graph read back
+equals the graph written. The format is described in ``docs/sessions.md``;
+in short::
+
+    [session]
+    sample_rate = 48000
+    target = "ebu-r128"
+    name = "episode-01"
+    me_mix = true
+
+    [tracks.dx]
+    layout = "mono"
+    output = "dialogue"
+    chain = [{type = "HighPass", cutoff_hz = 80.0}]
+    fader_db = {automation = [[0.0, -6.0, "linear"], [2.0, 0.0, "step"]]}
+
+    [[tracks.dx.clips]]
+    file = "dx.wav"
+    start_s = 1.0
+
+    [buses.dialogue]
+    [buses.master]
+
+Reading uses :mod:`tomllib` (``tomli`` on Python 3.10) and builds values
+only from sonicmix's own registry of types: nothing in a file is executed or
+imported. Relative ``file`` paths are resolved against the session file's
+folder and written back relative to it. Every error is a
+:class:`SessionError` whose message starts with the file's path, then the
+table and key at fault, then what was expected.
+
+Examples
+--------
+>>> session = loads_session('''
+... [session]
+... target = "ebu-r128"
+... [tracks.dx]
+... chain = [{type = "Gain", gain_db = -3.0}]
+... [[tracks.dx.clips]]
+... file = "dx.wav"
+... start_s = 1.0
+... [buses.master]
+... ''', folder="/audio")
+>>> session.graph.tracks["dx"].chain
+(Gain(gain_db=-3.0),)
+>>> session.graph.tracks["dx"].clips[0].source.path.replace("\\\\", "/").endswith("/audio/dx.wav")
+True
+>>> print(dumps_session(session, folder="/audio"))
+[session]
+sample_rate = 48000
+target = "ebu-r128"
+<BLANKLINE>
+[tracks.dx]
+chain = [
+    {type = "Gain", gain_db = -3.0},
+]
+<BLANKLINE>
+[[tracks.dx.clips]]
+file = "dx.wav"
+start_s = 1.0
+<BLANKLINE>
+[buses.master]
+<BLANKLINE>
+"""
+
+from __future__ import annotations
+
+import difflib
+import math
+import os
+import re
+import sys
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path, PurePath
+from typing import Any
+
+from sonicmix.errors import SonicmixError
+from sonicmix.graph import Graph
+from sonicmix.targets import LoudnessTarget
+
+__all__ = [
+    "Session",
+    "SessionError",
+    "load_session",
+    "loads_session",
+    "save_session",
+    "dumps_session",
+    "render_session",
+]
+
+#: Tables a session file may hold at its top level.
+_TOP_LEVEL = ("session", "tracks", "buses")
+_SUBTYPES = ("PCM_24", "PCM_16", "FLOAT")
+#: Keys of ``[session]`` that become keyword arguments of :func:`sonicmix.deliver.deliver`.
+_OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s")
+_SESSION_KEYS = ("sample_rate", "target", "master", *_OPTIONS)
+
+
+class SessionError(SonicmixError, ValueError):
+    """A session file cannot be read, written or rendered; the message names the file and key."""
+
+
+@dataclass(frozen=True, eq=True)
+class Session:
+    """A mix and how to deliver it: what a session file holds.
+
+    Parameters
+    ----------
+    graph : Graph
+        The mix. Clips must use :class:`~sonicmix.timeline.FileSource` to be saved.
+    sample_rate : int, default 48000
+        Render sample rate in Hz.
+    target : LoudnessTarget, optional
+        Loudness target; ``None`` leaves it to the caller of :func:`render_session`.
+    options : dict, optional
+        Deliverable options passed to :func:`sonicmix.deliver.deliver`:
+        ``name`` (str), ``stems`` and ``dialogue`` (lists of bus names),
+        ``me_mix`` and ``bext`` (bool), ``subtype`` ("PCM_24", "PCM_16" or
+        "FLOAT"), ``tail_s`` (float, seconds).
+    path : str, optional
+        The file the session was read from (used in error messages; not compared).
+    """
+
+    graph: Graph
+    sample_rate: int = 48000
+    target: LoudnessTarget | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    path: str | None = field(default=None, compare=False)
+
+
+# ---------------------------------------------------------------------------------------- reading
+
+
+def _toml_module() -> Any:
+    if sys.version_info >= (3, 11):
+        import tomllib
+    else:  # pragma: no cover - exercised on Python 3.10 only
+        import tomli as tomllib
+    return tomllib
+
+
+def load_session(path: str | os.PathLike[str]) -> Session:
+    """Read a session file.
+
+    Parameters
+    ----------
+    path : path
+        The ``.toml`` file. Relative clip paths in it are resolved against its folder.
+
+    Returns
+    -------
+    Session
+
+    Raises
+    ------
+    SessionError
+        If the file cannot be read, is not valid TOML (the message gives the
+        line and column), or does not describe a valid session (the message
+        names the table and key, and what was expected).
+    """
+    where = os.fspath(path)
+    try:
+        with open(where, "rb") as handle:
+            raw = handle.read()
+    except FileNotFoundError:
+        raise SessionError(f"{where}: no such session file; expected a path to a .toml file") from None
+    except OSError as err:
+        raise SessionError(f"{where}: cannot read the session file ({err.strerror or err})") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise SessionError(f"{where}: not UTF-8 text at byte {err.start}; expected a TOML file") from None
+    return loads_session(text, folder=os.path.dirname(os.path.abspath(where)), path=where)
+
+
+def loads_session(text: str, *, folder: str | os.PathLike[str] = ".", path: str = "<session>") -> Session:
+    """Parse a session from TOML text; relative paths resolve against ``folder``.
+
+    ``path`` only names the source in error messages. See :func:`load_session`.
+    """
+    tomllib = _toml_module()
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as err:
+        raise SessionError(f"{path}: invalid TOML: {err}") from None
+    try:
+        return _build(data, os.path.abspath(os.fspath(folder)), path)
+    except SessionError:
+        raise
+    except SonicmixError as err:  # GraphError, ParameterError, LayoutError from the graph's own checks
+        raise SessionError(f"{path}: {err}") from err
+
+
+def _fail(path: str, where: str, message: str) -> SessionError:
+    """``path: where: message``, or ``path: where=value; ...`` when the message starts with ``=``."""
+    separator = "" if message.startswith("=") else ": "
+    return SessionError(f"{path}: {where}{separator}{message}")
+
+
+def _did_you_mean(key: str, names: Any) -> str:
+    close = difflib.get_close_matches(str(key), list(names), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _type_name(value: Any) -> str:
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "table"
+    return type(value).__name__
+
+
+def _build(data: dict[str, Any], folder: str, path: str) -> Session:
+    for key in data:
+        if key not in _TOP_LEVEL:
+            raise SessionError(
+                f"{path}: unknown top-level table [{key}]{_did_you_mean(key, _TOP_LEVEL)}; "
+                f"expected only [session], [tracks.NAME] and [buses.NAME]"
+            )
+    for key in _TOP_LEVEL:
+        if key in data and not isinstance(data[key], dict):
+            raise _fail(path, key, f"is a {_type_name(data[key])}; expected a table")
+    settings = data.get("session", {})
+    for key in settings:
+        if key not in _SESSION_KEYS:
+            raise _fail(
+                path,
+                f"session.{key}",
+                f"unknown key{_did_you_mean(key, _SESSION_KEYS)}; expected one of {list(_SESSION_KEYS)}",
+            )
+    master = settings.get("master", "master")
+    if not isinstance(master, str) or not master:
+        raise _fail(path, "session.master", f"={master!r}; expected the name of the master bus")
+
+    plain: dict[str, Any] = {"master": master, "tracks": {}, "buses": {}}
+    for kind in ("tracks", "buses"):
+        for name, table in data.get(kind, {}).items():
+            where = f"{kind}.{name}"
+            if not isinstance(table, dict):
+                raise _fail(path, where, f"is a {_type_name(table)}; expected a table [{where}]")
+            plain[kind][name] = _strip_from_toml(
+                table, kind=kind, where=where, folder=folder, path=path, is_master=name == master
+            )
+    from sonicmix.graph import graph_from_dict
+
+    graph = graph_from_dict(plain)
+
+    try:
+        from sonicmix._checks import check_sample_rate
+
+        sample_rate = check_sample_rate(settings.get("sample_rate", 48000), "sample_rate")
+    except SonicmixError as err:
+        raise _fail(path, "session.sample_rate", str(err)) from None
+    target = _target_from_toml(settings.get("target"), path)
+    options = _options_from_toml(settings, graph, path)
+    return Session(graph=graph, sample_rate=sample_rate, target=target, options=options, path=path)
+
+
+def _strip_from_toml(
+    table: dict[str, Any], *, kind: str, where: str, folder: str, path: str, is_master: bool
+) -> dict[str, Any]:
+    out = dict(table)
+    if "type" in out:
+        raise _fail(
+            path,
+            f"{where}.type",
+            f"is not a key of a {kind[:-1] if kind == 'tracks' else 'bus'}; "
+            f"tables under [{kind}] are always {'Track' if kind == 'tracks' else 'Bus'}s",
+        )
+    out["type"] = "Track" if kind == "tracks" else "Bus"
+    # TOML has no null: an empty output means "not routed"; the master bus is never routed.
+    if "output" in out:
+        if out["output"] == "":
+            out["output"] = None
+    elif is_master:
+        out["output"] = None
+    if "chain" in out:
+        chain = out["chain"]
+        if not isinstance(chain, list):
+            raise _fail(
+                path,
+                f"{where}.chain",
+                f"is a {_type_name(chain)}; expected an array of "
+                'inline tables, e.g. chain = [{type = "HighPass", cutoff_hz = 80.0}]',
+            )
+        for i, node in enumerate(chain):
+            if not isinstance(node, dict) or not isinstance(node.get("type"), str):
+                raise _fail(
+                    path,
+                    f"{where}.chain[{i}]",
+                    f"={node!r}; expected an inline table with "
+                    'type = "NodeName", e.g. {type = "Compressor", threshold_db = -20.0}',
+                )
+    if "sends" in out:
+        sends = out["sends"]
+        if not isinstance(sends, list):
+            raise _fail(
+                path,
+                f"{where}.sends",
+                f"is a {_type_name(sends)}; expected an array of inline "
+                'tables, e.g. sends = [{to = "reverb", level_db = -12.0}]',
+            )
+        converted = []
+        for i, send in enumerate(sends):
+            if not isinstance(send, dict) or "type" in send:
+                raise _fail(
+                    path,
+                    f"{where}.sends[{i}]",
+                    f"={send!r}; expected an inline table with to, and optionally level_db and pre_fader",
+                )
+            converted.append({"type": "Send", **send})
+        out["sends"] = converted
+    if "clips" in out:
+        if kind != "tracks":
+            raise _fail(path, f"{where}.clips", "buses have no clips; expected clips under [tracks.NAME]")
+        clips = out["clips"]
+        if not isinstance(clips, list):
+            raise _fail(
+                path,
+                f"{where}.clips",
+                f'is a {_type_name(clips)}; expected an array of tables [[{where}.clips]] with file = "..."',
+            )
+        out["clips"] = [
+            _clip_from_toml(clip, where=f"{where}.clips[{i}]", folder=folder, path=path)
+            for i, clip in enumerate(clips)
+        ]
+    return out
+
+
+def _clip_from_toml(clip: Any, *, where: str, folder: str, path: str) -> dict[str, Any]:
+    if not isinstance(clip, dict):
+        raise _fail(path, where, f'is a {_type_name(clip)}; expected a table with file = "..."')
+    if "source" in clip or "type" in clip:
+        bad = "source" if "source" in clip else "type"
+        raise _fail(path, f"{where}.{bad}", 'is not a clip key; expected file = "path/to/audio.wav"')
+    file = clip.get("file")
+    if not isinstance(file, str) or not file:
+        raise _fail(path, f"{where}.file", f"={file!r}; expected the path of an audio file (a string)")
+    rest = {k: v for k, v in clip.items() if k != "file"}
+    resolved = os.path.normpath(os.path.join(folder, file))
+    return {"type": "Clip", "source": {"file": resolved}, **rest}
+
+
+def _target_from_toml(value: Any, path: str) -> LoudnessTarget | None:
+    from sonicmix.targets import get_target
+
+    if value is None:
+        return None
+    try:
+        if isinstance(value, str):
+            return get_target(value)
+        if isinstance(value, dict):
+            return LoudnessTarget.from_dict(
+                {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
+            )
+    except SonicmixError as err:
+        raise _fail(path, "session.target", str(err)) from None
+    raise _fail(
+        path,
+        "session.target",
+        f'is a {_type_name(value)}; expected a preset name (e.g. "ebu-r128") or a table '
+        "such as {integrated_lufs = -16.0, true_peak_dbtp = -1.0}",
+    )
+
+
+def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    stems = [b for b in graph.buses if b != graph.master]
+    for key in _OPTIONS:
+        if key not in settings:
+            continue
+        value = settings[key]
+        where = f"session.{key}"
+        if key == "name":
+            if not isinstance(value, str) or not value.strip() or re.search(r"[\\/]", value):
+                raise _fail(path, where, f"={value!r}; expected a non-empty file name without folders")
+        elif key in ("stems", "dialogue"):
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _fail(path, where, f'={value!r}; expected an array of bus names, e.g. ["dialogue"]')
+            for bus in value:
+                if bus not in stems:
+                    raise _fail(
+                        path,
+                        where,
+                        f"{bus!r} is not a bus other than the master{_did_you_mean(bus, stems)}; "
+                        f"expected some of {stems}",
+                    )
+        elif key in ("me_mix", "bext"):
+            if not isinstance(value, bool):
+                raise _fail(path, where, f"={value!r} is a {_type_name(value)}; expected true or false")
+        elif key == "subtype":
+            if value not in _SUBTYPES:
+                raise _fail(path, where, f"={value!r}; expected one of {list(_SUBTYPES)}")
+        elif key == "tail_s":
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+                raise _fail(path, where, f"={value!r}; expected a number of seconds >= 0")
+        options[key] = value
+    return options
+
+
+# ---------------------------------------------------------------------------------------- writing
+
+
+def save_session(session: Session, path: str | os.PathLike[str]) -> None:
+    """Write ``session`` to ``path`` as TOML (clip paths relative to the file's folder).
+
+    Raises
+    ------
+    SessionError
+        If the graph holds something a session file cannot (an in-memory
+        :class:`~sonicmix.timeline.ArraySource`, a value TOML cannot express).
+    """
+    where = os.fspath(path)
+    text = dumps_session(session, folder=os.path.dirname(os.path.abspath(where)), path=where)
+    with open(where, "w", encoding="utf-8", newline="\n") as handle:
+        handle.write(text)
+
+
+def dumps_session(session: Session, *, folder: str | os.PathLike[str] = ".", path: str = "<session>") -> str:
+    """TOML text of ``session``; file paths are written relative to ``folder``. See :func:`save_session`."""
+    from sonicmix.graph import graph_to_dict
+    from sonicmix.targets import PRESETS
+
+    folder = os.path.abspath(os.fspath(folder))
+    graph = session.graph
+    try:
+        plain = graph_to_dict(graph)
+    except SonicmixError as err:
+        raise SessionError(f"{path}: {err}") from err
+
+    settings: dict[str, Any] = {"sample_rate": session.sample_rate}
+    target = session.target
+    if target is not None:
+        if PRESETS.get(target.name) == target:
+            settings["target"] = target.name
+        else:
+            defaults = LoudnessTarget(integrated_lufs=target.integrated_lufs).to_dict()
+            settings["target"] = {
+                k: v for k, v in target.to_dict().items() if k == "integrated_lufs" or v != defaults[k]
+            }
+    if graph.master != "master":
+        settings["master"] = graph.master
+    for key, value in session.options.items():
+        if key not in _OPTIONS:
+            raise _fail(path, f"session.{key}", f"is not a session option; expected one of {list(_OPTIONS)}")
+        settings[key] = list(value) if isinstance(value, tuple) else value
+
+    lines: list[str] = ["[session]"]
+    lines += [f"{_key(k)} = {_value(v, path, f'session.{k}')}" for k, v in settings.items()]
+    for kind in ("tracks", "buses"):
+        for name, strip in plain[kind].items():
+            where = f"{kind}.{_key(name)}"
+            strip = dict(strip)
+            strip.pop("type")
+            clips = strip.pop("clips", [])
+            if strip.get("output", "") is None:
+                if name == graph.master:
+                    strip.pop("output")
+                else:
+                    strip["output"] = ""
+            if "sends" in strip:
+                strip["sends"] = [{k: v for k, v in s.items() if k != "type"} for s in strip["sends"]]
+            lines += ["", f"[{where}]"]
+            for key, value in strip.items():
+                lines.append(f"{_key(key)} = {_value(value, path, f'{where}.{key}', multiline=True)}")
+            for i, clip in enumerate(clips):
+                lines += ["", f"[[{where}.clips]]"]
+                clip = dict(clip)
+                clip.pop("type")
+                source = clip.pop("source")
+                if not (isinstance(source, dict) and set(source) == {"file"}):
+                    raise _fail(
+                        path,
+                        f"{where}.clips[{i}]",
+                        f"has the source {source!r}; a session file holds only file sources "
+                        "(write the audio with sonicmix.io.write and use FileSource)",
+                    )
+                lines.append(f"file = {_string(_relative(source['file'], folder))}")
+                lines += [
+                    f"{_key(k)} = {_value(v, path, f'{where}.clips[{i}].{k}')}" for k, v in clip.items()
+                ]
+    return "\n".join(lines) + "\n"
+
+
+def _relative(file: str, folder: str) -> str:
+    absolute = os.path.abspath(file)
+    try:
+        rel = os.path.relpath(absolute, folder)
+    except ValueError:  # another drive on Windows: keep it absolute
+        return PurePath(absolute).as_posix()
+    return PurePath(rel).as_posix()
+
+
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
+_ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\t": "\\t", "\n": "\\n", "\f": "\\f", "\r": "\\r"}
+
+
+def _key(key: str) -> str:
+    return key if _BARE_KEY.match(key) else _string(key)
+
+
+def _string(text: str) -> str:
+    out = []
+    for ch in text:
+        if ch in _ESCAPES:
+            out.append(_ESCAPES[ch])
+        elif ord(ch) < 0x20 or ord(ch) == 0x7F:
+            out.append(f"\\u{ord(ch):04X}")
+        else:
+            out.append(ch)
+    return '"' + "".join(out) + '"'
+
+
+def _value(value: Any, path: str, where: str, *, multiline: bool = False) -> str:
+    """TOML for a plain value: strings, booleans, numbers, arrays and inline tables."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    if isinstance(value, float):
+        if math.isnan(value):
+            return "nan"
+        if math.isinf(value):
+            return "inf" if value > 0 else "-inf"
+        return repr(value)  # shortest text that reads back as the same float
+    if isinstance(value, str):
+        return _string(value)
+    if isinstance(value, list):
+        items = [_value(v, path, f"{where}[{i}]") for i, v in enumerate(value)]
+        if multiline and items and any(isinstance(v, dict) for v in value):
+            return "[\n" + "".join(f"    {item},\n" for item in items) + "]"
+        return "[" + ", ".join(items) + "]"
+    if isinstance(value, dict):
+        items = [f"{_key(str(k))} = {_value(v, path, f'{where}.{k}')}" for k, v in value.items()]
+        return "{" + ", ".join(items) + "}"
+    if value is None:
+        raise _fail(path, where, "is None, which TOML cannot express; expected a value or no key")
+    raise _fail(path, where, f"={value!r} ({type(value).__name__}) cannot be written to a session file")
+
+
+# ---------------------------------------------------------------------------------------- rendering
+
+
+def missing_files(session: Session) -> list[tuple[str, str]]:
+    """``(table.key, path)`` for every clip file that does not exist."""
+    from sonicmix.timeline import FileSource
+
+    out = []
+    for name, track in session.graph.tracks.items():
+        for i, clip in enumerate(track.clips):
+            if isinstance(clip.source, FileSource) and not os.path.isfile(clip.source.path):
+                out.append((f"tracks.{_key(name)}.clips[{i}].file", clip.source.path))
+    return out
+
+
+def render_session(
+    session: Session,
+    out_dir: str | os.PathLike[str],
+    *,
+    target: LoudnessTarget | str | None = None,
+    **deliver_options: Any,
+) -> Any:
+    """Deliver a session with :func:`sonicmix.deliver.deliver` and return the ``Delivery``.
+
+    Parameters
+    ----------
+    session : Session
+    out_dir : path
+        Folder for the deliverables (created if missing).
+    target : LoudnessTarget or str, optional
+        Overrides the session's target.
+    **deliver_options
+        Override the session's options (any keyword of ``deliver``).
+
+    Raises
+    ------
+    SessionError
+        If no target is set, or a clip's file does not exist (the message
+        names the session file, the table and key, and the path looked for).
+    """
+    from sonicmix.deliver import deliver
+
+    where = session.path or "<session>"
+    chosen = target if target is not None else session.target
+    if chosen is None:
+        raise _fail(where, "session.target", "is not set; expected a target in [session] or target=...")
+    missing = missing_files(session)
+    if missing:
+        key, file = missing[0]
+        more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        raise _fail(
+            where,
+            key,
+            f"no such file {file!r}{more}; expected an audio file (relative paths are resolved against "
+            "the session file's folder)",
+        )
+    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    options = {**session.options, **deliver_options}
+    return deliver(session.graph, chosen, out_dir, sample_rate=session.sample_rate, **options)
