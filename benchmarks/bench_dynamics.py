@@ -105,5 +105,6 @@ def main() -> None:
         numba_s, first_s = compile_seconds(clear_cache=clear)
         print(f"kernels' first use, {label:10s}: {first_s:.2f} s (plus {numba_s:.2f} s to import numba)")
 
+
 if __name__ == "__main__":
     main()

@@ -47,11 +47,20 @@ def build_graph(paths: dict[str, str], hours: float, source_s: float):
 
     tracks = {}
     for i in range(6):
-        tracks[f"mono{i}"] = Track(clips=clips("mono"), layout="mono", chain=(Gain(gain_db=-3.0),),
-                                   output="dialogue" if i < 3 else "effects")
+        tracks[f"mono{i}"] = Track(
+            clips=clips("mono"),
+            layout="mono",
+            chain=(Gain(gain_db=-3.0),),
+            output="dialogue" if i < 3 else "effects",
+        )
     for i in range(3):
-        tracks[f"stereo{i}"] = Track(clips=clips("stereo"), layout="stereo", chain=(Gain(gain_db=-6.0),),
-                                     output="music" if i < 2 else "effects", sends=(Send(to="effects", level_db=-12.0),))
+        tracks[f"stereo{i}"] = Track(
+            clips=clips("stereo"),
+            layout="stereo",
+            chain=(Gain(gain_db=-6.0),),
+            output="music" if i < 2 else "effects",
+            sends=(Send(to="effects", level_db=-12.0),),
+        )
     tracks["ambience"] = Track(clips=clips("surround"), layout="5.1", output="effects")
     buses = {
         "dialogue": Bus(layout="5.1"),
@@ -83,15 +92,18 @@ def main() -> None:
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         start = time.perf_counter()
         out_path = os.path.join(folder, "programme.wav")
-        blocks = render_blocks(graph, sample_rate=fs, block_size=args.block_size, stems=[],
-                               duration_s=args.hours * 3600)
+        blocks = render_blocks(
+            graph, sample_rate=fs, block_size=args.block_size, stems=[], duration_s=args.hours * 3600
+        )
         with sio.AudioWriter(out_path, fs, 6, subtype="PCM_24", frames=int(args.hours * 3600 * fs)) as writer:
             for _, out in blocks:
                 writer.write(out["master"], check=False)
         elapsed = time.perf_counter() - start
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         seconds = args.hours * 3600
-        print(f"{args.hours:g} h 5.1 programme, {len(graph.tracks)} tracks from files, block {args.block_size}")
+        print(
+            f"{args.hours:g} h 5.1 programme, {len(graph.tracks)} tracks from files, block {args.block_size}"
+        )
         print(f"  render + write: {elapsed:.1f} s ({seconds / elapsed:.1f}x real time)")
         print(f"  peak RSS: {peak:.0f} MiB (before rendering: {rss_before:.0f} MiB)")
         print(f"  output: {os.path.getsize(out_path) / 2**30:.2f} GiB")

@@ -135,10 +135,17 @@ def test_graphs_round_trip_through_plain_data():
     src = voice()
     graph = Graph(
         tracks={
-            "dx": Track(clips=(Clip(source=src, start_s=1.5, fade_in_s=0.1),), layout="mono", pan=-0.25,
-                        fader_db=Automation(((0.0, -6.0), (2.0, 0.0, "step"))), output="dialogue",
-                        sends=(Send(to="verb", level_db=-12.0, pre_fader=True),)),
-            "fx": Track(clips=(Clip(source=FileSource("sfx/door.wav"), start_s=3.0),), chain=(Gain(gain_db=-2.0),)),
+            "dx": Track(
+                clips=(Clip(source=src, start_s=1.5, fade_in_s=0.1),),
+                layout="mono",
+                pan=-0.25,
+                fader_db=Automation(((0.0, -6.0), (2.0, 0.0, "step"))),
+                output="dialogue",
+                sends=(Send(to="verb", level_db=-12.0, pre_fader=True),),
+            ),
+            "fx": Track(
+                clips=(Clip(source=FileSource("sfx/door.wav"), start_s=3.0),), chain=(Gain(gain_db=-2.0),)
+            ),
         },
         buses={"dialogue": Bus(), "verb": Bus(fader_db=-3.0), "master": Bus(output=None)},
     )
@@ -150,14 +157,31 @@ def test_graphs_round_trip_through_plain_data():
 @pytest.mark.parametrize(
     ("data", "pattern"),
     [
-        ({"tracks": {"t": {"chain": [{"type": "Gian", "gain_db": 1.0}]}}, "buses": {"master": {"output": None}}},
-         r"tracks.t.chain\[0\].type='Gian' is not a sonicmix node.*did you mean 'Gain'"),
-        ({"tracks": {"t": {"chain": [{"type": "Gain", "gain": 1.0}]}}, "buses": {"master": {"output": None}}},
-         r"tracks.t.chain\[0\] \(Gain\) has no parameter 'gain' \(did you mean 'gain_db'\?\)"),
-        ({"tracks": {"t": {"fader_db": 200.0}}, "buses": {"master": {"output": None}}},
-         r"tracks.t \(Track\): fader_db=200 is out of range"),
-        ({"tracks": {"t": {"clips": [{"type": "Clip", "source": {"array": "x"}}]}}, "buses": {"master": {"output": None}}},
-         r"refers to the array source 'x'"),
+        (
+            {
+                "tracks": {"t": {"chain": [{"type": "Gian", "gain_db": 1.0}]}},
+                "buses": {"master": {"output": None}},
+            },
+            r"tracks.t.chain\[0\].type='Gian' is not a sonicmix node.*did you mean 'Gain'",
+        ),
+        (
+            {
+                "tracks": {"t": {"chain": [{"type": "Gain", "gain": 1.0}]}},
+                "buses": {"master": {"output": None}},
+            },
+            r"tracks.t.chain\[0\] \(Gain\) has no parameter 'gain' \(did you mean 'gain_db'\?\)",
+        ),
+        (
+            {"tracks": {"t": {"fader_db": 200.0}}, "buses": {"master": {"output": None}}},
+            r"tracks.t \(Track\): fader_db=200 is out of range",
+        ),
+        (
+            {
+                "tracks": {"t": {"clips": [{"type": "Clip", "source": {"array": "x"}}]}},
+                "buses": {"master": {"output": None}},
+            },
+            r"refers to the array source 'x'",
+        ),
         ({"trakcs": {}}, r"unknown key 'trakcs'"),
     ],
 )

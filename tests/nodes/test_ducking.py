@@ -402,10 +402,15 @@ def test_podcast_graph_ducks_the_bed_under_two_voices():
     bed = music_bed(rng, seconds, FS, rms_db=-20.0)
     graph = Graph(
         tracks={
-            "host": Track(clips=(Clip(source=ArraySource(host, FS)),), layout="mono", pan=-0.3,
-                          output="dialogue"),
-            "guest": Track(clips=(Clip(source=ArraySource(guest, FS), start_s=guest_start_s),),
-                           layout="mono", pan=0.3, output="dialogue"),
+            "host": Track(
+                clips=(Clip(source=ArraySource(host, FS)),), layout="mono", pan=-0.3, output="dialogue"
+            ),
+            "guest": Track(
+                clips=(Clip(source=ArraySource(guest, FS), start_s=guest_start_s),),
+                layout="mono",
+                pan=0.3,
+                output="dialogue",
+            ),
             "bed": Track(clips=(Clip(source=ArraySource(bed, FS)),), output="music"),
         },  # fmt: skip
         buses={
