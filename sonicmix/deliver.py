@@ -270,8 +270,10 @@ def deliver(
             from sonicmix.errors import GraphError
             from sonicmix.graph import _did_you_mean
 
-            raise GraphError(f"stem {stem!r} is not a bus of the graph (other than the master)"
-                             f"{_did_you_mean(stem, [b for b in graph.buses if b != graph.master])}")
+            raise GraphError(
+                f"stem {stem!r} is not a bus of the graph (other than the master)"
+                f"{_did_you_mean(stem, [b for b in graph.buses if b != graph.master])}"
+            )
     closeness = min(
         tolerance_lu, target.tolerance_below_lu or tolerance_lu, target.tolerance_above_lu or tolerance_lu
     )

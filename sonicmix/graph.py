@@ -34,7 +34,9 @@ Graph (master: 'master')
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -83,6 +85,47 @@ class Send:
         _check_value("level_db", self.level_db, high=24.0)
 
 
+_AUTOMATION_TARGET = re.compile(r"^chain\[(\d+)\]\.([A-Za-z_][A-Za-z0-9_]*)$")
+
+
+def parse_automation_target(target: str) -> tuple[int, str]:
+    """``"chain[2].gain_db"`` -> ``(2, "gain_db")``."""
+    match = _AUTOMATION_TARGET.match(target) if isinstance(target, str) else None
+    if match is None:
+        raise GraphError(
+            f"automation key {target!r}; expected 'chain[<index>].<parameter>', e.g. 'chain[0].gain_db'"
+        )
+    return int(match.group(1)), match.group(2)
+
+
+def _check_node_automation(chain: tuple[Node, ...], target: str, envelope: Any) -> None:
+    index, name = parse_automation_target(target)
+    if index >= len(chain):
+        raise GraphError(
+            f"automation {target!r}: the chain has {len(chain)} node(s); expected an index below that"
+        )
+    node = chain[index]
+    kind = type(node).__name__
+    if not isinstance(envelope, Automation):
+        raise GraphError(f"automation {target!r} is a {type(envelope).__name__}; expected an Automation")
+    fields = [f.name for f in dataclasses.fields(node)]
+    if name not in fields:
+        raise GraphError(
+            f"automation {target!r}: {kind} has no parameter {name!r}{_did_you_mean(name, fields)}"
+        )
+    if name not in type(node).automatable:
+        allowed = sorted(type(node).automatable & set(fields))
+        expected = f"expected one of {allowed}" if allowed else f"{kind} has no automatable parameter"
+        raise GraphError(
+            f"automation {target!r}: {kind}.{name} cannot be automated while streaming; {expected}"
+        )
+    for value in envelope.range:  # both extremes must be legal values
+        try:
+            dataclasses.replace(node, **{name: value})
+        except ValueError as err:
+            raise GraphError(f"automation {target!r} reaches {value:g}: {err}") from None
+
+
 def _tuple_of(name: str, value: Any, kind: type | tuple[type, ...]) -> tuple[Any, ...]:
     if isinstance(value, kind):
         value = (value,)
@@ -107,6 +150,7 @@ class _Strip:
     sends: tuple[Send, ...] = ()
     output: str | None = "master"
     key: str | None = None
+    automation: Mapping[str, Automation] = field(default_factory=dict)
 
     def _check_common(self) -> None:
         object.__setattr__(self, "chain", _tuple_of("chain", self.chain, Node))
@@ -118,6 +162,9 @@ class _Strip:
             if value is not None and not isinstance(value, str):
                 raise GraphError(f"{name}={value!r}; expected the name of a bus (a string) or None")
         _check_value("fader_db", self.fader_db, high=24.0)
+        object.__setattr__(self, "automation", dict(self.automation))
+        for target, envelope in self.automation.items():
+            _check_node_automation(self.chain, target, envelope)
 
     @property
     def processor(self) -> Chain:

@@ -81,6 +81,8 @@ def to_plain(value: Any) -> Any:
             v = getattr(value, f.name)
             if f.default is not dataclasses.MISSING and _same(v, f.default):
                 continue  # defaults are left out: the plain form says only what was chosen
+            if f.default_factory is not dataclasses.MISSING and _same(v, f.default_factory()):
+                continue
             out[f.name] = to_plain(v)
         return out
     if isinstance(value, (tuple, list)):

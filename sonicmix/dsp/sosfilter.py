@@ -19,7 +19,7 @@ from numpy.typing import NDArray
 
 from sonicmix._typing import Audio
 
-__all__ = ["SosState", "float32_is_safe", "non_identity", "sos_state", "sos_process"]
+__all__ = ["SosState", "float32_is_safe", "non_identity", "retune_sos_state", "sos_state", "sos_process"]
 
 # Float32 safety: largest relative change of a section's denominator on the
 # unit circle that rounding to float32 may cause.
@@ -45,6 +45,7 @@ class SosState:
 
     sos: NDArray[Any] | None
     zi: NDArray[Any] | None
+    channels: int = 0
 
 
 def _denominator_rounding_error(sos: NDArray[np.float64]) -> float:
@@ -105,12 +106,14 @@ def non_identity(sos: NDArray[np.float64]) -> NDArray[np.float64]:
 def sos_state(sos: NDArray[np.float64], channels: int, dtype: Any) -> SosState:
     rows = non_identity(sos)
     if rows.shape[0] == 0:
-        return SosState(sos=None, zi=None)
+        return SosState(sos=None, zi=None, channels=channels)
     work = np.dtype(dtype)
     if work != np.float64 and not float32_is_safe(rows):
         work = np.dtype(np.float64)
     return SosState(
-        sos=np.ascontiguousarray(rows, dtype=work), zi=np.zeros((rows.shape[0], channels, 2), dtype=work)
+        sos=np.ascontiguousarray(rows, dtype=work),
+        zi=np.zeros((rows.shape[0], channels, 2), dtype=work),
+        channels=channels,
     )
 
 
@@ -132,3 +135,23 @@ def sos_process(x: Audio, state: SosState) -> tuple[Audio, SosState]:
         y[:, start:stop], zi = sosfilt(sos, x[:, start:stop], axis=-1, zi=zi)
     state.zi = zi
     return y, state
+
+
+def retune_sos_state(old: SosState, sos: NDArray[np.float64], channels: int, dtype: Any) -> SosState:
+    """State for the cascade ``sos`` that keeps ``old``'s filter memory (automation).
+
+    The memory carries over section by section when the number of sections
+    that are not identities stays the same (the common case); when it
+    changes (a band crossing 0 dB), the cascade restarts from rest, a
+    transient no larger than the band's deviation from unity. The working
+    dtype is kept so the memory never changes precision mid-stream.
+    """
+    work = old.sos.dtype if old.sos is not None else dtype
+    new = sos_state(sos, channels, work)
+    if new.sos is not None and new.sos.dtype != work:  # not float32-safe any more
+        new = SosState(
+            sos=np.ascontiguousarray(new.sos, dtype=work), zi=new.zi.astype(work), channels=channels
+        )
+    if new.zi is not None and old.zi is not None and new.zi.shape == old.zi.shape:
+        new.zi = old.zi
+    return new

@@ -32,7 +32,7 @@ import numpy as np
 
 from sonicmix._checks import check_audio, check_sample_rate
 from sonicmix._typing import Audio
-from sonicmix.dsp.sosfilter import sos_process, sos_state
+from sonicmix.dsp.sosfilter import retune_sos_state, sos_process, sos_state
 from sonicmix.errors import AudioError, ParameterError
 
 __all__ = ["Node", "Chain", "ChainState"]
@@ -47,6 +47,8 @@ class Node:
 
     #: True if the node needs a side-chain key passed to ``process(..., key=...)``.
     takes_key: ClassVar[bool] = False
+    #: Parameters a graph may automate while streaming (see :meth:`retune`).
+    automatable: ClassVar[frozenset[str]] = frozenset()
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> Any:
         """Return the state before the first sample (``None`` for stateless nodes)."""
@@ -61,6 +63,17 @@ class Node:
     def latency_samples(self, sample_rate: int) -> int:
         """Delay, in samples, that the node adds to its input (lookahead)."""
         return 0
+
+    def retune(self, state: Any, sample_rate: int) -> Any:
+        """Carry a stream's ``state`` over to this node's (changed) parameters.
+
+        Called when automation changes a parameter in :attr:`automatable`
+        mid-stream: the signal memory in ``state`` is kept and anything
+        derived from the parameters is redone. The default keeps the state as
+        it is, which is right for nodes whose state holds no parameter-derived
+        values.
+        """
+        return state
 
     def sections(self, sample_rate: int) -> np.ndarray | None:
         """The node as second-order sections ``(n, 6)``, if it is exactly a biquad cascade.
@@ -142,29 +155,52 @@ class Chain(Node):
     def takes_key(self) -> bool:  # type: ignore[override]
         return any(node.takes_key for node in self.nodes)
 
-    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> ChainState:
-        """The stages' states; each run of biquad-cascade nodes becomes one fused filter stage."""
-        stages: list[Node | None] = []
-        states: list[Any] = []
+    def _plan(self, sample_rate: int) -> list[Node | np.ndarray]:
+        """Processing stages: a node, or the concatenated sections of a run of cascade nodes."""
+        plan: list[Node | np.ndarray] = []
         run: list[np.ndarray] = []
-
-        def close_run() -> None:
-            if run:
-                stages.append(None)
-                states.append(sos_state(np.concatenate(run), channels, dtype))
-                run.clear()
-
         for node in self.nodes:
             sections = None if node.takes_key else node.sections(sample_rate)
             if sections is not None:
                 run.append(sections)
                 continue
-            close_run()
-            stages.append(node)
-            states.append(node.init_state(channels, sample_rate, dtype))
-            channels = node.output_channels(channels)
-        close_run()
-        return ChainState(tuple(stages), states)
+            if run:
+                plan.append(np.concatenate(run))
+                run = []
+            plan.append(node)
+        if run:
+            plan.append(np.concatenate(run))
+        return plan
+
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> ChainState:
+        """The stages' states; each run of biquad-cascade nodes becomes one fused filter stage."""
+        stages: list[Node | None] = []
+        states: list[Any] = []
+        inputs: list[int] = []
+        for stage in self._plan(sample_rate):
+            inputs.append(channels)
+            if isinstance(stage, Node):
+                stages.append(stage)
+                states.append(stage.init_state(channels, sample_rate, dtype))
+                channels = stage.output_channels(channels)
+            else:
+                stages.append(None)
+                states.append(sos_state(stage, channels, dtype))
+        return ChainState(tuple(stages), states, tuple(inputs), np.dtype(dtype))
+
+    def retune(self, state: ChainState, sample_rate: int) -> ChainState:
+        """Move a chain's stream state to this chain's parameters (same node types, same order)."""
+        stages: list[Node | None] = []
+        for i, stage in enumerate(self._plan(sample_rate)):
+            old = state.states[i]
+            if isinstance(stage, Node):
+                stages.append(stage)
+                state.states[i] = stage.retune(old, sample_rate)
+            else:
+                stages.append(None)
+                state.states[i] = retune_sos_state(old, stage, state.inputs[i], state.dtype)
+        state.stages = tuple(stages)
+        return state
 
     def process(
         self, x: Audio, sample_rate: int, state: ChainState, *, key: Audio | None = None
@@ -194,6 +230,8 @@ class ChainState:
 
     stages: tuple[Node | None, ...]
     states: list[Any]
+    inputs: tuple[int, ...] = ()  # channel count entering each stage
+    dtype: Any = np.float32
 
 
 def replace(node: Node, **changes: Any) -> Node:

@@ -52,7 +52,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 from numpy.typing import NDArray
@@ -60,7 +60,14 @@ from numpy.typing import NDArray
 from sonicmix._checks import check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.dsp import biquad
-from sonicmix.dsp.sosfilter import SosState, float32_is_safe, non_identity, sos_process, sos_state
+from sonicmix.dsp.sosfilter import (
+    SosState,
+    float32_is_safe,
+    non_identity,
+    retune_sos_state,
+    sos_process,
+    sos_state,
+)
 from sonicmix.errors import ParameterError
 from sonicmix.nodes.base import Node
 
@@ -173,9 +180,15 @@ class _Cascade(Node):
         """Return the float64 second-order sections this node runs at ``sample_rate``."""
         raise NotImplementedError  # pragma: no cover
 
+    automatable: ClassVar[frozenset[str]] = frozenset({"cutoff_hz", "freq_hz", "gain_db", "q"})
+
     def sections(self, sample_rate: int) -> NDArray[np.float64]:
         """The node as a biquad cascade (so a Chain can fuse it with its neighbours)."""
         return self.sos(sample_rate)
+
+    def retune(self, state: SosState, sample_rate: int) -> SosState:
+        """Redesign the cascade for the new parameters, keeping the filter memory."""
+        return retune_sos_state(state, self.sos(sample_rate), state.channels, np.float32)
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> SosState:
         """Design the cascade for ``sample_rate`` and return zeroed filter memory."""

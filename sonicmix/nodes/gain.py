@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 from sonicmix._checks import check_range
 from sonicmix._typing import Audio
@@ -32,6 +32,7 @@ class Gain(Node):
     """
 
     gain_db: float = 0.0
+    automatable: ClassVar[frozenset[str]] = frozenset({"gain_db"})
 
     def __post_init__(self) -> None:
         check_range("gain_db", self.gain_db, high=96.0)
