@@ -203,6 +203,14 @@ class Track(_Strip):
         Track or bus whose post-fader output keys the chain's side-chain nodes.
     crossfade_curve : str, default "equal_power"
         Curve of automatic cross-fades between overlapping clips.
+    automation : dict of str to Automation, optional
+        Node parameters that follow an envelope: ``{"chain[0].gain_db":
+        Automation(...)}``. Evaluated at the start of every 256-sample control
+        block on the timeline (:data:`sonicmix.render.CONTROL_SAMPLES`); only
+        parameters a node lists in ``automatable`` (gains and filter
+        frequencies, gains and Qs today) can be automated. Fader, pan and send
+        levels take an :class:`~sonicmix.automation.Automation` directly and
+        are exact at every sample.
     """
 
     clips: tuple[Clip, ...] = ()
