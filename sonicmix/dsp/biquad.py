@@ -84,18 +84,19 @@ def _check_kind(kind: object) -> Literal["lowpass", "highpass"]:
     )
 
 
-def _check_order(order: object, *, even: bool) -> int:
+def _check_order(order: object, *, even: bool, hint: str = "", odd_instead: str = "butterworth()") -> int:
+    """Validate a filter order; ``hint`` follows range errors; ``odd_instead`` suits odd orders."""
     low = 2 if even else 1
     expected = f"expected {'an even' if even else 'an'} integer {low} <= order <= {_MAX_ORDER}"
     if isinstance(order, bool) or not isinstance(order, Integral):
-        raise ParameterError(f"order={order!r} is not an integer; {expected}")
+        raise ParameterError(f"order={order!r} is not an integer; {expected}{hint}")
     n = int(order)
     if not low <= n <= _MAX_ORDER:
-        raise ParameterError(f"order={n} is out of range; {expected}")
+        raise ParameterError(f"order={n} is out of range; {expected}{hint}")
     if even and n % 2:
         raise ParameterError(
             f"order={n} is odd; {expected} (a Linkwitz-Riley filter is a Butterworth of order/2 applied "
-            "twice; for an odd order use butterworth())"
+            f"twice; for an odd order use {odd_instead})"
         )
     return n
 

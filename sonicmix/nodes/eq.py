@@ -51,7 +51,6 @@ import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
-from numbers import Integral
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -155,20 +154,12 @@ def _check_gain(name: str, value: object) -> float:
 
 
 def _check_order(value: object, *, even: bool) -> int:
-    low = 2 if even else 1
-    expected = f"expected {'an even' if even else 'an'} integer {low} <= order <= {_MAX_ORDER}"
-    hint = " (the slope is 6*order dB/octave: 24 dB/octave is order=4)"
-    if isinstance(value, bool) or not isinstance(value, Integral):
-        raise ParameterError(f"order={value!r} is not an integer; {expected}{hint}")
-    n = int(value)
-    if not low <= n <= _MAX_ORDER:
-        raise ParameterError(f"order={n} is out of range; {expected}{hint}")
-    if even and n % 2:
-        raise ParameterError(
-            f"order={n} is odd; {expected} (a Linkwitz-Riley filter is a Butterworth of order/2 "
-            "applied twice; for an odd order use ButterworthLowPass or ButterworthHighPass)"
-        )
-    return n
+    return biquad._check_order(
+        value,
+        even=even,
+        hint=" (the slope is 6*order dB/octave: 24 dB/octave is order=4)",
+        odd_instead="ButterworthLowPass or ButterworthHighPass",
+    )
 
 
 class _Cascade(Node):
