@@ -203,6 +203,7 @@ def deliver(
     inputs: Sequence[str] = (),
     reports: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
+    threads: int = 1,
 ) -> Delivery:
     """Render ``graph`` to ``target`` and write the deliverables into ``out_dir``.
 
@@ -240,6 +241,8 @@ def deliver(
     Other Parameters
     ----------------
     max_iterations, release_s, lookahead_s, block_size, tail_s, seed, inputs, progress
+    threads : int, default 1
+        Threads for rendering the graph (see :func:`sonicmix.render.render`).
 
     Returns
     -------
@@ -300,6 +303,7 @@ def deliver(
             stems=stem_names,
             tail_s=tail_s,
             progress=None,
+            threads=threads,
         ):
             if meter is None:
                 meter = LoudnessMeter(sample_rate, channels=out["master"].shape[0], true_peak=False)

@@ -342,3 +342,24 @@ def test_automation_of_something_that_cannot_be_automated_is_refused():
 
     with pytest.raises(GraphError, match=r"Compressor.threshold_db cannot be automated while streaming"):
         Track(chain=(Compressor(),), automation={"chain[0].threshold_db": Automation(((0.0, -20.0),))})
+
+
+@pytest.mark.parametrize("block_size", [777, 16384])
+def test_a_threaded_render_is_identical_to_a_single_thread_one(block_size, tmp_path):
+    rng = np.random.default_rng(9)
+    shared = tmp_path / "shared.wav"
+    sio.write(shared, (rng.standard_normal((2, 20000)) * 0.1).astype(np.float32), FS, subtype="FLOAT")
+    graph = _busy_graph(rng)
+    tracks = dict(graph.tracks)
+    for i in range(3):  # tracks reading the same file: its handle is shared
+        tracks[f"file{i}"] = Track(
+            clips=(Clip(source=FileSource(str(shared)), start_s=0.05 * i),),
+            output="music",
+            chain=(Gain(gain_db=-float(i)),),
+        )
+    graph = Graph(tracks=tracks, buses=graph.buses)
+    one = render(graph, sample_rate=FS, block_size=block_size)
+    two = render(graph, sample_rate=FS, block_size=block_size, threads=2)
+    np.testing.assert_array_equal(two.master, one.master)
+    for name in one.stems:
+        np.testing.assert_array_equal(two.stems[name], one.stems[name])
