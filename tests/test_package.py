@@ -19,3 +19,12 @@ def test_import_loads_neither_scipy_nor_numba_nor_librosa():
     code = f"import sys, sonicmix; print(','.join(m for m in {heavy!r} if m in sys.modules))"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert run.stdout.strip() == "", f"import sonicmix loaded {run.stdout.strip()}"
+
+
+def test_render_stays_the_function_after_its_module_is_imported():
+    code = (
+        "import sonicmix, sonicmix.render; from sonicmix.render import CONTROL_SAMPLES; "
+        "import inspect; print(inspect.isfunction(sonicmix.render))"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert run.stdout.strip() == "True"
