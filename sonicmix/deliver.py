@@ -139,13 +139,9 @@ def dialogue_gated_lufs(programme: np.ndarray, dialogue: np.ndarray) -> float:
     when the dialogue stem's block passes the BS.1770 gates computed on the
     dialogue stem itself (-70 LUFS absolute, -10 LU relative).
     """
-    with np.errstate(divide="ignore"):
-        d_lufs = -0.691 + 10 * np.log10(dialogue)
-    above = d_lufs > -70.0
-    if not above.any():
-        return -math.inf
-    gate = -0.691 + 10 * np.log10(dialogue[above].mean()) - 10.0
-    active = above & (d_lufs > gate)
+    from sonicmix.loudness.meter import gate_blocks
+
+    active, _ = gate_blocks(dialogue)
     power = programme[: active.size][active[: programme.size]]
     return float(-0.691 + 10 * np.log10(power.mean())) if power.size and power.mean() > 0 else -math.inf
 

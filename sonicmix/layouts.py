@@ -140,6 +140,15 @@ def _identity_pairs(src: str, dst: str) -> dict[tuple[str, str], float]:
     return {(c, c): 1.0 for c in common}
 
 
+_FIVE_TO_STEREO = {
+    ("L", "L"): 1.0,
+    ("R", "R"): 1.0,
+    ("L", "C"): _H,
+    ("R", "C"): _H,
+    ("L", "Ls"): _H,
+    ("R", "Rs"): _H,
+}
+
 _EDGES: dict[tuple[str, str], dict[tuple[str, str], float]] = {
     ("mono", "stereo"): {("L", "C"): _H, ("R", "C"): _H},
     ("stereo", "mono"): {("C", "L"): _H, ("C", "R"): _H},
@@ -147,22 +156,8 @@ _EDGES: dict[tuple[str, str], dict[tuple[str, str], float]] = {
     ("mono", "5.1"): {("C", "C"): 1.0},
     ("stereo", "5.0"): {("L", "L"): 1.0, ("R", "R"): 1.0},
     ("stereo", "5.1"): {("L", "L"): 1.0, ("R", "R"): 1.0},
-    ("5.0", "stereo"): {
-        ("L", "L"): 1.0,
-        ("R", "R"): 1.0,
-        ("L", "C"): _H,
-        ("R", "C"): _H,
-        ("L", "Ls"): _H,
-        ("R", "Rs"): _H,
-    },
-    ("5.1", "stereo"): {
-        ("L", "L"): 1.0,
-        ("R", "R"): 1.0,
-        ("L", "C"): _H,
-        ("R", "C"): _H,
-        ("L", "Ls"): _H,
-        ("R", "Rs"): _H,
-    },
+    ("5.0", "stereo"): _FIVE_TO_STEREO,
+    ("5.1", "stereo"): _FIVE_TO_STEREO,  # the LFE is dropped
     ("5.0", "5.1"): _identity_pairs("5.0", "5.1"),
     ("5.1", "5.0"): _identity_pairs("5.1", "5.0"),
     ("5.1", "7.1"): {**_identity_pairs("5.1", "7.1"), ("Lss", "Ls"): 1.0, ("Rss", "Rs"): 1.0},

@@ -276,23 +276,35 @@ class LoudnessMeter:
         )
 
 
+def gate_blocks(powers: np.ndarray, relative_lu: float = _RELATIVE_GATE_LU) -> tuple[np.ndarray, float]:
+    """The BS.1770 two-stage gate over block powers: (mask of the blocks kept, relative gate in LUFS).
+
+    A block is kept when it is above -70 LUFS and above the relative gate,
+    ``relative_lu`` below the mean of the blocks above -70 LUFS (-10 LU for
+    integrated loudness, -20 LU for loudness range). Without any block above
+    -70 LUFS the gate is ``-inf`` and nothing is kept.
+    """
+    above = powers > _power(_ABSOLUTE_GATE_LUFS)
+    if not above.any():
+        return above, -math.inf
+    gate = float(_lufs(powers[above].mean())) + relative_lu
+    return above & (powers > _power(gate)), gate
+
+
 def _integrated(powers: np.ndarray) -> tuple[float, float]:
     """Gated loudness of 400 ms block powers: (integrated LUFS, relative gate LUFS)."""
-    above_absolute = powers[powers > _power(_ABSOLUTE_GATE_LUFS)]
-    if above_absolute.size == 0:
-        return -math.inf, -math.inf
-    relative_gate = float(_lufs(above_absolute.mean())) + _RELATIVE_GATE_LU
-    gated = above_absolute[above_absolute > _power(relative_gate)]
-    return float(_lufs(gated.mean())), relative_gate
+    kept, gate = gate_blocks(powers)
+    if not kept.any():
+        return -math.inf, gate
+    return float(_lufs(powers[kept].mean())), gate
 
 
 def _loudness_range(powers: np.ndarray) -> tuple[float, float, float]:
     """EBU Tech 3342 loudness range of 3 s window powers: (LRA, low, high) in LU / LUFS."""
-    above_absolute = powers[powers > _power(_ABSOLUTE_GATE_LUFS)]
-    if above_absolute.size == 0:
+    kept, _ = gate_blocks(powers, _LRA_RELATIVE_GATE_LU)
+    if not kept.any():
         return math.nan, -math.inf, -math.inf
-    relative_gate = float(_lufs(above_absolute.mean())) + _LRA_RELATIVE_GATE_LU
-    gated = np.sort(_lufs(above_absolute[above_absolute > _power(relative_gate)]))
+    gated = np.sort(_lufs(powers[kept]))
     low, high = np.percentile(gated, _LRA_PERCENTILES)
     return float(high - low), float(low), float(high)
 
