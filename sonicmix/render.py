@@ -87,15 +87,15 @@ class _Engine:
         self, graph: Graph, sample_rate: int, dtype: np.dtype, temp_dir: str | None, threads: int = 1
     ) -> None:
         self.graph = graph
+        self.order = graph.order()
         self.pool = None
-        self.independent = [n for n in graph.order() if n in graph.tracks and graph.tracks[n].key is None]
+        self.independent = [n for n in self.order if n in graph.tracks and graph.tracks[n].key is None]
         if threads > 1 and len(self.independent) > 1:
             from concurrent.futures import ThreadPoolExecutor
 
             self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonicmix-render")
         self.fs = sample_rate
         self.dtype = dtype
-        self.order = graph.order()
         self.resampled: list[str] = []
         self._opened: list[Any] = []
         any_solo = any(t.solo for t in graph.tracks.values())
