@@ -79,7 +79,7 @@ def main() -> None:
     args = parser.parse_args()
 
     import sonicmix.io as sio
-    from sonicmix.render import render_blocks
+    from sonicmix.renderer import render_blocks
 
     fs, source_s = 48000, 600.0
     folder = args.folder or tempfile.mkdtemp(prefix="sonicmix-long-")

@@ -1,9 +1,10 @@
 """sonicmix: audio sound design and mixing to broadcast loudness targets.
 
-Importing the package loads numpy and the graph and renderer modules; every
-other public name is imported from its module on first use, so ``import
-sonicmix`` stays fast (about 0.1 s here, while scipy.signal alone takes most
-of a second to import, numba a quarter of one).
+Importing the package loads nothing else; each public name is imported from
+its module on first use, so ``import sonicmix`` stays fast (scipy.signal
+alone takes most of a second to import here, numba a quarter of one). The
+renderer lives in ``sonicmix.renderer`` so that no submodule shares a name
+with a public function (importing it would replace the function).
 """
 
 from __future__ import annotations
@@ -76,9 +77,9 @@ _EXPORTS: dict[str, str] = {
     "Bus": "sonicmix.graph",
     "Send": "sonicmix.graph",
     "Graph": "sonicmix.graph",
-    "render": "sonicmix.render",
-    "render_blocks": "sonicmix.render",
-    "RenderResult": "sonicmix.render",
+    "render": "sonicmix.renderer",
+    "render_blocks": "sonicmix.renderer",
+    "RenderResult": "sonicmix.renderer",
 }
 
 __all__ = [
@@ -187,7 +188,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.nodes.saturation import Saturation
     from sonicmix.nodes.stretch import PitchShift, TimeStretch
     from sonicmix.nodes.utility import DCBlocker, Polarity
-    from sonicmix.render import RenderResult, render, render_blocks
+    from sonicmix.renderer import RenderResult, render, render_blocks
     from sonicmix.timeline import ArraySource, Clip, FileSource
 
 
@@ -203,9 +204,3 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return __all__
-
-
-# `sonicmix.render` names both a submodule and its main function. Importing the submodule anywhere
-# would set the package attribute to the module, so the function is bound here, once (this loads
-# numpy and the graph modules: about 0.1 s, still no scipy or numba).
-from sonicmix.render import render  # noqa: E402

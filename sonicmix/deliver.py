@@ -238,7 +238,7 @@ def deliver(
     ----------------
     max_iterations, release_s, lookahead_s, block_size, tail_s, seed, inputs, progress
     threads : int, default 1
-        Threads for rendering the graph (see :func:`sonicmix.render.render`).
+        Threads for rendering the graph (see :func:`sonicmix.renderer.render`).
 
     Returns
     -------
@@ -248,7 +248,7 @@ def deliver(
     from sonicmix.io import AudioWriter
     from sonicmix.io import blocks as file_blocks
     from sonicmix.nodes.limiter import Limiter
-    from sonicmix.render import render_blocks
+    from sonicmix.renderer import render_blocks
 
     started = time.perf_counter()
     from sonicmix._checks import check_range

@@ -206,7 +206,7 @@ class Track(_Strip):
     automation : dict of str to Automation, optional
         Node parameters that follow an envelope: ``{"chain[0].gain_db":
         Automation(...)}``. Evaluated at the start of every 256-sample control
-        block on the timeline (:data:`sonicmix.render.CONTROL_SAMPLES`); only
+        block on the timeline (:data:`sonicmix.renderer.CONTROL_SAMPLES`); only
         parameters a node lists in ``automatable`` (gains and filter
         frequencies, gains and Qs today) can be automated. Fader, pan and send
         levels take an :class:`~sonicmix.automation.Automation` directly and

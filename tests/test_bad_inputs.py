@@ -32,7 +32,7 @@ from sonicmix.nodes.ducking import Ducker
 from sonicmix.nodes.dynamics import Compressor, DeEsser
 from sonicmix.nodes.eq import LowPass, Peak
 from sonicmix.nodes.gain import Gain
-from sonicmix.render import render
+from sonicmix.renderer import render
 from sonicmix.timeline import ArraySource, Clip, FileSource
 
 FS = 48_000

@@ -23,7 +23,7 @@ def test_import_loads_neither_scipy_nor_numba_nor_librosa():
 
 def test_render_stays_the_function_after_its_module_is_imported():
     code = (
-        "import sonicmix, sonicmix.render; from sonicmix.render import CONTROL_SAMPLES; "
+        "import sonicmix, sonicmix.renderer; from sonicmix.renderer import CONTROL_SAMPLES; "
         "import inspect; print(inspect.isfunction(sonicmix.render))"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)

@@ -237,7 +237,7 @@ class Ducker(Node):
 
     >>> import numpy as np
     >>> from sonicmix.graph import Bus, Graph, Track
-    >>> from sonicmix.render import render
+    >>> from sonicmix.renderer import render
     >>> from sonicmix.timeline import ArraySource, Clip
     >>> fs = 48000
     >>> t = np.arange(7 * fs) / fs

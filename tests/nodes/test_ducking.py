@@ -24,7 +24,7 @@ from sonicmix.dsp.activity import FRAME_S
 from sonicmix.errors import AudioError, ParameterError
 from sonicmix.graph import Bus, Graph, Track
 from sonicmix.nodes.ducking import Ducker
-from sonicmix.render import render
+from sonicmix.renderer import render
 from sonicmix.timeline import ArraySource, Clip
 from tests.nodes.node_checks import run_streamed
 from tests.reference.speech import SKIP_REASON, music_bed, real_speech, speech_like

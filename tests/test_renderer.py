@@ -16,7 +16,7 @@ from sonicmix.automation import Automation
 from sonicmix.graph import Bus, Graph, Send, Track
 from sonicmix.nodes.base import Node
 from sonicmix.nodes.gain import Gain
-from sonicmix.render import render, render_blocks
+from sonicmix.renderer import render, render_blocks
 from sonicmix.timeline import ArraySource, Clip, FileSource
 from tests.test_graph import Keyed
 
@@ -285,7 +285,7 @@ def test_render_blocks_validates_before_yielding():
 
 
 def test_node_parameters_follow_automation_on_the_control_grid():
-    from sonicmix.render import CONTROL_SAMPLES
+    from sonicmix.renderer import CONTROL_SAMPLES
 
     ones = ArraySource(np.ones((1, FS), np.float32), FS)
     sweep = Automation(((0.0, -20.0), (1.0, 0.0)))
@@ -311,7 +311,7 @@ def test_an_automated_filter_keeps_its_memory_and_matches_a_direct_computation(r
 
     from sonicmix.dsp import biquad
     from sonicmix.nodes.eq import Peak
-    from sonicmix.render import CONTROL_SAMPLES
+    from sonicmix.renderer import CONTROL_SAMPLES
 
     src = noise(rng, 1, 0.2)
     sweep = Automation(((0.0, 300.0), (0.2, 3000.0, "exponential")))
