@@ -1,21 +1,24 @@
 """Rendering to a loudness target: closed-loop normalisation, true-peak limiting, deliverable files.
 
-:func:`deliver` renders a graph once into temporary float32 files (the mix
-and every stem), then works from those files in constant memory:
+:func:`deliver` renders a graph once (kept in memory while it fits in
+``memory_mb``, otherwise in temporary float32 files, so memory stays
+constant), then:
 
-1. measure the mix and set the gain that brings it to the target;
-2. apply the gain and a true-peak :class:`~sonicmix.nodes.limiter.Limiter`
-   at the target's ceiling, **re-measure the result**, and correct the gain
+1. measures the mix and sets the gain that brings it to the target;
+2. applies the gain and a true-peak :class:`~sonicmix.nodes.limiter.Limiter`
+   at the target's ceiling, **re-measures the result**, and corrects the gain
    until the integrated loudness is within ``tolerance_lu`` (0.1 LU, or the
    target's own tolerance if tighter) and the true peak is at or under the
    ceiling;
-3. write the deliverables: the mix, and every stem multiplied by the *same*
+3. writes the deliverables: the mix, and every stem multiplied by the *same*
    gain and the *same* limiter gain curve, so the stems sum to the mix
    (they null against it when they cover all sources and the master bus has
    no processing of its own); optionally an M&E mix (every stem but the
-   dialogue ones);
-4. read every written file back and measure it: the reports describe the
-   files as delivered, and the mix is judged against the target.
+   dialogue ones). The first pass of step 2 already writes them under
+   temporary names, and is the last pass when it lands within tolerance;
+4. measures every deliverable on the samples exactly as the file stores them
+   (after dither and quantisation): the reports describe the files as
+   delivered, and the mix is judged against the target.
 
 Nothing is written under a deliverable's name unless every file of the
 delivery succeeds. Where the target cannot be met (a silent programme, or
@@ -150,31 +153,6 @@ def _powers(report: LoudnessReport) -> np.ndarray:
     return 10 ** ((report.momentary_lufs + 0.691) / 10)
 
 
-class _Files:
-    """Temporary float32 renders of the mix and the stems, read back in lockstep."""
-
-    def __init__(self, folder: str, names: Sequence[str]) -> None:
-        self.folder = folder
-        self.paths = {name: os.path.join(folder, f"{i:02d}.wav") for i, name in enumerate(names)}
-
-    def blocks(self, size: int):
-        import soundfile as sf
-
-        handles = {name: sf.SoundFile(path) for name, path in self.paths.items()}
-        try:
-            while True:
-                out = {
-                    name: np.ascontiguousarray(h.read(size, dtype="float32", always_2d=True).T)
-                    for name, h in handles.items()
-                }
-                if not next(iter(out.values())).shape[1]:
-                    return
-                yield out
-        finally:
-            for h in handles.values():
-                h.close()
-
-
 def deliver(
     graph: Graph,
     target: LoudnessTarget | str,
@@ -200,6 +178,7 @@ def deliver(
     reports: bool = True,
     progress: Callable[[str, int, int], None] | None = None,
     threads: int = 1,
+    memory_mb: float = 768.0,
 ) -> Delivery:
     """Render ``graph`` to ``target`` and write the deliverables into ``out_dir``.
 
@@ -236,17 +215,23 @@ def deliver(
 
     Other Parameters
     ----------------
-    max_iterations, release_s, lookahead_s, block_size, tail_s, seed, inputs, progress
+    max_iterations, release_s, lookahead_s, block_size, tail_s, seed, inputs
     threads : int, default 1
         Threads for rendering the graph (see :func:`sonicmix.renderer.render`).
+    memory_mb : float, default 768
+        The render (mix and stems, float32) stays in memory for the closed
+        loop while it fits in this many MiB; a longer one goes to temporary
+        files next to the deliverables, so memory stays constant.
+    progress : callable, optional
+        Called as ``progress(stage, done, total)`` with ``stage`` one of
+        ``"render"``, ``"measure"`` (a pass of the loop) and ``"write"``,
+        ``done`` and ``total`` in samples.
 
     Returns
     -------
     Delivery
     """
     from sonicmix.compliance import evaluate
-    from sonicmix.io import AudioWriter
-    from sonicmix.io import blocks as file_blocks
     from sonicmix.nodes.limiter import Limiter
     from sonicmix.renderer import render_blocks
 
@@ -258,6 +243,7 @@ def deliver(
     target = get_target(target)
     check_range("tolerance_lu", tolerance_lu, low=0.0, low_inclusive=False, hint="in LU, e.g. 0.1")
     check_range("max_limiting_db", max_limiting_db, low=0.0)
+    check_range("memory_mb", memory_mb, low=0.0, hint="in MiB; 0 keeps nothing in memory")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
         raise ParameterError(f"max_iterations={max_iterations!r}; expected a whole number >= 1")
     out_dir = os.fspath(out_dir)
@@ -283,43 +269,60 @@ def deliver(
             f"target {target.name!r} is dialogue-gated but none of dialogue={tuple(dialogue)!r} is among the "
             f"stems {stem_names}; name the dialogue bus with dialogue=(...)"
         )
+    names = ["master", *stem_names]
+    channels = {n: _channels(graph, n) for n in names}
+    tell = progress if progress is not None else (lambda stage, done, total: None)
     work = tempfile.mkdtemp(prefix=".sonicmix-", dir=out_dir)
     try:
-        # 1. render the graph once, to float32 files
-        files = _Files(work, ["master", *stem_names])
-        writers = {
-            n: AudioWriter(p, sample_rate, _channels(graph, n), subtype="FLOAT")
-            for n, p in files.paths.items()
-        }
+        # 1. render the graph once; keep it (in memory while it fits) for the closed loop
+        renders = _Renders(work, channels, sample_rate, memory_mb)
         meter = None
-        for _, out in render_blocks(
+        dialogue_meters: dict[str, LoudnessMeter] = {}
+        blocks = render_blocks(
             graph,
             sample_rate=sample_rate,
             block_size=block_size,
             stems=stem_names,
             tail_s=tail_s,
-            progress=None,
+            progress=lambda done, total: tell("render", done, total),
             threads=threads,
-        ):
+        )
+        for _, out in blocks:
             if meter is None:
-                meter = LoudnessMeter(sample_rate, channels=out["master"].shape[0], true_peak=False)
+                meter = LoudnessMeter(sample_rate, channels=channels["master"], true_peak=False)
             meter.update(out["master"])
-            for n, w in writers.items():
-                w.write(out[n], check=False)
-        for w in writers.values():
-            w.commit()
+            if target.measurement == "dialogue":
+                for d in dialogue_stems:
+                    dialogue_meters.setdefault(
+                        d, LoudnessMeter(sample_rate, channels=channels[d], true_peak=False)
+                    ).update(out[d])
+            renders.append(out)
+        renders.commit()
         if meter is None:
             raise ParameterError("the graph renders no samples; expected clips on its tracks (or duration_s)")
         before = meter.report()
+        # dialogue gate: summed 400 ms block powers of the dialogue stems, before gain
+        gate_power = sum(_powers(m.report()) for m in dialogue_meters.values()) if dialogue_meters else None
 
-        # 2. closed loop: gain, limiter, re-measure
+        # 2. closed loop: gain, limiter, re-measure. The first pass also writes the deliverables
+        # (under temporary names): when it lands within tolerance, as it does unless the limiter
+        # works hard, it is the last pass. Later passes measure the mix only.
+        final = {name: os.path.join(out_dir, f"{name}.wav")}
+        final.update({s: os.path.join(out_dir, f"{name}.{s}.wav") for s in stem_names})
+        if me_mix:
+            final["ME"] = os.path.join(out_dir, f"{name}.ME.wav")
+            channels["ME"] = channels["master"]
+
+        def deliverables() -> _Deliverables:
+            return _Deliverables(
+                final, name, stem_names, dialogue_stems, channels, sample_rate, subtype, seed, inputs
+            )
+
         reasons: list[str] = []
         limiter_stats = {"max_reduction_db": 0.0, "time_limiting_percent": 0.0}
         gain_db = math.nan
         iterations = 0
-        gate_power = (
-            _dialogue_power(files, dialogue_stems, sample_rate) if target.measurement == "dialogue" else None
-        )
+        written: _Deliverables | None = None
         measured = _measured(before, gate_power)
         if not math.isfinite(measured):
             reasons.append(
@@ -330,9 +333,23 @@ def deliver(
             gain_db = target.integrated_lufs - measured
             previous: tuple[float, float] | None = None
             for iterations in range(1, max_iterations + 1):  # noqa: B007 - reported below
-                result, limiter_stats = _limited_pass(files, gain_db, limiter, sample_rate, block_size, None)
+                sink = deliverables() if iterations == 1 else None
+                try:
+                    result, limiter_stats = _limited_pass(
+                        renders, gain_db, limiter, sample_rate, block_size, sink, tell
+                    )
+                except BaseException:
+                    if sink is not None:
+                        sink.abort()
+                    raise
                 reached = _measured(result, gate_power)
                 error = target.integrated_lufs - reached
+                done = abs(error) <= closeness and result.true_peak_dbtp <= target.true_peak_dbtp
+                if done and limiter_stats["max_reduction_db"] <= max_limiting_db:
+                    written = sink
+                    break
+                if sink is not None:
+                    sink.abort()
                 if limiter_stats["max_reduction_db"] > max_limiting_db:
                     reasons.append(
                         f"reaching {target.integrated_lufs:g} LUFS needs "
@@ -340,8 +357,6 @@ def deliver(
                         f"max_limiting_db={max_limiting_db:g} (the programme's peaks are too high for its "
                         "loudness: compress it, or allow more limiting)"
                     )
-                    break
-                if abs(error) <= closeness and result.true_peak_dbtp <= target.true_peak_dbtp:
                     break
                 # Secant step: limiting makes loudness grow slower than the gain (slope <= 1).
                 slope = 1.0
@@ -357,51 +372,17 @@ def deliver(
         if reasons:
             return _failed(target, reasons, gain_db, iterations, limiter_stats, strict, started)
 
-        # 3. write the deliverables (all or nothing)
-        final = {name: os.path.join(out_dir, f"{name}.wav")}
-        final.update({s: os.path.join(out_dir, f"{name}.{s}.wav") for s in stem_names})
-        if me_mix:
-            final["ME"] = os.path.join(out_dir, f"{name}.ME.wav")
-        channels = {name: _channels(graph, "master")}
-        channels.update({s: _channels(graph, s) for s in stem_names})
-        if me_mix:
-            channels["ME"] = _channels(graph, "master")
-        outs = {
-            k: AudioWriter(
-                p, sample_rate, channels[k], subtype=subtype, seed=seed + i, inputs=inputs, open_now=False
-            )
-            for i, (k, p) in enumerate(final.items())
-        }
-        try:
-            for w in outs.values():
-                w.__enter__()
-            _limited_pass(
-                files,
-                gain_db,
-                limiter,
-                sample_rate,
-                block_size,
-                (outs, name, stem_names, dialogue_stems, me_mix, graph),
-            )
-            for w in outs.values():
-                w.commit()
-        except BaseException:
-            for w in outs.values():
-                w.abort()
-            for p in final.values():  # commit renames one by one: undo those that happened
-                if any(w.result and os.fspath(w.result.path) == os.path.realpath(p) for w in outs.values()):
-                    os.unlink(p)
-            raise
+        # 3. the deliverables: written by the converged pass, or by one more pass at its gain
+        if written is None:
+            written = deliverables()
+            try:
+                _limited_pass(renders, gain_db, limiter, sample_rate, block_size, written, tell)
+            except BaseException:
+                written.abort()
+                raise
+        measured_files = written.commit()
 
-        # 4. read back, measure, judge
-        measured_files = {}
-        for key, path in final.items():
-            m = None
-            for block in file_blocks(path, block_size):
-                if m is None:
-                    m = LoudnessMeter(sample_rate, channels=block.shape[0])
-                m.update(block)
-            measured_files[key] = m.report()
+        # 4. judge the mix as written (the meters saw the samples the files hold)
         mix_report = measured_files[name]
         if target.measurement == "dialogue":
             dialogue_power = sum(_powers(measured_files[d]) for d in dialogue_stems)
@@ -443,15 +424,139 @@ def _channels(graph: Graph, bus: str) -> int:
     return LAYOUTS[graph.buses[graph.master if bus == "master" else bus].layout].n_channels
 
 
-def _dialogue_power(files: _Files, dialogue_stems: list[str], sample_rate: int) -> np.ndarray:
-    """Summed 400 ms block powers of the dialogue stems (from the renders before gain)."""
-    meters: dict[str, LoudnessMeter] = {}
-    for out in files.blocks(_BLOCK):
-        for d in dialogue_stems:
-            meters.setdefault(
-                d, LoudnessMeter(sample_rate, channels=out[d].shape[0], true_peak=False)
-            ).update(out[d])
-    return sum(_powers(m.report()) for m in meters.values())
+class _Renders:
+    """The rendered mix and stems (float32), kept for the closed loop's passes.
+
+    Blocks stay in memory while their total size is within ``memory_mb``;
+    past that, everything goes to temporary float32 files in ``folder``, so a
+    long programme is delivered in constant memory.
+    """
+
+    def __init__(self, folder: str, channels: dict[str, int], sample_rate: int, memory_mb: float) -> None:
+        self.folder, self.channels, self.sample_rate = folder, channels, sample_rate
+        self.budget = memory_mb * 2**20
+        self.held: list[dict[str, np.ndarray]] = []
+        self.size = 0
+        self.frames = 0
+        self.writers: dict[str, Any] | None = None
+        self.paths = {n: os.path.join(folder, f"{i:02d}.wav") for i, n in enumerate(channels)}
+
+    def append(self, out: dict[str, np.ndarray]) -> None:
+        self.frames += out["master"].shape[1]
+        if self.writers is None:
+            size = sum(b.shape[0] * b.shape[1] * 4 for b in out.values())
+            if self.size + size <= self.budget:
+                # copies: a block handed out by the renderer is not ours to keep
+                self.held.append({n: np.array(b, np.float32) for n, b in out.items()})
+                self.size += size
+                return
+            self._spill()
+        for n, w in self.writers.items():
+            w.write(out[n], check=False)
+
+    def _spill(self) -> None:
+        from sonicmix.io import AudioWriter
+
+        self.writers = {
+            n: AudioWriter(p, self.sample_rate, self.channels[n], subtype="FLOAT")
+            for n, p in self.paths.items()
+        }
+        for block_set in self.held:
+            for n, w in self.writers.items():
+                w.write(block_set[n], check=False)
+        self.held = []
+
+    def commit(self) -> None:
+        for w in (self.writers or {}).values():
+            w.commit()
+
+    def blocks(self, size: int, names: Sequence[str]):
+        """Yield ``{name: block}`` for ``names`` in order (the render's block size when in memory)."""
+        if self.writers is None:
+            for block_set in self.held:
+                yield {n: block_set[n] for n in names}
+            return
+        import soundfile as sf
+
+        handles = {n: sf.SoundFile(self.paths[n]) for n in names}
+        try:
+            while True:
+                out = {
+                    n: np.ascontiguousarray(h.read(size, dtype="float32", always_2d=True).T)
+                    for n, h in handles.items()
+                }
+                if not next(iter(out.values())).shape[1]:
+                    return
+                yield out
+        finally:
+            for h in handles.values():
+                h.close()
+
+
+class _Deliverables:
+    """The deliverable files of one pass, written under temporary names and measured as stored."""
+
+    def __init__(
+        self,
+        final: dict[str, str],
+        mix_name: str,
+        stem_names: list[str],
+        dialogue_stems: list[str],
+        channels: dict[str, int],
+        sample_rate: int,
+        subtype: str,
+        seed: int,
+        inputs: Sequence[str],
+    ) -> None:
+        from sonicmix.io import AudioWriter
+
+        self.final, self.mix_name = final, mix_name
+        self.stem_names, self.dialogue_stems = stem_names, dialogue_stems
+        self.names = ["master", *stem_names]
+        self.writers: dict[str, Any] = {}
+        self.meters = {
+            k: LoudnessMeter(sample_rate, channels=channels["master" if k in (mix_name, "ME") else k])
+            for k in final
+        }
+        try:
+            for i, (k, p) in enumerate(final.items()):
+                ch = channels["master" if k in (mix_name, "ME") else k]
+                self.writers[k] = AudioWriter(
+                    p, sample_rate, ch, subtype=subtype, seed=seed + i, inputs=inputs
+                )
+        except BaseException:
+            self.abort()
+            raise
+
+    def __call__(self, outputs: dict[str, np.ndarray]) -> None:
+        blocks = {self.mix_name: outputs["master"], **{s: outputs[s] for s in self.stem_names}}
+        if "ME" in self.final:
+            me = sum(outputs[s] for s in self.stem_names if s not in self.dialogue_stems)
+            blocks["ME"] = np.asarray(me, np.float32)
+        for k, block in blocks.items():
+            self.meters[k].update(self.writers[k].write(block, check=False, stored=True))
+
+    @property
+    def master_meter(self) -> LoudnessMeter:
+        return self.meters[self.mix_name]
+
+    def commit(self) -> dict[str, LoudnessReport]:
+        """Move every file under its final name (all or nothing); return their reports."""
+        try:
+            for w in self.writers.values():
+                w.commit()
+        except BaseException:
+            self.abort()
+            raise
+        return {k: m.report() for k, m in self.meters.items()}
+
+    def abort(self) -> None:
+        for w in self.writers.values():
+            w.abort()
+        for k, p in self.final.items():  # commit renames one by one: undo those that happened
+            w = self.writers.get(k)
+            if w is not None and w.result is not None and os.path.exists(p):
+                os.unlink(p)
 
 
 def _measured(report: LoudnessReport, gate_power: np.ndarray | None) -> float:
@@ -462,31 +567,42 @@ def _measured(report: LoudnessReport, gate_power: np.ndarray | None) -> float:
 
 
 def _limited_pass(
-    files: _Files, gain_db: float, limiter: Any, sample_rate: int, block_size: int, write: tuple | None
+    renders: _Renders,
+    gain_db: float,
+    limiter: Any,
+    sample_rate: int,
+    block_size: int,
+    sink: _Deliverables | None,
+    tell: Callable[[str, int, int], None],
 ) -> tuple[LoudnessReport, dict[str, float]]:
-    """Gain + limiter over the rendered mix; measures the result, and writes the deliverables if asked."""
+    """Gain + limiter over the rendered mix, measured; with a ``sink``, the stems too, written.
+
+    Without a sink only the mix is processed (the loop's measuring passes).
+    Returns the mix's report (as stored, when written) and the limiter's statistics.
+    """
     from sonicmix.dsp.delayline import DelayLine
 
     gain = np.float32(10 ** (gain_db / 20))
     latency = limiter.latency_samples(sample_rate)
-    state = None
-    lines: dict[str, DelayLine] = {}
-    meter = None
+    names = renders.channels if sink is not None else ["master"]
+    names = [n for n in names if n in renders.paths]
+    state = limiter.init_state(renders.channels["master"], sample_rate, np.float32)
+    lines = {k: DelayLine(renders.channels[k], latency, np.float32) for k in names if k != "master"}
+    meter = LoudnessMeter(sample_rate, channels=renders.channels["master"]) if sink is None else None
     min_gain, limiting, total = 1.0, 0, 0
     skip = latency
+    stage = "write" if sink is not None else "measure"
+    expected = renders.frames
 
     def step(block_set: dict[str, np.ndarray]) -> None:
-        nonlocal state, meter, min_gain, limiting, total, skip
+        nonlocal state, min_gain, limiting, total, skip
         master = block_set["master"] * gain
-        if state is None:
-            state = limiter.init_state(master.shape[0], sample_rate, np.float32)
-            meter = LoudnessMeter(sample_rate, channels=master.shape[0])
         g, state = limiter.gain(master, sample_rate, state)
         n = master.shape[1]
-        outputs = {}
-        for key, block in block_set.items():
-            line = lines.setdefault(key, DelayLine(block.shape[0], latency, np.float32))
-            outputs[key] = line(block * gain if key != "master" else master) * g
+        # the gain curve applies to the signal delayed by the limiter's lookahead
+        outputs = {"master": master_line(master) * g}
+        for key, line in lines.items():
+            outputs[key] = line(block_set[key] * gain) * g
         drop = min(skip, n)
         skip -= drop
         if drop == n:
@@ -496,18 +612,15 @@ def _limited_pass(
         min_gain = min(min_gain, float(kept.min()))
         limiting += int(np.count_nonzero(kept.min(axis=0) < 10 ** (-0.1 / 20)))
         total += kept.shape[1]
-        meter.update(outputs["master"])
-        if write is not None:
-            outs, mix_name, stem_names, dialogue_stems, me_mix, _ = write
-            outs[mix_name].write(outputs["master"], check=False)
-            for s in stem_names:
-                outs[s].write(outputs[s], check=False)
-            if me_mix:
-                me = sum(outputs[s] for s in stem_names if s not in dialogue_stems)
-                outs["ME"].write(np.asarray(me, np.float32), check=False)
+        if sink is None:
+            meter.update(outputs["master"])
+        else:
+            sink(outputs)
+        tell(stage, min(total, expected), expected)
 
+    master_line = DelayLine(renders.channels["master"], latency, np.float32)
     last: dict[str, np.ndarray] = {}
-    for block_set in files.blocks(block_size):
+    for block_set in renders.blocks(block_size, names):
         step(block_set)
         last = block_set
     if latency and last:  # flush the limiter's lookahead with silence
@@ -516,7 +629,7 @@ def _limited_pass(
         "max_reduction_db": max(0.0, float(-20 * math.log10(min_gain))) if min_gain > 0 else math.inf,
         "time_limiting_percent": 100.0 * limiting / total if total else 0.0,
     }
-    return meter.report(), stats
+    return (meter if sink is None else sink.master_meter).report(), stats
 
 
 def _failed(

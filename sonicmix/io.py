@@ -437,11 +437,14 @@ def blocks(
 # --------------------------------------------------------------------------- writing
 
 
-def _to_pcm(block: np.ndarray, bits: int, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
+def _to_pcm(
+    block: np.ndarray, bits: int, rng: np.random.Generator | None
+) -> tuple[np.ndarray, int, np.ndarray]:
     """Convert ``(frames, channels)`` floats to integers of ``bits`` bits, as soundfile wants them.
 
     Returns the int16 (16 bits) or int32 array (24 bits, left-shifted by 8, which
-    soundfile maps onto the 24-bit range) and the number of clipped samples.
+    soundfile maps onto the 24-bit range), the number of clipped samples, and
+    the integer levels as float64 (before the shift).
     """
     scale = float(2 ** (bits - 1))
     y = block.astype(np.float64) * scale
@@ -457,8 +460,8 @@ def _to_pcm(block: np.ndarray, bits: int, rng: np.random.Generator | None) -> tu
     clipped = int(np.count_nonzero(y < low) + np.count_nonzero(y > high))
     np.clip(y, low, high, out=y)
     if bits == 16:
-        return y.astype(np.int16), clipped
-    return y.astype(np.int32) << (32 - bits), clipped
+        return y.astype(np.int16), clipped, y
+    return y.astype(np.int32) << (32 - bits), clipped, y
 
 
 def _check_target(path: PathLike, inputs: Iterable[PathLike], overwrite: bool) -> tuple[str, str]:
@@ -765,8 +768,13 @@ class AudioWriter:
         else:
             self.abort()
 
-    def write(self, block: Audio, *, check: bool = True) -> None:
-        """Append a ``(channels, n)`` block (float32 or float64)."""
+    def write(self, block: Audio, *, check: bool = True, stored: bool = False) -> np.ndarray | None:
+        """Append a ``(channels, n)`` block (float32 or float64).
+
+        With ``stored=True``, return the block as the file holds it (after
+        dither and quantisation, as float32): what reading the file back
+        gives, without reading it.
+        """
         if self._handle is None:
             raise AudioFileError(f"cannot write {self._given!r}: the writer is closed")
         if check:
@@ -787,17 +795,24 @@ class AudioWriter:
                     "(the expected length) to write it as RF64, or write a .flac"
                 )
             )
+        kept = None
         try:
             frames = block.T
             if self._bits is None:
-                self._handle.write(np.ascontiguousarray(frames, dtype=np.float32))
+                floats = np.ascontiguousarray(frames, dtype=np.float32)
+                self._handle.write(floats)
+                if stored:
+                    kept = floats.T if block.dtype == np.float32 else np.asarray(block, np.float32)
             else:
-                ints, clipped = _to_pcm(frames, self._bits, self._rng)
+                ints, clipped, levels = _to_pcm(frames, self._bits, self._rng)
                 self._clipped += clipped
                 self._handle.write(ints)
+                if stored:
+                    kept = (levels.T * (1.0 / 2 ** (self._bits - 1))).astype(np.float32)
         except BaseException as err:
             self._fail(err)
         self._frames += block.shape[1]
+        return kept
 
     def commit(self) -> WriteResult:
         """Finish the file and move it under its final name."""

@@ -1,11 +1,12 @@
-"""Biquad cascades as streaming filters: scipy's sosfilt with explicit state and float32 safety.
+"""Biquad cascades as streaming filters: sosfilt's arithmetic with explicit state and float32 safety.
 
 Float32 audio is filtered in float32 when rounding the cascade's feedback
 coefficients to float32 moves every section's denominator by less than
 0.1 % on the unit circle (then the poles stay inside and the response moves
 by under 0.009 dB); otherwise the cascade runs in float64, a cache-sized
 block at a time, and the output is cast back. Sections that are exact
-identities (a 0 dB peak or shelf) are dropped.
+identities (a 0 dB peak or shelf) are dropped. Filtering runs in a compiled
+kernel that gives ``scipy.signal.sosfilt``'s output bit for bit.
 """
 
 from __future__ import annotations
@@ -19,13 +20,19 @@ from numpy.typing import NDArray
 
 from sonicmix._typing import Audio
 
-__all__ = ["SosState", "float32_is_safe", "non_identity", "retune_sos_state", "sos_state", "sos_process"]
+__all__ = [
+    "SosState",
+    "float32_is_safe",
+    "non_identity",
+    "retune_sos_state",
+    "sos_process",
+    "sos_state",
+    "sosfilt",
+]
 
 # Float32 safety: largest relative change of a section's denominator on the
 # unit circle that rounding to float32 may cause.
 _FLOAT32_DENOMINATOR_TOL = 1e-3
-# Block length of the float64 path for float32 audio: the float64 copies stay in cache.
-_FLOAT64_CHUNK_SAMPLES = 16384
 
 
 @dataclass(slots=True)
@@ -121,20 +128,23 @@ def sos_process(x: Audio, state: SosState) -> tuple[Audio, SosState]:
     sos, zi = state.sos, state.zi
     if sos is None or zi is None or x.shape[1] == 0:
         return x.copy(), state
-    from scipy.signal import sosfilt
-
-    if x.dtype == sos.dtype:
-        y, state.zi = sosfilt(sos, x, axis=-1, zi=zi)
-        return y, state
-    # float32 audio through a float64 cascade: convert one cache-sized block at
-    # a time instead of making full-length float64 copies.
-    y = np.empty_like(x)
-    n = x.shape[1]
-    for start in range(0, n, _FLOAT64_CHUNK_SAMPLES):
-        stop = min(n, start + _FLOAT64_CHUNK_SAMPLES)
-        y[:, start:stop], zi = sosfilt(sos, x[:, start:stop], axis=-1, zi=zi)
-    state.zi = zi
+    y, state.zi = sosfilt(sos, x, zi)
     return y, state
+
+
+def sosfilt(sos: NDArray[Any], x: Audio, zi: NDArray[Any], *, axis: int = -1) -> tuple[Audio, NDArray[Any]]:
+    """``scipy.signal.sosfilt(sos, x, axis=-1, zi=zi)``, bit for bit, about 2.5x faster here.
+
+    A compiled cascade (:mod:`sonicmix.dsp._cascade`) that runs channel pairs
+    and section triples side by side. float32 audio may go through float64
+    ``sos``/``zi`` (designs that are not float32-safe); the output keeps the
+    audio's dtype.
+    """
+    from sonicmix.dsp._cascade import cascade
+
+    if axis not in (-1, 1):
+        raise ValueError(f"axis={axis}; expected -1 (time is the last axis of (channels, samples))")
+    return cascade(sos, x, zi)
 
 
 def retune_sos_state(old: SosState, sos: NDArray[np.float64], channels: int, dtype: Any) -> SosState:

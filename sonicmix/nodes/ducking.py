@@ -437,9 +437,8 @@ class Ducker(Node):
     def _run(
         self, x: Audio, state: DuckerState, key: Audio | None, *, diagnostics: bool
     ) -> tuple[Audio, DuckerState, Any]:
-        from scipy.signal import sosfilt
-
         from sonicmix.dsp import activity  # imports numba; loaded on first use
+        from sonicmix.dsp.sosfilter import sosfilt
 
         if key is None:
             raise ParameterError("Ducker needs a side-chain key; pass key=<(channels, samples) array>")

@@ -234,9 +234,9 @@ def _allocate_detector(state: DynamicsState, detector_channels: int, dtype: Any)
 
 
 def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from scipy.signal import sosfilt
+    from sonicmix.dsp.sosfilter import sosfilt
 
-    return sosfilt(sos, x, axis=-1, zi=zi)
+    return sosfilt(sos, x, zi)
 
 
 def _delayed_copy(x: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
