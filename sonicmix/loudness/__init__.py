@@ -5,8 +5,15 @@ own implementation.
 """
 
 from sonicmix.loudness.kweighting import k_weighting_sos
-from sonicmix.loudness.meter import LoudnessMeter, measure
+from sonicmix.loudness.meter import LoudnessMeter, integrated_loudness, measure
 from sonicmix.loudness.report import LoudnessReport
 from sonicmix.loudness.truepeak import true_peak
 
-__all__ = ["LoudnessMeter", "LoudnessReport", "k_weighting_sos", "measure", "true_peak"]
+__all__ = [
+    "LoudnessMeter",
+    "LoudnessReport",
+    "integrated_loudness",
+    "k_weighting_sos",
+    "measure",
+    "true_peak",
+]

@@ -300,3 +300,45 @@ def test_meter_takes_blocks_of_either_float_dtype():
     meter.update(x[:, : 2 * FS])
     meter.update(x[:, 2 * FS :].astype(np.float32))
     assert meter.report().integrated_lufs == pytest.approx(measure(x, FS).integrated_lufs, abs=1e-4)
+
+
+@pytest.mark.parametrize("fs", [22050, 44100, 48000, 96000, 11025])
+@pytest.mark.parametrize("layout", ["mono", "stereo", "5.1", "7.1"])
+def test_integrated_fast_path_equals_the_full_meter(fs, layout, rng):
+    """integrated_loudness sums 100 ms bins instead of differencing a running total: the same
+    block powers up to float64 rounding, so the same loudness to 1e-9 LU (11025 Hz has no whole
+    100 ms and takes the full meter: exactly equal)."""
+    from sonicmix.layouts import get_layout
+    from sonicmix.loudness import integrated_loudness
+
+    channels = get_layout(layout).n_channels
+    n = int(7.3 * fs)
+    x = rng.standard_normal((channels, n)) * np.linspace(0.01, 0.3, channels)[:, None]
+    x *= np.sin(2 * np.pi * 0.4 * np.arange(n) / fs) > -0.2  # gaps for the relative gate
+    x = x.astype(np.float32)
+    fast = integrated_loudness(x, fs, layout=layout)
+    full = measure(x, fs, layout=layout, true_peak=False).integrated_lufs
+    assert fast == pytest.approx(full, abs=1e-9)
+
+
+def test_integrated_fast_path_edges_and_errors(rng):
+    import pyloudnorm
+
+    from sonicmix.loudness import integrated_loudness
+
+    assert integrated_loudness(np.zeros((2, 48000 * 2), np.float32), 48000) == -math.inf
+    assert integrated_loudness(rng.standard_normal((2, 19199)) * 0.1, 48000) == -math.inf  # < 400 ms
+    x = rng.standard_normal((2, 48000 * 5)) * 0.1
+    # pyloudnorm as an independent oracle: 0.1 LU, the Tech 3341 tolerance, as in test_oracles.py
+    # (its K-weighting parameters are rounded; white noise, heavy in treble, shows it most)
+    assert integrated_loudness(x, 48000) == pytest.approx(
+        pyloudnorm.Meter(48000).integrated_loudness(x.T), abs=0.1
+    )
+    bad = x.copy()
+    bad[1, 123456] = np.nan
+    with pytest.raises(AudioError, match=r"channel 1.*2\.572"):
+        integrated_loudness(bad, 48000)
+    lfe_bad = np.zeros((6, 48000))
+    lfe_bad[3, 10] = np.inf  # the LFE is not summed, but must be finite all the same
+    with pytest.raises(AudioError, match="channel 3"):
+        integrated_loudness(lfe_bad, 48000, layout="5.1")
