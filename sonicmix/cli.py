@@ -1,12 +1,31 @@
-"""Command-line interface.
+"""Command-line interface: ``sonicmix COMMAND ...`` (also ``python -m sonicmix``).
 
-- ``sonicmix measure FILE... [--json] [--layout NAME]``: loudness reports;
-- ``sonicmix render SESSION -o DIR [--target NAME]``: deliver a session file;
+Commands
+--------
+- ``sonicmix measure [FILE...] [--json] [--layout NAME]``: loudness reports
+  (BS.1770 / EBU R 128); with no file, a built-in test signal.
+- ``sonicmix normalize IN OUT --target NAME [--subtype S] [--layout NAME] [--dialogue] [--json]``:
+  bring a file to a loudness target with gain and the true-peak limiter (the
+  closed loop of :func:`sonicmix.deliver.deliver`) and write it atomically
+  to OUT (``.wav`` or ``.flac``); IN is never overwritten.
+- ``sonicmix targets [--json]``: the loudness target presets and their sources.
+- ``sonicmix render SESSION -o DIR [--target NAME] [--json]``: deliver a session file.
+- ``sonicmix batch SESSION... -o DIR [--target NAME] [--jobs N | --scheduler ADDRESS] [--json]``:
+  deliver many sessions in parallel, each into ``DIR/<session name>/``
+  (see :func:`sonicmix.batch.render_many`).
 - ``sonicmix demo [--out DIR] [--target NAME]``: deliver the built-in demo.
+
+Options for every command (before or after its name): ``-q/--quiet`` prints
+only errors and the result (one line, or the JSON); ``-v/--verbose`` logs
+DEBUG records; ``--progress`` draws progress bars even when stderr is not a
+terminal (by default they are drawn on a terminal only, never with
+``--quiet``). Log records and bars go to stderr, results to stdout.
 
 The CLI only parses arguments, calls the library and prints; it holds no DSP
 and no defaults of its own. Exit status: 0 on success (compliant), 1 when a
-delivery does not meet its target, 2 on any error, with the message on stderr.
+delivery does not meet its target, 2 on any error (the message on stderr
+names the file at fault), 130 when interrupted. ``docs/cli.md`` describes
+every command with examples.
 
 Examples
 --------
@@ -24,6 +43,10 @@ Loudness report: 10.000 s, 2 ch (stereo), 48000 Hz
   Integrated      -20.0 LUFS
 ...
 0
+>>> out = os.path.join(folder.name, "tone-r128.wav")
+>>> main(["--quiet", "normalize", path, out, "--target", "ebu-r128"]) # doctest: +ELLIPSIS
+/.../tone-r128.wav: PASSED ebu-r128: -23.0 LUFS, -23.0 dBTP (gain -3.01 dB)
+0
 >>> folder.cleanup()
 """
 
@@ -31,26 +54,34 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
+import os
 import sys
-from collections.abc import Sequence
-from typing import TYPE_CHECKING
+import time
+from collections.abc import Callable, Sequence
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from sonicmix import __version__
-from sonicmix.errors import AudioFileError, SonicmixError
+from sonicmix.errors import AudioFileError, ParameterError, SonicmixError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.loudness import LoudnessReport
 
 __all__ = ["main", "builtin_signal"]
 
+logger = logging.getLogger(__name__)
+
 EXIT_OK = 0
 EXIT_NOT_COMPLIANT = 1
 EXIT_ERROR = 2
+EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
 
 #: Frames read and measured at a time: memory stays constant however long the file.
 _MEASURE_BLOCK_SIZE = 2**16
+
+Progress = Callable[[str, int, int], None]
 
 _BUILTIN_SEED = 20261127
 BUILTIN_DESCRIPTION = (
@@ -107,7 +138,10 @@ def builtin_signal() -> tuple[np.ndarray, int]:
     return audio.astype(np.float32), sample_rate
 
 
-def _measure_file(path: str, layout: str | None) -> LoudnessReport:
+# --------------------------------------------------------------------------------------- measure
+
+
+def _measure_file(path: str, layout: str | None, progress: Progress | None = None) -> LoudnessReport:
     """Measure a file block by block (constant memory)."""
     import sonicmix.io as sio
     from sonicmix.loudness import LoudnessMeter
@@ -117,9 +151,14 @@ def _measure_file(path: str, layout: str | None) -> LoudnessReport:
         raise AudioFileError(f"cannot measure {path!r}: the file holds no audio (0 frames)")
     # Raises LayoutError if the layout is unknown or does not match the file's channel count.
     meter = LoudnessMeter(file_info.sample_rate, channels=file_info.channels, layout=layout, dtype="float32")
+    stage = f"measure {os.path.basename(path)}"
+    done = 0
     # float32 holds every 16- and 24-bit PCM sample and every 32-bit float sample exactly.
     for block in sio.blocks(path, _MEASURE_BLOCK_SIZE, dtype="float32"):
         meter.update(block)
+        done += block.shape[1]
+        if progress is not None:
+            progress(stage, done, file_info.frames)
     return meter.report()
 
 
@@ -130,13 +169,32 @@ def _measure_builtin(layout: str | None) -> LoudnessReport:
     return measure(audio, sample_rate, layout=layout)
 
 
+def _level(value: float, unit: str, places: int = 1) -> str:
+    if np.isnan(value):
+        return "undefined"
+    if np.isinf(value):
+        return f"{'-' if value < 0 else '+'}inf {unit}"
+    return f"{value:.{places}f} {unit}"
+
+
+def _report_line(report: LoudnessReport) -> str:
+    return (
+        f"{_level(report.integrated_lufs, 'LUFS')} integrated, LRA {_level(report.lra_lu, 'LU')}, "
+        f"true peak {_level(report.true_peak_dbtp, 'dBTP')}"
+    )
+
+
 def _cmd_measure(args: argparse.Namespace) -> int:
     entries: list[dict[str, object]] = []
     failed = False
     sources: list[str | None] = list(args.files) if args.files else [None]
     for index, source in enumerate(sources):
+        logger.debug("measuring %s", "the built-in signal" if source is None else source)
         try:
-            report = _measure_builtin(args.layout) if source is None else _measure_file(source, args.layout)
+            if source is None:
+                report = _measure_builtin(args.layout)
+            else:
+                report = _measure_file(source, args.layout, args.bar)
         except KeyboardInterrupt:
             raise
         except SonicmixError as err:
@@ -145,21 +203,24 @@ def _cmd_measure(args: argparse.Namespace) -> int:
             text = str(err)
             where = "built-in signal" if source is None else source
             prefix = "" if (source is not None and source in text) else f"{where}: "
-            print(f"sonicmix measure: error: {prefix}{text}", file=sys.stderr)
+            _error(args, f"{prefix}{text}")
             continue
         except Exception as err:  # a bug, or an OS-level failure: still a message, not a traceback
             failed = True
             where = "built-in signal" if source is None else repr(source)
-            print(
-                f"sonicmix measure: error: {where}: unexpected {type(err).__name__}: {err}", file=sys.stderr
-            )
+            logger.debug("traceback", exc_info=True)
+            _error(args, f"{where}: unexpected {type(err).__name__}: {err}")
             continue
+        finally:
+            args.bar.close()
         if args.json:
             entry: dict[str, object] = {"file": source}
             if source is None:
                 entry["signal"] = BUILTIN_DESCRIPTION
             entry.update(report.to_dict())
             entries.append(entry)
+        elif args.quiet:
+            print(f"{'built-in signal' if source is None else source}: {_report_line(report)}")
         else:
             print(BUILTIN_DESCRIPTION if source is None else source)
             print(report)
@@ -172,14 +233,357 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     return EXIT_ERROR if failed else EXIT_OK
 
 
+# ------------------------------------------------------------------------------------- normalize
+
+_OUTPUT_FORMATS = (".wav", ".flac")
+
+
+def _check_paths(source: str, output: str, subtype: str) -> None:
+    """Refuse an output that is the input, has no supported format, or has no folder to go in."""
+    if os.path.realpath(source) == os.path.realpath(output) or (
+        os.path.exists(source) and os.path.exists(output) and os.path.samefile(source, output)
+    ):
+        raise ParameterError(
+            f"OUT={output!r} is the input IN={source!r}; expected another output path "
+            "(normalize never overwrites its input)"
+        )
+    extension = os.path.splitext(output)[1].lower()
+    if extension not in _OUTPUT_FORMATS:
+        raise ParameterError(
+            f"OUT={output!r} has the extension {extension or '(none)'!r}; expected '.wav' or '.flac'"
+        )
+    if extension == ".flac" and subtype == "FLOAT":
+        raise ParameterError(
+            f"--subtype FLOAT is not possible for OUT={output!r}: FLAC stores integers only; "
+            "expected PCM_24 or PCM_16 (or write a .wav)"
+        )
+    folder = os.path.dirname(os.path.abspath(output))
+    if not os.path.isdir(folder):
+        raise ParameterError(f"OUT={output!r}: the folder {folder!r} does not exist; create it first")
+    if os.path.isdir(output):
+        raise ParameterError(f"OUT={output!r} is a folder; expected the path of the file to write")
+
+
+def _one_file_graph(source: str, layout: str, dialogue: bool) -> Any:
+    """A graph that plays ``source`` unchanged into the master (through a dialogue bus if asked)."""
+    from sonicmix.graph import Bus, Graph, Track
+    from sonicmix.timeline import Clip, FileSource
+
+    track = Track(
+        clips=(Clip(source=FileSource(os.path.abspath(source))),),
+        layout=layout,
+        output="dialogue" if dialogue else "master",
+    )
+    buses = {"master": Bus(layout=layout, output=None)}
+    if dialogue:
+        buses["dialogue"] = Bus(layout=layout)
+    return Graph(tracks={"input": track}, buses=buses)
+
+
+def _move_into_place(produced: str, output: str, source: str, subtype: str) -> None:
+    """Put the delivered WAV at ``output`` atomically (as FLAC, losslessly, for a .flac name)."""
+    import sonicmix.io as sio
+
+    if os.path.splitext(output)[1].lower() == ".wav":
+        os.replace(produced, output)  # same folder, so the same file system: atomic
+        return
+    file_info = sio.info(produced)
+    # The WAV's samples are already dithered to the PCM grid; read as float32 they are exact, so the
+    # FLAC gets the very same integers (no second dither).
+    with sio.AudioWriter(
+        output, file_info.sample_rate, file_info.channels, subtype=subtype, dither=False, inputs=[source]
+    ) as writer:
+        for block in sio.blocks(produced, _MEASURE_BLOCK_SIZE, dtype="float32"):
+            writer.write(block, check=False)
+
+
+def _cmd_normalize(args: argparse.Namespace) -> int:
+    import shutil
+    import tempfile
+
+    import sonicmix.io as sio
+    from sonicmix.deliver import deliver
+    from sonicmix.layouts import resolve_layout
+    from sonicmix.targets import get_target
+
+    source, output = args.input, args.output
+    target = get_target(args.target)
+    _check_paths(source, output, args.subtype)
+    file_info = sio.info(source)  # raises AudioFileError naming the file if it is missing or unreadable
+    if file_info.frames == 0:
+        raise AudioFileError(f"cannot normalize {source!r}: the file holds no audio (0 frames)")
+    layout = resolve_layout(args.layout, file_info.channels, name=source).name
+    if target.measurement == "dialogue" and not args.dialogue:
+        raise ParameterError(
+            f"target {target.name!r} is dialogue-gated (measurement='dialogue') and IN={source!r} is one "
+            "file with no separate dialogue; expected --dialogue if the file is speech only, or a "
+            "programme-gated target (see sonicmix targets)"
+        )
+
+    logger.info("measuring %s", source)
+    before = _measure_file(source, layout, args.bar)
+    args.bar.close()
+    logger.info(
+        "normalizing %s (%s) to %s at %d Hz, %s",
+        source,
+        _level(before.integrated_lufs, "LUFS"),
+        target.name,
+        file_info.sample_rate,
+        args.subtype,
+    )
+    folder = os.path.dirname(os.path.abspath(output))
+    work = tempfile.mkdtemp(prefix=".sonicmix-normalize-", dir=folder)
+    written = False
+    try:
+        delivery = deliver(
+            _one_file_graph(source, layout, args.dialogue),
+            target,
+            work,
+            sample_rate=file_info.sample_rate,
+            name="normalized",
+            stems=["dialogue"] if args.dialogue else [],
+            dialogue=("dialogue",),
+            subtype=args.subtype,
+            bext=os.path.splitext(output)[1].lower() == ".wav",
+            reports=False,
+            progress=args.bar,
+        )
+        args.bar.close()
+        if delivery.passed:
+            _move_into_place(delivery.files["normalized"], output, source, args.subtype)
+            written = True
+            logger.info("wrote %s", output)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+    _print_normalized(args, source, output, before, delivery, written)
+    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+def _print_normalized(
+    args: argparse.Namespace, source: str, output: str, before: LoudnessReport, delivery: Any, written: bool
+) -> None:
+    after = delivery.reports.get("normalized")
+    if args.json:
+        data = {"input": source, "output": output if written else None, "written": written}
+        data.update(delivery.to_dict())
+        data["files"] = {"output": output} if written else {}
+        data["measurements"] = {
+            "input": before.to_dict(series=False),
+            "output": None if after is None else after.to_dict(series=False),
+        }
+        print(json.dumps(data, indent=2, allow_nan=False))
+        return
+    verdict = "PASSED" if delivery.passed else "FAILED"
+    if args.quiet:
+        if after is not None and delivery.passed:
+            print(
+                f"{output}: {verdict} {delivery.target.name}: {_level(_judged(delivery), 'LUFS')}, "
+                f"{_level(after.true_peak_dbtp, 'dBTP')} (gain {delivery.gain_db:+.2f} dB)"
+            )
+        else:
+            why = "; ".join(delivery.reasons) or "the target is not met"
+            print(f"{source}: {verdict} {delivery.target.name}: {why} (nothing written)")
+        return
+    print(f"{source} -> {output}")
+    print(f"Input: {_report_line(before)}")
+    print(f"Normalized to {delivery.target.name}: {verdict}")
+    for reason in delivery.reasons:
+        print(f"  reason: {reason}")
+    if np.isfinite(delivery.gain_db):
+        print(
+            f"  gain {delivery.gain_db:+.2f} dB after {delivery.iterations} pass(es); limiter max reduction "
+            f"{delivery.limiter.get('max_reduction_db', 0.0):.2f} dB"
+        )
+    if delivery.compliance is not None:
+        print(delivery.compliance)
+    if written:
+        print(f"Wrote {output} ({args.subtype}, {after.sample_rate} Hz, {after.channels} ch)")
+    else:
+        print(f"Nothing was written to {output}")
+
+
+def _judged(delivery: Any) -> float:
+    """The loudness the target judged (dialogue-gated for dialogue targets)."""
+    return float(delivery.compliance["integrated"].measured)
+
+
+# --------------------------------------------------------------------------------------- targets
+
+
+def _tolerance_text(target: Any) -> str:
+    below, above = target.tolerance_below_lu, target.tolerance_above_lu
+    return f"+-{below:.1f} LU" if below == above else f"-{below:.1f}/+{above:.1f} LU"
+
+
+def _cmd_targets(args: argparse.Namespace) -> int:
+    from sonicmix.targets import PRESETS
+
+    if args.json:
+        entries = [
+            {**t.to_dict(), "lower_lufs": t.lower_lufs, "upper_lufs": t.upper_lufs} for t in PRESETS.values()
+        ]
+        print(json.dumps(entries, indent=2, allow_nan=False))
+        return EXIT_OK
+    rows = [("name", "integrated", "tolerance", "true peak", "LRA max", "gating", "also")]
+    for t in PRESETS.values():
+        also = []
+        if t.max_short_term_lufs is not None:
+            also.append(f"short-term <= {t.max_short_term_lufs:.1f} LUFS")
+        if t.max_momentary_lufs is not None:
+            also.append(f"momentary <= {t.max_momentary_lufs:.1f} LUFS")
+        if t.recommendation:
+            also.append("recommendation")
+        rows.append(
+            (
+                t.name,
+                f"{t.integrated_lufs:.1f} LUFS",
+                _tolerance_text(t),
+                f"<= {t.true_peak_dbtp:.1f} dBTP",
+                "-" if t.max_lra_lu is None else f"{t.max_lra_lu:.1f} LU",
+                t.measurement,
+                ", ".join(also) or "-",
+            )
+        )
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
+    for row in rows:
+        print("  ".join(cell.ljust(w) for cell, w in zip(row, widths, strict=True)).rstrip())
+    print("\nSources:")
+    for t in PRESETS.values():
+        print(f"  {t.name}: {t.source}")
+    return EXIT_OK
+
+
+# ------------------------------------------------------------------------------- render and demo
+
+
+def _delivery_line(delivery: Any, where: str) -> str:
+    verdict = "PASSED" if delivery.passed else "FAILED"
+    if delivery.compliance is None:
+        why = "; ".join(delivery.reasons) or "the target is not met"
+        return f"{where}: {verdict} {delivery.target.name}: {why} (nothing written)"
+    peak = delivery.compliance["true_peak"].measured
+    levels = f"{_level(_judged(delivery), 'LUFS')}, {_level(peak, 'dBTP')}"
+    text = f"{where}: {verdict} {delivery.target.name}: {levels}"
+    return text if delivery.passed else f"{text}; {'; '.join(delivery.reasons)}"
+
+
+def _print_delivery(args: argparse.Namespace, delivery: Any, where: str) -> None:
+    if getattr(args, "json", False):
+        print(json.dumps(delivery.to_dict(), indent=2, allow_nan=False))
+    elif args.quiet:
+        print(_delivery_line(delivery, where))
+    else:
+        print(delivery)
+
+
+def _cmd_demo(args: argparse.Namespace) -> int:
+    from sonicmix.demo import run_demo
+
+    logger.info("rendering the demo (%g s) into %s", args.seconds, args.out)
+    delivery = run_demo(args.out, target=args.target, seconds=args.seconds)
+    _print_delivery(args, delivery, args.out)
+    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+def _cmd_render(args: argparse.Namespace) -> int:
+    from sonicmix.session import load_session, render_session
+
+    try:
+        session = load_session(args.session)
+        logger.debug("rendering %s into %s", args.session, args.out)
+        delivery = render_session(session, args.out, target=args.target, progress=args.bar)
+    except KeyboardInterrupt:
+        raise
+    except (SonicmixError, OSError) as err:
+        # Session errors start with the file's path; anything else (an unreadable audio file, a full
+        # disk) gets the session file's name in front so the message always says which session failed.
+        text = str(err)
+        prefix = "" if text.startswith(args.session) else f"{args.session}: "
+        _error(args, f"{prefix}{text}")
+        return EXIT_ERROR
+    finally:
+        args.bar.close()
+    logger.info("rendered %s into %s in %.1f s", args.session, args.out, delivery.elapsed_s)
+    _print_delivery(args, delivery, args.session)
+    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+# ----------------------------------------------------------------------------------------- batch
+
+
+def _dask_client(address: str) -> Any:
+    try:
+        from distributed import Client
+    except ImportError:
+        raise ParameterError(
+            f"--scheduler {address!r} needs dask.distributed, which is not installed; "
+            "install it with: pip install 'sonicmix[cluster]'"
+        ) from None
+    try:
+        return Client(address, timeout="10s")
+    except Exception as err:  # OSError, TimeoutError, or dask's own errors for a bad address
+        raise ParameterError(
+            f"--scheduler {address!r}: cannot connect to the dask scheduler ({type(err).__name__}: {err}); "
+            "expected an address such as tcp://host:8786 of a running scheduler"
+        ) from None
+
+
+def _cmd_batch(args: argparse.Namespace) -> int:
+    from sonicmix._progress import ProgressBar
+    from sonicmix.batch import render_many
+
+    client = _dask_client(args.scheduler) if args.scheduler else None
+    bar = ProgressBar(enabled=args.bar.enabled, unit="session")
+    try:
+        summary = render_many(
+            args.sessions, args.out, target=args.target, executor=client, max_workers=args.jobs, progress=bar
+        )
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    if args.json:
+        print(json.dumps(summary.to_dict(), indent=2, allow_nan=False))
+    elif args.quiet:
+        print(summary.headline())
+    else:
+        print(summary)
+    return summary.exit_code
+
+
+# ---------------------------------------------------------------------------------------- parser
+
+
+def _common_options() -> argparse.ArgumentParser:
+    """-q, -v and --progress, accepted before the command and after it."""
+    # SUPPRESS: a subcommand that is not given an option must not reset what the main parser set.
+    common = argparse.ArgumentParser(add_help=False, argument_default=argparse.SUPPRESS)
+    common.add_argument(
+        "-q", "--quiet", action="store_true", help="print only errors and the result (no progress, no log)"
+    )
+    common.add_argument("-v", "--verbose", action="store_true", help="log DEBUG records to stderr")
+    common.add_argument(
+        "--progress",
+        action="store_true",
+        help="draw progress bars even when stderr is not a terminal (never with --quiet)",
+    )
+    return common
+
+
 def _parser() -> argparse.ArgumentParser:
+    common = _common_options()
     parser = argparse.ArgumentParser(
-        prog="sonicmix", description="Audio sound design and mixing to broadcast loudness targets."
+        prog="sonicmix",
+        description="Audio sound design and mixing to broadcast loudness targets.",
+        parents=[common],
+        epilog="Exit status: 0 compliant / success, 1 not compliant, 2 error, 130 interrupted.",
     )
     parser.add_argument("--version", action="version", version=f"sonicmix {__version__}")
     commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+
     measure = commands.add_parser(
         "measure",
+        parents=[common],
         help="measure loudness (ITU-R BS.1770 / EBU R 128) of audio files",
         description=(
             "Print integrated loudness, loudness range, true and sample peak, and the momentary and "
@@ -194,8 +598,100 @@ def _parser() -> argparse.ArgumentParser:
         help="channel layout (mono, stereo, 5.0, 5.1, 7.1); assumed from the channel count if omitted",
     )
     measure.set_defaults(run=_cmd_measure)
+
+    normalize = commands.add_parser(
+        "normalize",
+        parents=[common],
+        help="bring an audio file to a loudness target (gain + true-peak limiter) and write it",
+        description=(
+            "Measure IN, apply the gain and true-peak limiting that bring it to the target (re-measuring "
+            "until it lands within 0.1 LU, or the target's tolerance if tighter), and write OUT (.wav or "
+            ".flac) atomically. OUT is written only when it complies. Exit status 0 when compliant, "
+            "1 when the target cannot be met (nothing is written), 2 on error."
+        ),
+    )
+    normalize.add_argument("input", metavar="IN", help="audio file to normalize (never overwritten)")
+    normalize.add_argument(
+        "output", metavar="OUT", help="file to write: .wav or .flac (replaced if it exists)"
+    )
+    normalize.add_argument(
+        "--target", required=True, metavar="NAME", help="loudness target preset (see: sonicmix targets)"
+    )
+    normalize.add_argument(
+        "--subtype",
+        choices=("PCM_24", "PCM_16", "FLOAT"),
+        default="PCM_24",
+        help="sample format of OUT (PCM with TPDF dither; default: %(default)s)",
+    )
+    normalize.add_argument(
+        "--layout", metavar="NAME", help="channel layout of IN; assumed from the channel count if omitted"
+    )
+    normalize.add_argument(
+        "--dialogue",
+        action="store_true",
+        help="IN is speech only: measure it as dialogue (needed for dialogue-gated targets such as netflix)",
+    )
+    normalize.add_argument("--json", action="store_true", help="print the report as JSON")
+    normalize.set_defaults(run=_cmd_normalize)
+
+    targets = commands.add_parser(
+        "targets",
+        parents=[common],
+        help="list the loudness target presets",
+        description=(
+            "List every preset: integrated loudness, tolerance, true-peak ceiling, loudness-range limit, "
+            "gating (programme or dialogue) and the text each value comes from."
+        ),
+    )
+    targets.add_argument("--json", action="store_true", help="print a JSON list of the presets' fields")
+    targets.set_defaults(run=_cmd_targets)
+
+    render = commands.add_parser(
+        "render",
+        parents=[common],
+        help="render a session file (TOML) to its loudness target and print the delivery report",
+        description=(
+            "Load SESSION (see docs/sessions.md), render and deliver it into DIR with the session's target "
+            "and options, and print the delivery report. Exit status 0 when compliant, 1 when not, "
+            "2 on error (the message names the file)."
+        ),
+    )
+    render.add_argument("session", metavar="SESSION", help="session file (.toml)")
+    render.add_argument(
+        "-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)"
+    )
+    render.add_argument("--target", metavar="NAME", help="loudness target preset; overrides the session's")
+    render.add_argument("--json", action="store_true", help="print the delivery report as JSON")
+    render.set_defaults(run=_cmd_render)
+
+    batch = commands.add_parser(
+        "batch",
+        parents=[common],
+        help="render many session files in parallel, each into DIR/<session name>/",
+        description=(
+            "Deliver every SESSION into DIR/<session file name>/ in parallel (local processes, or a dask "
+            "cluster with --scheduler). A failing session does not stop the others; the summary lists "
+            "each one. Exit status 0 when all are compliant, 1 when some are not, 2 when any failed."
+        ),
+    )
+    batch.add_argument("sessions", nargs="+", metavar="SESSION", help="session files (.toml)")
+    batch.add_argument("-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)")
+    batch.add_argument("--target", metavar="NAME", help="loudness target preset; overrides every session's")
+    where = batch.add_mutually_exclusive_group()
+    where.add_argument(
+        "--jobs", "-j", type=_positive_int, metavar="N", help="local worker processes (default: one per CPU)"
+    )
+    where.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="dask scheduler address (e.g. tcp://10.0.0.5:8786); needs: pip install 'sonicmix[cluster]'",
+    )
+    batch.add_argument("--json", action="store_true", help="print the summary as JSON")
+    batch.set_defaults(run=_cmd_batch)
+
     demo = commands.add_parser(
         "demo",
+        parents=[common],
         help="render the built-in demo session to a loudness target and print the compliance report",
         description=(
             "Synthesise a short two-voice documentary mix (voices, music bed, effects), run it through EQ, "
@@ -211,49 +707,61 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=float, default=30.0, help="length of the demo (default: %(default)s)")
     demo.set_defaults(run=_cmd_demo)
-    render = commands.add_parser(
-        "render",
-        help="render a session file (TOML) to its loudness target and print the delivery report",
-        description=(
-            "Load SESSION (see docs/sessions.md), render and deliver it into DIR with the session's target "
-            "and options, and print the delivery report. Exit status 0 when compliant, 1 when not, "
-            "2 on error (the message names the file)."
-        ),
-    )
-    render.add_argument("session", metavar="SESSION", help="session file (.toml)")
-    render.add_argument(
-        "-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)"
-    )
-    render.add_argument("--target", metavar="NAME", help="loudness target preset; overrides the session's")
-    render.set_defaults(run=_cmd_render)
     return parser
 
 
-def _cmd_demo(args: argparse.Namespace) -> int:
-    from sonicmix.demo import run_demo
-
-    delivery = run_demo(args.out, target=args.target, seconds=args.seconds)
-    print(delivery)
-    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
-
-
-def _cmd_render(args: argparse.Namespace) -> int:
-    from sonicmix.session import load_session, render_session
-
+def _positive_int(text: str) -> int:
     try:
-        session = load_session(args.session)
-        delivery = render_session(session, args.out, target=args.target)
-    except KeyboardInterrupt:
-        raise
-    except (SonicmixError, OSError) as err:
-        # Session errors start with the file's path; anything else (an unreadable audio file, a full
-        # disk) gets the session file's name in front so the message always says which session failed.
-        text = str(err)
-        prefix = "" if text.startswith(args.session) else f"{args.session}: "
-        print(f"sonicmix render: error: {prefix}{text}", file=sys.stderr)
-        return EXIT_ERROR
-    print(delivery)
-    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{value} is below 1; expected at least one worker")
+    return value
+
+
+# ------------------------------------------------------------------------------- logging, errors
+
+
+class _Formatter(logging.Formatter):
+    """``sonicmix: message`` for INFO, ``sonicmix: warning: message`` above; full records with -v."""
+
+    def __init__(self, verbose: bool) -> None:
+        super().__init__("%(asctime)s %(levelname)s %(name)s: %(message)s" if verbose else "%(message)s")
+        self.verbose = verbose
+
+    def format(self, record: logging.LogRecord) -> str:
+        text = super().format(record)
+        if self.verbose:
+            return text
+        if record.levelno >= logging.WARNING:
+            return f"sonicmix: {record.levelname.lower()}: {text}"
+        return f"sonicmix: {text}"
+
+
+def _configure_logging(args: argparse.Namespace) -> Callable[[], None]:
+    """Send the ``sonicmix`` logger to stderr at the level the options ask for; return an undo."""
+    from sonicmix._progress import LogHandler
+
+    root = logging.getLogger("sonicmix")
+    saved = (root.level, root.propagate)
+    handler = LogHandler(bars=args.bar.enabled)
+    handler.setFormatter(_Formatter(args.verbose))
+    level = logging.DEBUG if args.verbose else logging.ERROR if args.quiet else logging.INFO
+    root.setLevel(level)
+    root.propagate = False  # the command line owns stderr: no second copy through the root logger
+    root.addHandler(handler)
+
+    def undo() -> None:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        root.propagate = saved[1]
+
+    return undo
+
+
+def _error(args: argparse.Namespace, message: str) -> None:
+    print(f"sonicmix {args.command}: error: {message}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -267,13 +775,18 @@ def main(argv: Sequence[str] | None = None) -> int:
     Returns
     -------
     int
-        0 on success, 2 on any error (usage errors included).
+        0 on success (compliant), 1 when a delivery does not meet its target,
+        2 on any error (usage errors included), 130 when interrupted.
     """
+    from sonicmix._progress import ProgressBar, stream_is_terminal
+
     parser = _parser()
     try:
         args = parser.parse_args(argv)
     except SystemExit as exit_:  # argparse exits on --help, --version and usage errors
         return exit_.code if isinstance(exit_.code, int) else EXIT_ERROR
+    for option in ("quiet", "verbose", "progress"):  # SUPPRESS left them unset unless given
+        setattr(args, option, getattr(args, option, False))
     if args.command is None:
         parser.print_usage(sys.stderr)
         print(
@@ -281,11 +794,42 @@ def main(argv: Sequence[str] | None = None) -> int:
             file=sys.stderr,
         )
         return EXIT_ERROR
-    try:
-        return int(args.run(args))
-    except SonicmixError as err:
-        print(f"sonicmix {args.command}: error: {err}", file=sys.stderr)
+    if args.quiet and args.verbose:
+        parser.print_usage(sys.stderr)
+        print("sonicmix: error: --quiet and --verbose contradict each other; expected one", file=sys.stderr)
         return EXIT_ERROR
+    bars = not args.quiet and (args.progress or stream_is_terminal(sys.stderr))
+    args.bar = ProgressBar(enabled=bars)
+    undo = _configure_logging(args)
+    started = time.perf_counter()
+    try:
+        logger.debug(
+            "sonicmix %s, Python %s, arguments %s",
+            __version__,
+            sys.version.split()[0],
+            sys.argv[1:] if argv is None else list(argv),
+        )
+        return int(args.run(args))
+    except KeyboardInterrupt:
+        args.bar.close()
+        print(f"sonicmix {args.command}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except SonicmixError as err:
+        _error(args, str(err))
+        return EXIT_ERROR
+    except OSError as err:  # a full disk, a permission: the message names the path when the OS gives one
+        where = f"{err.filename}: " if getattr(err, "filename", None) else ""
+        _error(args, f"{where}{err.strerror or err}")
+        return EXIT_ERROR
+    except Exception as err:  # a bug: a message and exit status 2, the traceback with -v
+        logger.debug("traceback", exc_info=True)
+        hint = "" if args.verbose else " (run with -v for the traceback)"
+        _error(args, f"unexpected {type(err).__name__}: {err}{hint}")
+        return EXIT_ERROR
+    finally:
+        args.bar.close()
+        logger.debug("%s finished in %.2f s", args.command, time.perf_counter() - started)
+        undo()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -129,6 +129,11 @@ class Delivery:
             lines.append(f"  {name:<12} {path}{extra}")
         return "\n".join(lines)
 
+    def _repr_html_(self) -> str:
+        from sonicmix.display import html
+
+        return html(self)
+
 
 def _finite_or_none(value: float) -> float | None:
     return value if math.isfinite(value) else None

@@ -116,8 +116,11 @@ def _check_node_automation(chain: tuple[Node, ...], target: str, envelope: Any) 
     if name not in type(node).automatable:
         allowed = sorted(type(node).automatable & set(fields))
         expected = f"expected one of {allowed}" if allowed else f"{kind} has no automatable parameter"
+        reason = getattr(type(node), "automation_refusals", {}).get(name)  # why, if the node says
         raise GraphError(
-            f"automation {target!r}: {kind}.{name} cannot be automated while streaming; {expected}"
+            f"automation {target!r}: {kind}.{name} cannot be automated while streaming"
+            + (f" ({reason})" if reason else "")
+            + f"; {expected}"
         )
     for value in envelope.range:  # both extremes must be legal values
         try:
@@ -423,6 +426,11 @@ class Graph:
 
         describe(self.master, 1, {self.master})
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from sonicmix.display import html
+
+        return html(self)
 
 
 def graph_to_dict(graph: Graph) -> dict[str, Any]:

@@ -79,6 +79,11 @@ class RenderResult:
     def duration_s(self) -> float:
         return self.master.shape[1] / self.sample_rate
 
+    def _repr_html_(self) -> str:
+        from sonicmix.display import html
+
+        return html(self)
+
 
 class _Engine:
     """Render state for one graph at one sample rate (internal)."""

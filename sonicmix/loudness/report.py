@@ -110,3 +110,8 @@ class LoudnessReport:
         lines = [head] + [f"  {name:<15} {value}" for name, value in rows]
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from sonicmix.display import html
+
+        return html(self)
