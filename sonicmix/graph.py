@@ -209,11 +209,14 @@ class Track(_Strip):
     automation : dict of str to Automation, optional
         Node parameters that follow an envelope: ``{"chain[0].gain_db":
         Automation(...)}``. Evaluated at the start of every 256-sample control
-        block on the timeline (:data:`sonicmix.renderer.CONTROL_SAMPLES`); only
-        parameters a node lists in ``automatable`` (gains and filter
-        frequencies, gains and Qs today) can be automated. Fader, pan and send
-        levels take an :class:`~sonicmix.automation.Automation` directly and
-        are exact at every sample.
+        block of the chain's input timeline
+        (:data:`sonicmix.renderer.CONTROL_SAMPLES`), at the timeline time the
+        node hears (behind any lookahead before it in the chain). Every numeric
+        parameter a node lists in ``automatable`` can be automated; those that
+        set latency, FFT sizes or memory lengths are refused with the reason
+        (table: ``docs/automation.md``). Fader, pan and send levels take an
+        :class:`~sonicmix.automation.Automation` directly and are exact at
+        every timeline sample, behind latency too.
     """
 
     clips: tuple[Clip, ...] = ()

@@ -168,16 +168,19 @@ class _Engine:
             if self.in_latency[n]
         }
         # node-parameter automation: the chain is retuned on a fixed control grid
-        self.automated: dict[str, list[tuple[int, str, Automation]]] = {}
-        self.control: dict[str, int] = {}
+        # (node index, field, envelope, latency of the nodes before it in the chain)
+        self.automated: dict[str, list[tuple[int, str, Automation, int]]] = {}
+        self.control: dict[str, int | None] = {}
         for name in self.order:
             entries = []
             for target, envelope in graph.strip(name).automation.items():
                 index, field_name = parse_automation_target(target)
-                entries.append((index, field_name, envelope))
+                chain = graph.strip(name).chain
+                before = sum(node.latency_samples(sample_rate) for node in chain[:index])
+                entries.append((index, field_name, envelope, before))
             if entries:
                 self.automated[name] = entries
-                self.control[name] = -1
+                self.control[name] = None  # no control block applied yet
         self.states = {
             n: graph.strip(n).processor.init_state(self.channels[n], sample_rate, dtype) for n in self.order
         }
@@ -281,7 +284,8 @@ class _Engine:
                 signal = pre if (send is not None and send.pre_fader) else post
                 routed = signal if matrix is None else matrix @ signal
                 if send is not None and (_varies(send.level_db) or send.level_db != 0.0):
-                    level = values_for_block(send.level_db, start, n, fs)
+                    # the strip's output at engine time `start` is timeline time start - out_latency
+                    level = values_for_block(send.level_db, start - self.out_latency[name], n, fs)
                     routed = routed * np.asarray(db_to_gain(level), dtype=dtype)
                 inputs[dest] += line(routed)
         return {name: outputs[name] for name in want}
@@ -297,24 +301,30 @@ class _Engine:
     def _strip(self, name: str, x: np.ndarray, start: int, n: int, key: Any) -> tuple[np.ndarray, np.ndarray]:
         """Chain, then fader and pan: the strip's (pre-fader, post-fader) signals."""
         strip = self.graph.strip(name)
+        # Engine time runs ahead of the timeline by the latency upstream: the chain's input at
+        # `start` is timeline sample start - in_latency, its output start - out_latency.
         if name in self.automated:
-            y = self._process_automated(name, strip, x, start, key)
+            y = self._process_automated(name, strip, x, start - self.in_latency[name], key)
         else:
             y, self.states[name] = strip.processor.process(x, self.fs, self.states[name], key=key)
         if name in self.silent:
             return np.zeros_like(y), np.zeros((self.out_channels[name], n), self.dtype)
-        gain = values_for_block(strip.fader_db, start, n, self.fs)
+        at = start - self.out_latency[name]
+        gain = values_for_block(strip.fader_db, at, n, self.fs)
         post = (
             y * np.asarray(db_to_gain(gain), dtype=self.dtype)
             if _varies(strip.fader_db) or gain != 0.0
             else y
         )
         if isinstance(strip, Track) and strip.pan is not None:
-            post = self._pan(strip, post, start, n)
+            post = self._pan(strip, post, at, n)
         return y, post
 
     def _process_automated(self, name: str, strip: Any, x: np.ndarray, start: int, key: Any) -> np.ndarray:
-        """Run a chain whose node parameters follow automation, retuned every ``CONTROL_SAMPLES``."""
+        """Run a chain whose node parameters follow automation, retuned every ``CONTROL_SAMPLES``.
+
+        ``start`` is the timeline sample of ``x[:, 0]`` (negative while latency fills).
+        """
         n = x.shape[1]
         pieces = []
         position = 0
@@ -324,8 +334,9 @@ class _Engine:
             stop = min(n, (k + 1) * CONTROL_SAMPLES - start)
             if k != self.control[name]:
                 nodes = list(strip.chain)
-                t = np.array([k * CONTROL_SAMPLES / self.fs])
-                for index, field_name, envelope in self.automated[name]:
+                for index, field_name, envelope, before in self.automated[name]:
+                    # a node behind lookahead in the chain hears the timeline `before` samples late
+                    t = np.array([(k * CONTROL_SAMPLES - before) / self.fs])
                     nodes[index] = dataclasses.replace(
                         nodes[index], **{field_name: float(envelope.values(t)[0])}
                     )

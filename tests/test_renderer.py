@@ -340,8 +340,8 @@ def test_automation_of_something_that_cannot_be_automated_is_refused():
     from sonicmix.errors import GraphError
     from sonicmix.nodes.dynamics import Compressor
 
-    with pytest.raises(GraphError, match=r"Compressor.threshold_db cannot be automated while streaming"):
-        Track(chain=(Compressor(),), automation={"chain[0].threshold_db": Automation(((0.0, -20.0),))})
+    with pytest.raises(GraphError, match=r"Compressor.lookahead_s cannot be automated while streaming"):
+        Track(chain=(Compressor(),), automation={"chain[0].lookahead_s": Automation(((0.0, 0.01),))})
 
 
 @pytest.mark.parametrize("block_size", [777, 16384])
@@ -363,3 +363,35 @@ def test_a_threaded_render_is_identical_to_a_single_thread_one(block_size, tmp_p
     np.testing.assert_array_equal(two.master, one.master)
     for name in one.stems:
         np.testing.assert_array_equal(two.stems[name], one.stems[name])
+
+
+@pytest.mark.parametrize("where", ["track", "bus"])
+def test_automation_lands_on_the_timeline_behind_latency(where):
+    """A strip behind lookahead latency sees engine time run ahead of the timeline; its fader,
+    send and node automation must still act at their timeline times (regression: they landed
+    early by the latency)."""
+    from sonicmix.renderer import CONTROL_SAMPLES
+
+    ones = ArraySource(np.ones((1, FS), np.float32), FS)
+    step = Automation(((0.0, -20.0), (0.5, -20.0), (0.5, 0.0)))
+    late = Lookahead(delay_samples=480)
+    automated = dict(
+        fader_db=step,
+        chain=(late, Gain(gain_db=-6.0)),
+        automation={"chain[1].gain_db": Automation(((0.0, -6.0), (0.25, -6.0), (0.25, 0.0)))},
+    )
+    if where == "track":
+        graph = mono_master(t=Track(clips=(Clip(source=ones),), layout="mono", **automated))
+    else:
+        graph = Graph(
+            tracks={"t": Track(clips=(Clip(source=ones),), layout="mono", chain=(late,), output="b")},
+            buses={"b": Bus(layout="mono", **automated), "master": Bus(layout="mono", output=None)},
+        )
+    out = render(graph, sample_rate=FS).master[0]
+    fader = 10 ** (step.values(np.arange(FS) / FS) / 20)  # the envelope at each timeline sample
+    # control blocks start every CONTROL_SAMPLES of the chain's input timeline; the gain node,
+    # 480 samples behind the lookahead, takes the value of its own timeline time there: the
+    # 0.25 s change (sample 12000) lands at the first block start k * CONTROL_SAMPLES - 480 >= 12000
+    switch = -(-(12000 + 480) // CONTROL_SAMPLES) * CONTROL_SAMPLES - 480
+    node = np.where(np.arange(FS) < switch, 10 ** (-6 / 20), 1.0)
+    np.testing.assert_allclose(out, fader * node, rtol=1e-6)

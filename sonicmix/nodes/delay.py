@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -60,6 +61,21 @@ class Delay(Node):
     streamed output equals one-shot output exactly for any block sizes.
     The state holds a ring buffer of ``channels * D`` float64 values.
 
+    Automation (in a graph; see ``docs/automation.md``): every parameter
+    may follow an envelope, changing at the start of each control block.
+    ``mix`` and ``feedback`` change the gains and nothing else; the
+    feedback filters are redesigned and keep their memory (a filter
+    switched on by automation starts from rest). The filters keep running
+    while ``feedback`` is 0, so they carry on where they were when it rises
+    again. A new ``time_s`` *jumps*: the line keeps the last ``D'`` samples
+    written to it (``D'`` the new length), and from the change on it reads
+    back what was written ``D'`` samples earlier. Shortening forgets the oldest
+    ``D - D'`` samples; lengthening by ``k`` samples reads ``k`` samples of
+    silence first, which the line never held. A jump is a discontinuity in
+    the wet signal (a click on sustained material), and a ramp of
+    ``time_s`` becomes a staircase of jumps: there is no interpolated,
+    pitch-bending read.
+
     Examples
     --------
     >>> import numpy as np
@@ -83,6 +99,12 @@ class Delay(Node):
     mix: float = 0.5
     feedback_lowpass_hz: float | None = None
     feedback_highpass_hz: float | None = None
+
+    automatable: ClassVar[frozenset[str]] = frozenset(
+        {"time_s", "feedback", "mix", "feedback_lowpass_hz", "feedback_highpass_hz"}
+    )
+    #: Parameters that cannot follow automation, and why (none: every parameter can).
+    automation_refusals: ClassVar[Mapping[str, str]] = {}
 
     def __post_init__(self) -> None:
         check_range(
@@ -137,15 +159,41 @@ class Delay(Node):
         return np.concatenate(sections, axis=0)
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> dict[str, Any]:
+        # The filters run even at feedback=0, where their output is multiplied by 0, so that
+        # automation raising the feedback finds them with their memory.
         sos = self._feedback_sos(sample_rate)
-        if self.feedback == 0.0:
-            sos = sos[:0]  # the filters only shape the feedback
         return {
             "ring": np.zeros((channels, self._delay_samples(sample_rate))),
             "position": 0,
             "sos": np.ascontiguousarray(sos),
             "zf": np.zeros((channels, sos.shape[0], 2)),
+            "node": self,  # the parameters "ring" and "sos" follow (what retune compares against)
         }
+
+    def retune(self, state: dict[str, Any], sample_rate: int) -> dict[str, Any]:
+        """Carry a stream over to changed parameters (automation; see the Notes).
+
+        The delay line keeps its most recent samples (a new ``time_s`` jumps)
+        and the feedback filters keep their memory when their number of
+        sections is unchanged; otherwise they start from rest.
+        """
+        if state["node"] == self:
+            return state
+        ring, position = state["ring"], state["position"]
+        channels, old = ring.shape
+        new = self._delay_samples(sample_rate)
+        if new != old:
+            # oldest first: the value at `position` was written `old` samples ago
+            history = np.concatenate((ring[:, position:], ring[:, :position]), axis=1)
+            ring = np.zeros((channels, new))
+            keep = min(old, new)
+            ring[:, new - keep :] = history[:, old - keep :]
+            state["ring"], state["position"] = ring, 0
+        sos = np.ascontiguousarray(self._feedback_sos(sample_rate))
+        if state["zf"].shape[1] != sos.shape[0]:  # a filter switched on (at the start: None -> a number)
+            state["zf"] = np.zeros((channels, sos.shape[0], 2))
+        state["sos"], state["node"] = sos, self
+        return state
 
     def process(
         self, x: Audio, sample_rate: int, state: dict[str, Any], *, key: Audio | None = None

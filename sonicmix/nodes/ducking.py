@@ -14,6 +14,7 @@ this module imports numpy only.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar, Literal
 
@@ -68,6 +69,8 @@ class DuckerState:
         Channels of the key (0 until the first block).
     key_zi, band_zi, kweight_key_zi, kweight_zi : np.ndarray or None
         ``sosfilt`` states ``(sections, channels, 2)``.
+    node : Ducker or None
+        The parameters the plan and filters follow (what :meth:`Ducker.retune` compares against).
     """
 
     plan: Any
@@ -81,6 +84,7 @@ class DuckerState:
     band_zi: np.ndarray | None = None
     kweight_key_zi: np.ndarray | None = None
     kweight_zi: np.ndarray | None = None
+    node: Any = None
 
 
 @dataclass(frozen=True, eq=False)
@@ -229,6 +233,21 @@ class Ducker(Node):
     The detection times (``activity_s``) and the threshold logic are those of
     :func:`sonicmix.dsp.activity.duck_gain_db`.
 
+    Automation (in a graph; see ``docs/automation.md``): every numeric
+    parameter but ``lookahead_s`` may follow an envelope, changing at the
+    start of each control block. The detector's memory (its 10 ms frame, the
+    running speech and noise levels, the voiced run, the hold), the gain and
+    the filter memories carry on; the filters and the detector's constants
+    are redesigned. The gain then moves towards its new target at the new
+    ``attack_s`` and ``release_s`` slopes, except that a smaller ``depth_db``
+    caps the reduction at once (the gain never sits below ``-depth_db``,
+    which also keeps a depth of 0 from freezing the gain). A hold that is
+    running is cut to a shorter ``hold_s``. ``threshold_db`` and
+    ``below_lu`` take numbers when automated: starting from None switches
+    to a fixed threshold or the loudness-aware mode, whose 3 s windows then
+    start empty. ``lookahead_s`` is the node's latency, and ``mode`` a
+    choice, so they are not automatable.
+
     Examples
     --------
     A podcast: two voices over a music bed, as a graph. The dialogue bus keys
@@ -299,6 +318,19 @@ class Ducker(Node):
     band_high_hz: float = 4000.0
     below_lu: float | None = None
 
+    automatable: ClassVar[frozenset[str]] = frozenset(
+        {"depth_db", "attack_s", "release_s", "hold_s", "threshold_db", "min_speech_s", "key_highpass_hz",
+         "key_lowpass_hz", "band_low_hz", "band_high_hz", "below_lu"}
+    )  # fmt: skip
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "lookahead_s": (
+            "it is the node's latency, which a graph compensates once, before the render starts, "
+            "and the length of its delay line"
+        ),
+        "mode": "it is a choice, not a number ('broadband' or 'band')",
+    }
+
     def __post_init__(self) -> None:
         hint = "the depth is a positive reduction: for -12 dB use depth_db=12"
         if isinstance(self.depth_db, (int, float)) and -60.0 <= self.depth_db < 0.0:
@@ -340,11 +372,10 @@ class Ducker(Node):
         """Lookahead delay in samples: ``round(lookahead_s * sample_rate)``."""
         return int(round(self.lookahead_s * sample_rate))
 
-    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DuckerState:
-        from sonicmix.dsp import activity, biquad
+    def _filters(self, fs: int, dtype: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
+        """The key's speech-band filter, the band-mode filter and the K-weighting filter."""
+        from sonicmix.dsp import biquad
 
-        dtype = np.dtype(dtype)
-        fs = int(sample_rate)
         _check_below_nyquist("key_lowpass_hz", self.key_lowpass_hz, fs)
         q = math.sqrt(0.5)
         key_sos = biquad.cascade(
@@ -360,11 +391,22 @@ class Ducker(Node):
             from sonicmix.loudness.kweighting import k_weighting_sos
 
             kweight_sos = k_weighting_sos(fs).astype(dtype)
-        plan, act = activity.init_activity(
+        return key_sos, band_sos, kweight_sos
+
+    def _activity(self, fs: int) -> tuple[Any, Any]:
+        from sonicmix.dsp import activity
+
+        return activity.init_activity(
             sample_rate=fs, depth_db=self.depth_db, attack_s=self.attack_s, release_s=self.release_s,
             hold_s=self.hold_s, min_speech_s=self.min_speech_s, threshold_db=self.threshold_db,
             below_lu=self.below_lu, lookahead_samples=self.latency_samples(fs),
         )  # fmt: skip
+
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DuckerState:
+        dtype = np.dtype(dtype)
+        fs = int(sample_rate)
+        key_sos, band_sos, kweight_sos = self._filters(fs, dtype)
+        plan, act = self._activity(fs)
         state = DuckerState(
             plan=plan,
             activity=act,
@@ -372,11 +414,50 @@ class Ducker(Node):
             band_sos=band_sos,
             kweight_sos=kweight_sos,
             delay=np.zeros((channels, self.latency_samples(fs)), dtype),
+            node=self,
         )
         if band_sos is not None:
             state.band_zi = np.zeros((band_sos.shape[0], channels, 2), dtype)
         if kweight_sos is not None:
             state.kweight_zi = np.zeros((kweight_sos.shape[0], channels, 2), dtype)
+        return state
+
+    def retune(self, state: DuckerState, sample_rate: int) -> DuckerState:
+        """Carry a stream over to changed parameters (automation; see the Notes).
+
+        The detector, gain and filter memories are kept; the filters and the
+        detector's constants are redesigned. The gain is capped at
+        ``-depth_db`` and a running hold at the new ``hold_s``.
+        """
+        if state.node == self:
+            return state
+        fs = int(sample_rate)
+        dtype = state.delay.dtype
+        if state.delay.shape[1] != self.latency_samples(fs):
+            raise ParameterError(
+                f"Ducker.retune: lookahead_s={self.lookahead_s:g} is {self.latency_samples(fs)} samples but "
+                f"the state's delay line holds {state.delay.shape[1]}; expected only automatable parameters "
+                "to change (build a new state for a new lookahead_s)"
+            )
+        key_sos, band_sos, kweight_sos = self._filters(fs, dtype)
+        plan, fresh = self._activity(fs)
+        act = state.activity
+        if act.key_ring.shape != fresh.key_ring.shape:  # loudness-aware mode switched on: empty windows
+            act.values[4:6] = 0.0
+            act.counts[4:7] = 0
+            act.key_ring, act.prog_ring = fresh.key_ring, fresh.prog_ring
+        if act.values[3] < -plan.depth_db - 1e-9:  # the gain in dB, capped at the new depth
+            act.values[3] = -plan.depth_db
+        act.counts[3] = min(act.counts[3], plan.hold_samples)  # hold samples left
+        state.plan = plan
+        state.key_sos, state.band_sos = key_sos, band_sos
+        if kweight_sos is not None and state.kweight_sos is None:
+            channels = state.delay.shape[0]
+            state.kweight_zi = np.zeros((kweight_sos.shape[0], channels, 2), dtype)
+            if state.key_channels:
+                state.kweight_key_zi = np.zeros((kweight_sos.shape[0], state.key_channels, 2), dtype)
+        state.kweight_sos = kweight_sos
+        state.node = self
         return state
 
     def process(

@@ -33,6 +33,22 @@ Streaming
     Work happens in chunks of a few thousand samples in the audio's dtype; the
     only full-length allocation is the output.
 
+Automation
+    In a graph, the parameters each node lists in ``automatable`` may follow
+    an envelope; they change at the start of every control block (see
+    ``docs/automation.md``). :meth:`~sonicmix.nodes.base.Node.retune` keeps
+    the signal memory (the smoothed gain, the gate's hold counter, the RMS
+    window, the filter memories, the lookahead line) and redesigns the rest:
+    the smoother's poles, the gain curve, the filters. A hold that is running
+    is cut to a shorter ``hold_s``. When ``stereo_link`` drops below 1 the
+    shared gain is copied to every channel; when it reaches 1 the channels
+    keep their own smoothers, fed the same linked level, so they converge
+    (with a 1 from the start the node keeps a single gain; both give the same
+    samples once the gains meet). Switching ``key_highpass_hz`` on starts that
+    filter from rest. ``lookahead_s`` (the latency), ``rms_s`` (the length of
+    the RMS window's memory) and the choices ``detector`` and ``mode`` are
+    not automatable.
+
 The sequential kernels are compiled by numba on first use and cached on disk;
 this module itself imports numpy only.
 """
@@ -40,6 +56,7 @@ this module itself imports numpy only.
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal, NamedTuple
 
@@ -96,6 +113,10 @@ class DynamicsState:
         RMS window.
     delay : np.ndarray or None, shape=(channels, delay_samples)
         Lookahead delay line: the last input samples not yet output.
+    dtype : np.dtype
+        The audio's dtype, which the filters' coefficients and memories use.
+    node : Node or None
+        The parameters the plan follows (what ``retune`` compares against).
     """
 
     plan: _Plan
@@ -107,9 +128,21 @@ class DynamicsState:
     band_zi: np.ndarray | None = None
     mean_square: Any = None
     delay: np.ndarray | None = None
+    dtype: Any = np.float32
+    node: Any = None
 
 
 # --------------------------------------------------------------------------- shared engine
+
+_LOOKAHEAD_REFUSAL = (
+    "it sets the lookahead delay, which is the node's latency, and a graph compensates latency once, "
+    "before the render starts"
+)
+_RMS_REFUSAL = (
+    "it sets the length of the RMS window, whose memory holds that many past samples; "
+    "automate threshold_db or the times instead"
+)
+_DETECTOR_REFUSAL = "it is a choice, not a number ('peak' or 'rms')"
 
 
 def _check_time(name: str, value: object, high: float) -> None:
@@ -139,13 +172,47 @@ class _Dynamics(Node):
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DynamicsState:
         dtype = np.dtype(dtype)
         plan = self._make_plan(sample_rate, dtype)
-        state = DynamicsState(plan=plan, channels=channels)
+        state = DynamicsState(plan=plan, channels=channels, dtype=dtype, node=self)
         if plan.delay_samples:
             state.delay = np.zeros((channels, plan.delay_samples), dtype)
         if plan.band_sos is not None:
             state.band_zi = np.zeros((plan.band_sos.shape[0], channels, 2), dtype)
         if not self.takes_key:
             _allocate_detector(state, channels, dtype)
+        return state
+
+    def retune(self, state: DynamicsState, sample_rate: int) -> DynamicsState:
+        """Carry a stream over to changed parameters (automation; see the module notes).
+
+        The smoothed gain, hold counters, RMS window, filter memories and
+        lookahead line are kept; the plan (poles, filters, link, makeup) is
+        redesigned from this node's parameters.
+        """
+        if state.node == self:
+            return state
+        old = state.plan
+        plan = self._make_plan(sample_rate, state.dtype)
+        if plan.delay_samples != old.delay_samples or plan.window_samples != old.window_samples:
+            raise ParameterError(
+                f"{type(self).__name__}.retune: the lookahead or the RMS window changed "
+                f"({old.delay_samples} -> {plan.delay_samples} and {old.window_samples} -> "
+                f"{plan.window_samples} samples); expected only automatable parameters to change "
+                "(build a new state for a new lookahead_s or rms_s)"
+            )
+        state.plan, state.node = plan, self
+        dc = state.detector_channels
+        if not dc:  # a keyed node before its first block: the detector is sized from the new plan
+            return state
+        if plan.detector_sos is None:
+            state.detector_zi = None
+        elif state.detector_zi is None or state.detector_zi.shape[0] != plan.detector_sos.shape[0]:
+            state.detector_zi = np.zeros((plan.detector_sos.shape[0], dc, 2), state.dtype)
+        if state.gain_db.shape[0] == 1 and plan.link < 1.0 and dc == state.channels > 1:
+            # unlinking: every channel starts from the shared gain
+            state.gain_db = np.repeat(state.gain_db, dc)
+            state.counters = np.repeat(state.counters, dc)
+        if plan.hold_samples >= 0:
+            np.minimum(state.counters, plan.hold_samples, out=state.counters)
         return state
 
     def process(
@@ -390,6 +457,17 @@ class Compressor(_Dynamics):
     key_highpass_hz: float = 0.0
     lookahead_s: float = 0.0
 
+    automatable: ClassVar[frozenset[str]] = frozenset(
+        {"threshold_db", "ratio", "knee_db", "attack_s", "release_s", "makeup_db", "stereo_link",
+         "key_highpass_hz"}
+    )  # fmt: skip
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "lookahead_s": _LOOKAHEAD_REFUSAL,
+        "rms_s": _RMS_REFUSAL,
+        "detector": _DETECTOR_REFUSAL,
+    }
+
     def __post_init__(self) -> None:
         check_range("threshold_db", self.threshold_db, low=-120.0, high=0.0, hint="dB re full scale")
         hint = "ratios below 1 expand: use Gate, a downward expander"
@@ -538,6 +616,12 @@ class Gate(_Dynamics):
     rms_s: float = 0.01
     stereo_link: float = 1.0
 
+    automatable: ClassVar[frozenset[str]] = frozenset(
+        {"threshold_db", "ratio", "range_db", "attack_s", "hold_s", "release_s", "stereo_link"}
+    )
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {"rms_s": _RMS_REFUSAL, "detector": _DETECTOR_REFUSAL}
+
     def __post_init__(self) -> None:
         check_range("threshold_db", self.threshold_db, low=-120.0, high=0.0, hint="dB re full scale")
         check_range("ratio", self.ratio, low=1.0, hint="an expansion ratio; 1 leaves the level unchanged")
@@ -640,6 +724,14 @@ class DeEsser(_Dynamics):
     release_s: float = 0.05
     mode: Literal["band", "broadband"] = "band"
     stereo_link: float = 1.0
+
+    automatable: ClassVar[frozenset[str]] = frozenset(
+        {"freq_hz", "q", "threshold_db", "ratio", "range_db", "attack_s", "release_s", "stereo_link"}
+    )
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "mode": "it is a choice, not a number ('band' or 'broadband'): it changes what the node outputs"
+    }
 
     def __post_init__(self) -> None:
         check_range("freq_hz", self.freq_hz, low=1000.0, high=20000.0, hint="sibilance lies around 4-10 kHz")

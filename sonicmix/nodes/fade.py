@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -110,6 +111,13 @@ class Fade(Node):
     ParameterError
         From ``init_state`` for a streamed fade-out without ``duration_s``.
 
+    Notes
+    -----
+    A fade is itself a gain envelope fixed to the programme's start and end,
+    so none of its parameters can follow automation in a graph: automate a
+    :class:`~sonicmix.nodes.gain.Gain` node's ``gain_db`` or the track's
+    ``fader_db`` (sample-accurate) for any other shape.
+
     Examples
     --------
     >>> import numpy as np
@@ -131,6 +139,14 @@ class Fade(Node):
     fade_out_s: float = 0.0
     curve: FadeCurve = "linear"
     duration_s: float | None = None
+
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "fade_in_s": "a fade is already a gain envelope; automate a Gain's gain_db or the fader_db instead",
+        "fade_out_s": "a fade is already a gain envelope; automate a Gain's gain_db or the fader_db instead",
+        "curve": "it is a choice, not a number",
+        "duration_s": "it fixes where the programme ends, which the fade-out counts back from",
+    }
 
     def __post_init__(self) -> None:
         hint = "seconds: for 10 ms use 0.01"

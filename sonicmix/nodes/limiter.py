@@ -73,8 +73,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -275,6 +276,17 @@ class Limiter(Node):
     between their peaks: at 100 Hz it measures -43 dB with the default
     release and -61 dB with ``release_s=0.5``.
 
+    Automation (in a graph; see ``docs/automation.md``): ``ceiling_dbtp`` and
+    ``release_s`` may follow an envelope, changing at the start of each
+    control block; the state holds signals only, so it carries on as it is.
+    A new ceiling applies to the input samples that enter from the change
+    on: those already inside the lookahead were planned for the old one.
+    After a step down, the output keeps to the old ceiling for
+    ``latency_samples`` more samples and to the new one from then on (the
+    delayed input that entered after the change). ``lookahead_s`` sets the latency and the
+    lengths of every line in the state, and ``stereo_link`` is a choice, so
+    neither can follow automation.
+
     References
     ----------
     ITU-R BS.1770-5 (2023), Annex 2 (true-peak meter); libebur128 1.2.6
@@ -308,6 +320,16 @@ class Limiter(Node):
     release_s: float = 0.05
     lookahead_s: float = 0.005
     stereo_link: bool = True
+
+    automatable: ClassVar[frozenset[str]] = frozenset({"ceiling_dbtp", "release_s"})
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "lookahead_s": (
+            "it is the limiter's latency, which a graph compensates once, before the render starts, "
+            "and it sets the length of every line in the state"
+        ),
+        "stereo_link": "it is a choice (True or False), not a number, and it sets the number of gains",
+    }
 
     def __post_init__(self) -> None:
         check_range(

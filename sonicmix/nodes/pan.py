@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -122,6 +123,15 @@ class Pan(Node):
     --------
     pan_gains : The gains of each law.
     Width : Stereo width by mid/side scaling.
+    sonicmix.graph.Track : ``pan=`` places a track with sample-accurate automation.
+
+    Notes
+    -----
+    Automation (in a graph; see ``docs/automation.md``): ``position`` may
+    follow an envelope; it changes at the start of each control block, a
+    step of the gains there. For a pan that moves every sample, use the
+    track's own ``pan``, which takes an
+    :class:`~sonicmix.automation.Automation` directly.
 
     Examples
     --------
@@ -137,6 +147,12 @@ class Pan(Node):
 
     position: float = 0.0
     law: PanLaw = "constant_power"
+
+    automatable: ClassVar[frozenset[str]] = frozenset({"position"})
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "law": "it is a choice, not a number ('constant_power', 'compromise' or 'linear')"
+    }
 
     def __post_init__(self) -> None:
         check_range("position", self.position, low=-1.0, high=1.0, hint="-1 is hard left, 1 hard right")
@@ -188,6 +204,11 @@ class Width(Node):
     LayoutError
         For input that is not stereo.
 
+    Notes
+    -----
+    Automation (in a graph; see ``docs/automation.md``): ``width`` may
+    follow an envelope; it changes at the start of each control block.
+
     Examples
     --------
     >>> import numpy as np
@@ -201,6 +222,10 @@ class Width(Node):
     """
 
     width: float = 1.0
+
+    automatable: ClassVar[frozenset[str]] = frozenset({"width"})
+    #: Parameters that cannot follow automation, and why (none: every parameter can).
+    automation_refusals: ClassVar[Mapping[str, str]] = {}
 
     def __post_init__(self) -> None:
         check_range("width", self.width, low=0.0, high=2.0, hint="1 leaves the image unchanged, 0 is mono")

@@ -18,8 +18,9 @@ import functools
 import hashlib
 import os
 import sys
-from dataclasses import dataclass
-from typing import Any
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError, ParameterError
 from sonicmix.nodes.base import Node
 
-__all__ = ["ImpulseResponse", "ConvolutionReverb", "Reverb"]
+__all__ = ["ImpulseResponse", "ConvolutionReverb", "Reverb", "ReverbState"]
 
 
 class ImpulseResponse:
@@ -176,6 +177,11 @@ class ConvolutionReverb(Node):
     Float32 audio is convolved in single precision (error around 1e-7 of
     the output's peak).
 
+    Automation (in a graph; see ``docs/automation.md``): ``mix`` may follow
+    an envelope, changing at the start of each control block. The response,
+    its rate, ``pre_delay_s`` and ``partition_samples`` fix the partitioned
+    spectra and their memory, so they cannot.
+
     The ``repr`` of a node built from an array spells out every sample
     (see :class:`ImpulseResponse`); build nodes for long responses from files
     if a compact ``repr`` matters.
@@ -203,6 +209,17 @@ class ConvolutionReverb(Node):
     pre_delay_s: float = 0.0
     mix: float = 1.0
     partition_samples: int | None = None
+
+    automatable: ClassVar[frozenset[str]] = frozenset({"mix"})
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "impulse_response": "the response is transformed into partitioned spectra when the stream starts",
+        "ir_sample_rate": "the response is resampled once, when the stream starts",
+        "pre_delay_s": (
+            "the pre-delay is part of the partitioned response, whose memory holds as much past input"
+        ),
+        "partition_samples": "it sets the FFT size and the layout of the convolution's memory",
+    }
 
     def __post_init__(self) -> None:
         ir = self.impulse_response
@@ -379,6 +396,20 @@ class Reverb(Node):
     audio's precision) that steps block by block no longer than the shortest
     delay, so the output is identical for any split of the input into calls.
 
+    Automation (in a graph; see ``docs/automation.md``): every parameter
+    but ``pre_delay_s`` may follow an envelope, changing at the start of
+    each control block. The delay lines, diffusers and filter memories carry
+    on; only coefficients change. ``mix``, ``width`` and ``early_db`` are
+    output gains and cost nothing to change. The decay times, crossovers,
+    ``damping_hz`` and ``diffusion`` redesign the network's filters and
+    re-normalise the late level (the tail's power for the new design), which
+    costs a simulation of the network the first time a value is seen (about
+    12 ms for a 2 s decay at 48 kHz; 64 designs are cached): a ramp over
+    many values renders slower than real time while it moves. The tail
+    already in the network is rescaled with the late level when it changes.
+    ``pre_delay_s`` sets the length of the input history and the early
+    reflection taps, so it is not automatable.
+
     References
     ----------
     J.-M. Jot and A. Chaigne, "Digital delay networks for designing artificial
@@ -417,6 +448,18 @@ class Reverb(Node):
     diffusion: float = 0.75
     width: float = 1.0
 
+    automatable: ClassVar[frozenset[str]] = frozenset(
+        {"decay_s", "decay_low_s", "decay_high_s", "mix", "crossover_low_hz", "crossover_high_hz",
+         "early_db", "damping_hz", "diffusion", "width"}
+    )  # fmt: skip
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "pre_delay_s": (
+            "it sets the length of the input history and where the early reflections tap it; "
+            "automate mix or early_db instead"
+        ),
+    }
+
     def __post_init__(self) -> None:
         hint = "RT60 in seconds: for 1500 ms use 1.5"
         check_range("decay_s", self.decay_s, low=0.1, high=60.0, hint=hint)
@@ -439,7 +482,48 @@ class Reverb(Node):
         check_range("diffusion", self.diffusion, low=0.0, high=0.9, hint="all-pass gains of 0.9 or more ring")
         check_range("width", self.width, low=0.0, high=1.0)
 
-    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> Any:
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> ReverbState:
+        from sonicmix.dsp import fdn
+
+        return ReverbState(node=self, fdn=fdn.new_state(self._design(channels, sample_rate), channels, dtype))
+
+    def retune(self, state: ReverbState, sample_rate: int) -> ReverbState:
+        """Carry a stream over to changed parameters (automation; see the Notes).
+
+        The network's memories are kept; its coefficients are redesigned, or
+        only the output gains are replaced when nothing else changed.
+        """
+        from sonicmix.dsp import fdn
+
+        old = state.node
+        if old == self:
+            return state
+        changed = {f.name for f in fields(self) if getattr(self, f.name) != getattr(old, f.name)}
+        if "pre_delay_s" in changed:
+            raise ParameterError(
+                f"Reverb.retune: pre_delay_s changed ({old.pre_delay_s:g} -> {self.pre_delay_s:g}); "
+                "expected only automatable parameters to change (build a new state for a new pre-delay)"
+            )
+        net = state.fdn
+        channels = net.damping_memory.shape[0]
+        dtype = net.work.dtype
+        scalars = net.coefs[1]
+        if changed <= {"mix", "width", "early_db"}:
+            # output gains only: the values new_state derives from the design's mix, width and early_db
+            scalars = scalars.copy()
+            scalars[0] = 1.0 - self.mix
+            scalars[1] = self.mix
+            scalars[2] = self.width
+            scalars[4] = 10.0 ** (self.early_db / 20.0)
+            net.coefs = (net.coefs[0], scalars, *net.coefs[2:])
+        else:
+            fresh = fdn.new_state(self._design(channels, sample_rate), channels, dtype)
+            net.coefs = fresh.coefs
+            net.work[:10] = fresh.work[:10]  # the absorption filters' coefficients; rows 10-13 are memory
+        state.node = self
+        return state
+
+    def _design(self, channels: int, sample_rate: int) -> Any:
         from sonicmix.dsp import fdn
 
         if self.crossover_high_hz >= sample_rate / 2:
@@ -447,7 +531,7 @@ class Reverb(Node):
                 f"crossover_high_hz={self.crossover_high_hz:g} is not below the Nyquist frequency "
                 f"{sample_rate / 2:g} Hz of sample_rate={sample_rate}; lower crossover_high_hz"
             )
-        design = fdn.design_fdn(
+        return fdn.design_fdn(
             channels,
             sample_rate,
             decay_s=float(self.decay_s),
@@ -462,11 +546,26 @@ class Reverb(Node):
             width=float(self.width),
             mix=float(self.mix),
         )
-        return fdn.new_state(design, channels, dtype)
 
     def process(
-        self, x: Audio, sample_rate: int, state: Any, *, key: Audio | None = None
-    ) -> tuple[Audio, Any]:
+        self, x: Audio, sample_rate: int, state: ReverbState, *, key: Audio | None = None
+    ) -> tuple[Audio, ReverbState]:
         from sonicmix.dsp import fdn
 
-        return fdn.process(x, state), state
+        return fdn.process(x, state.fdn), state
+
+
+@dataclass(slots=True, eq=False)
+class ReverbState:
+    """Streaming state of a :class:`Reverb`: the network's state and the node it was designed for.
+
+    Attributes
+    ----------
+    node : Reverb
+        The parameters the coefficients in ``fdn`` follow (what :meth:`Reverb.retune` compares against).
+    fdn : sonicmix.dsp.fdn.FdnState
+        Delay memories, filter memories and coefficients.
+    """
+
+    node: Reverb
+    fdn: Any

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import functools
 import math
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -125,6 +126,12 @@ class Saturation(Node):
     filter length grows with the factor). The polyphase filters (``scipy.signal.upfirdn``) carry their input
     history between blocks, so streaming is exact.
 
+    Automation (in a graph; see ``docs/automation.md``): ``drive_db`` and
+    ``mix`` may follow an envelope, changing at the start of each control
+    block; the oversampling filters' histories carry on (they hold signal,
+    not parameters). ``oversampling`` sets the latency and the filters, and
+    ``shape`` is a choice, so neither can.
+
     Examples
     --------
     >>> import numpy as np
@@ -139,6 +146,16 @@ class Saturation(Node):
     shape: SaturationShape = "tanh"
     oversampling: int = 4
     mix: float = 1.0
+
+    automatable: ClassVar[frozenset[str]] = frozenset({"drive_db", "mix"})
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "oversampling": (
+            "it sets the oversampling filters and their latency, which a graph compensates once, "
+            "before the render starts"
+        ),
+        "shape": "it is a choice, not a number ('tanh', 'atan', 'cubic' or 'hard')",
+    }
 
     def __post_init__(self) -> None:
         check_range("drive_db", self.drive_db, low=-24.0, high=48.0)

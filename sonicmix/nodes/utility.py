@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from numbers import Integral
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 
@@ -54,6 +54,11 @@ class Polarity(Node):
     """
 
     channels: tuple[int, ...] | None = None
+
+    #: Parameters that cannot follow automation, and why.
+    automation_refusals: ClassVar[Mapping[str, str]] = {
+        "channels": "it is a selection of channels, not a number"
+    }
 
     def __post_init__(self) -> None:
         if self.channels is None:
@@ -122,6 +127,10 @@ class DCBlocker(Node):
     >>> bool(abs(y[0, -1]) < 1e-3)
     True
 
+    In a graph, ``cutoff_hz`` may follow automation (see
+    ``docs/automation.md``): the filter is redesigned at the start of each
+    control block and keeps its memory.
+
     Two chunks give the one-shot result:
 
     >>> node = DCBlocker()
@@ -133,6 +142,10 @@ class DCBlocker(Node):
     """
 
     cutoff_hz: float = 10.0
+
+    automatable: ClassVar[frozenset[str]] = frozenset({"cutoff_hz"})
+    #: Parameters that cannot follow automation, and why (none: every parameter can).
+    automation_refusals: ClassVar[Mapping[str, str]] = {}
 
     def __post_init__(self) -> None:
         check_range(
@@ -158,6 +171,11 @@ class DCBlocker(Node):
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> dict[str, Any]:
         dt = np.dtype(dtype)
         return {"sos": self._sos(sample_rate).astype(dt), "zi": np.zeros((1, channels, 2), dt)}
+
+    def retune(self, state: dict[str, Any], sample_rate: int) -> dict[str, Any]:
+        """Redesign the filter for a new ``cutoff_hz``, keeping its memory (automation)."""
+        state["sos"] = self._sos(sample_rate).astype(state["zi"].dtype)
+        return state
 
     def process(
         self, x: Audio, sample_rate: int, state: dict[str, Any], *, key: Audio | None = None
