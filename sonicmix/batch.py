@@ -41,6 +41,8 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["render_many", "BatchSummary", "SessionOutcome", "Status"]
 
 logger = logging.getLogger(__name__)
+# A library logs and never configures: without a handler of the application's, nothing prints.
+logging.getLogger("sonicmix").addHandler(logging.NullHandler())
 
 #: What became of one session: delivered and compliant, delivered (or not) without meeting the
 #: target, or not rendered because of an error.

@@ -83,6 +83,11 @@ class Delivery:
         Measurement of every written file, read back from disk.
     compliance : Compliance or None
         The mix judged against the target.
+    notes : tuple of str
+        What a reviewer should know that does not fail the delivery: stems
+        or the M&E mix whose true peak is over the target's ceiling (they
+        carry the mix's gain and limiter curve so that they sum to it, and a
+        stem may peak higher than the mix it is part of).
     """
 
     target: LoudnessTarget
@@ -95,6 +100,7 @@ class Delivery:
     reports: dict[str, LoudnessReport] = field(default_factory=dict)
     compliance: Any = None
     elapsed_s: float = 0.0
+    notes: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary: every measured value, the target, pass/fail per criterion, gains."""
@@ -111,12 +117,14 @@ class Delivery:
             "files": dict(self.files),
             "compliance": None if self.compliance is None else self.compliance.to_dict(),
             "measurements": {name: r.to_dict(series=False) for name, r in self.reports.items()},
+            "notes": list(self.notes),
             "elapsed_s": self.elapsed_s,
         }
 
     def __str__(self) -> str:
         lines = [f"Delivery to {self.target.name}: {'PASSED' if self.passed else 'FAILED'}"]
         lines += [f"  reason: {r}" for r in self.reasons]
+        lines += [f"  note: {n}" for n in self.notes]
         lines.append(
             f"  gain {self.gain_db:+.2f} dB after {self.iterations} pass(es); limiter max reduction "
             f"{self.limiter.get('max_reduction_db', 0.0):.2f} dB"
@@ -395,6 +403,13 @@ def deliver(
             mix_report = dataclasses.replace(mix_report, dialogue_lufs=gated)
             measured_files[name] = mix_report
         compliance = evaluate(mix_report, target)
+        notes = tuple(
+            f"{key} peaks at {r.true_peak_dbtp:.2f} dBTP, over the {target.true_peak_dbtp:g} dBTP ceiling "
+            "(stems share the mix's gain and limiter so they sum to it; limit the stem itself if it "
+            "must comply on its own)"
+            for key, r in measured_files.items()
+            if key != name and r.true_peak_dbtp > target.true_peak_dbtp
+        )
         if bext:
             from sonicmix.bwf import write_bext
 
@@ -413,6 +428,7 @@ def deliver(
             reports=measured_files,
             compliance=compliance,
             elapsed_s=time.perf_counter() - started,
+            notes=notes,
         )
         if reports:
             _write_reports(delivery, out_dir, name)

@@ -157,3 +157,28 @@ def test_spilling_the_render_to_disk_changes_no_byte_and_reports_match_the_files
         assert again.integrated_lufs == report.integrated_lufs
         assert again.true_peak_dbtp == report.true_peak_dbtp
         assert again.lra_lu == report.lra_lu
+
+
+def test_a_stem_over_the_ceiling_is_noted_not_hidden(tmp_path, rng):
+    """Stems carry the mix's gain and limiter; a stem cancelled in the mix can peak over the ceiling.
+    Here a spike in one stem is cancelled by its inverse in another: the mix passes, the note
+    names both stems."""
+    n = 8 * FS
+    bed = (rng.standard_normal((2, n)) * 0.02).astype(np.float32)  # about -28 LUFS: needs ~+5 dB
+    spike = np.zeros((2, n), np.float32)
+    spike[:, 4 * FS : 4 * FS + 200] = 0.5  # after the gain, about +0 dBTP in each stem
+    graph = sm.Graph(
+        tracks={
+            "a": sm.Track(clips=(sm.Clip(source=sm.ArraySource(bed + spike, FS)),), output="music"),
+            "b": sm.Track(clips=(sm.Clip(source=sm.ArraySource(-spike, FS)),), output="effects"),
+        },
+        buses={"music": sm.Bus(), "effects": sm.Bus(), "master": sm.Bus(output=None)},
+    )
+    delivery = deliver(graph, "ebu-r128", tmp_path, bext=False)
+    assert delivery.passed
+    noted = " ".join(delivery.notes)
+    assert "music peaks at" in noted and "effects peaks at" in noted and "mix peaks" not in noted
+    assert delivery.reports["music"].true_peak_dbtp > -1.0
+    data = json.loads((tmp_path / "mix.report.json").read_text())
+    assert data["notes"] == list(delivery.notes)
+    assert "note: music peaks" in (tmp_path / "mix.report.txt").read_text()
