@@ -230,7 +230,9 @@ def deliver(
     ----------------
     max_iterations, release_s, lookahead_s, block_size, tail_s, seed, inputs
     threads : int, default 1
-        Threads for rendering the graph (see :func:`sonicmix.renderer.render`).
+        Threads for rendering the graph (see :func:`sonicmix.renderer.render`)
+        and for writing and measuring the deliverables file by file. The
+        files are identical whatever the number.
     memory_mb : float, default 768
         The render (mix and stems, float32) stays in memory for the closed
         loop while it fits in this many MiB; a longer one goes to temporary
@@ -285,6 +287,11 @@ def deliver(
     names = ["master", *stem_names]
     channels = {n: _channels(graph, n) for n in names}
     tell = progress if progress is not None else (lambda stage, done, total: None)
+    pool = None
+    if threads > 1:  # the deliverables are written and measured file by file in parallel
+        from concurrent.futures import ThreadPoolExecutor
+
+        pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonicmix-deliver")
     work = tempfile.mkdtemp(prefix=".sonicmix-", dir=out_dir)
     try:
         # 1. render the graph once; keep it (in memory while it fits) for the closed loop
@@ -328,7 +335,7 @@ def deliver(
 
         def deliverables() -> _Deliverables:
             return _Deliverables(
-                final, name, stem_names, dialogue_stems, channels, sample_rate, subtype, seed, inputs
+                final, name, stem_names, dialogue_stems, channels, sample_rate, subtype, seed, inputs, pool
             )
 
         reasons: list[str] = []
@@ -437,6 +444,8 @@ def deliver(
         return delivery
     finally:
         shutil.rmtree(work, ignore_errors=True)
+        if pool is not None:
+            pool.shutdown()
 
 
 def _channels(graph: Graph, bus: str) -> int:
@@ -528,9 +537,11 @@ class _Deliverables:
         subtype: str,
         seed: int,
         inputs: Sequence[str],
+        pool: Any = None,
     ) -> None:
         from sonicmix.io import AudioWriter
 
+        self.pool = pool
         self.final, self.mix_name = final, mix_name
         self.stem_names, self.dialogue_stems = stem_names, dialogue_stems
         self.names = ["master", *stem_names]
@@ -554,8 +565,16 @@ class _Deliverables:
         if "ME" in self.final:
             me = sum(outputs[s] for s in self.stem_names if s not in self.dialogue_stems)
             blocks["ME"] = np.asarray(me, np.float32)
-        for k, block in blocks.items():
-            self.meters[k].update(self.writers[k].write(block, check=False, stored=True))
+
+        def store(k: str) -> None:  # each file has its own writer (and dither) and meter
+            self.meters[k].update(self.writers[k].write(blocks[k], check=False, stored=True))
+
+        if self.pool is None:
+            for k in blocks:
+                store(k)
+        else:
+            for job in [self.pool.submit(store, k) for k in blocks]:
+                job.result()
 
     @property
     def master_meter(self) -> LoudnessMeter:

@@ -125,9 +125,11 @@ def test_deliveries_are_deterministic(tmp_path, rng):
     (tmp_path / "a").mkdir()
     (tmp_path / "b").mkdir()
     first = deliver(graph, "atsc-a85", tmp_path / "a", bext=False)
-    second = deliver(graph, "atsc-a85", tmp_path / "b", bext=False)
+    # threads write and measure the files in parallel: the same bytes and reports
+    second = deliver(graph, "atsc-a85", tmp_path / "b", bext=False, threads=3, me_mix=True)
     for key in first.files:
         assert open(first.files[key], "rb").read() == open(second.files[key], "rb").read()
+        assert first.reports[key].to_dict() == second.reports[key].to_dict()
 
 
 def test_spilling_the_render_to_disk_changes_no_byte_and_reports_match_the_files(tmp_path, rng):
