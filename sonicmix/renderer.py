@@ -292,10 +292,14 @@ class _Engine:
 
     def _track_input(self, name: str, start: int, n: int) -> np.ndarray:
         """A track's clips for the block, in its layout, delayed by its input latency."""
-        acc = np.zeros((self.channels[name], n), np.float64)
-        for reader in self.readers[name]:
-            reader.add_into(acc, start, reader.matrix)
-        x = acc.astype(self.dtype)
+        readers = self.readers[name]
+        # one plain clip (the common case): its samples as they are, without the float64 sum
+        x = readers[0].plain_block(start, n, self.dtype) if len(readers) == 1 else None
+        if x is None:
+            acc = np.zeros((self.channels[name], n), np.float64)
+            for reader in readers:
+                reader.add_into(acc, start, reader.matrix)
+            x = acc.astype(self.dtype)
         return self.track_lines[name](x) if name in self.track_lines else x
 
     def _strip(self, name: str, x: np.ndarray, start: int, n: int, key: Any) -> tuple[np.ndarray, np.ndarray]:

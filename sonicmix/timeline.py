@@ -253,6 +253,28 @@ class ClipReader:
             audio = matrix @ audio
         out[:, lo - block_start : hi - block_start] += audio
 
+    def plain_block(self, block_start: int, n: int, dtype: np.dtype) -> np.ndarray | None:
+        """The block as ``add_into`` a zero float64 buffer would give it after a cast to ``dtype``,
+        when that is just the source's samples: no fade in the block, unity gain, no layout matrix
+        and the source already in ``dtype``. None otherwise.
+        """
+        if self.gain != 1.0 or getattr(self, "matrix", None) is not None:
+            return None
+        lo, hi = max(self.start, block_start), min(self.stop, block_start + n)
+        if lo < hi and (
+            (self.fade_in and lo - self.start < self.fade_in)
+            or (self.fade_out and self.stop - hi < self.fade_out)
+        ):
+            return None
+        if getattr(self.source, "dtype", None) != dtype:
+            return None
+        out = np.zeros((self.source.channels, n), dtype)
+        if lo < hi:
+            out[:, lo - block_start : hi - block_start] = self.source.read(
+                self.offset + lo - self.start, hi - lo
+            )
+        return out
+
 
 class OpenArray:
     """Reads an ArraySource at the render's rate (resampled once if needed)."""
@@ -268,6 +290,7 @@ class OpenArray:
             )
         self.audio = audio
         self.channels = audio.shape[0]
+        self.dtype = audio.dtype
 
     def read(self, start: int, n: int) -> np.ndarray:
         out = np.zeros((self.channels, n), dtype=self.audio.dtype)
@@ -294,6 +317,7 @@ class OpenFile:
         self.channels = self._file.channels
         self.sample_rate = self._file.samplerate
         self.frames = self._file.frames
+        self.dtype = np.dtype(np.float32)
         self._position = 0
 
     def read(self, start: int, n: int) -> np.ndarray:

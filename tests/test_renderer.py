@@ -395,3 +395,19 @@ def test_automation_lands_on_the_timeline_behind_latency(where):
     switch = -(-(12000 + 480) // CONTROL_SAMPLES) * CONTROL_SAMPLES - 480
     node = np.where(np.arange(FS) < switch, 10 ** (-6 / 20), 1.0)
     np.testing.assert_allclose(out, fader * node, rtol=1e-6)
+
+
+def test_the_plain_clip_fast_path_gives_the_summed_path_bit_for_bit(rng, monkeypatch):
+    """A lone clip at unity gain skips the float64 clip sum; the samples must be those of the sum."""
+    from sonicmix.timeline import ClipReader
+
+    clips = {
+        "plain": Track(clips=(Clip(source=noise(rng, 2, 1.0), start_s=0.3),)),
+        "faded": Track(clips=(Clip(source=noise(rng, 2, 1.0), fade_in_s=0.2, fade_out_s=0.1),)),
+        "late": Track(clips=(Clip(source=noise(rng, 2, 0.5), start_s=0.9, offset_s=0.1),)),
+    }
+    graph = Graph(tracks=clips, buses={"master": Bus(output=None)})
+    fast = render(graph, sample_rate=FS, block_size=4096, stems=())
+    monkeypatch.setattr(ClipReader, "plain_block", lambda self, start, n, dtype: None)
+    summed = render(graph, sample_rate=FS, block_size=4096, stems=())
+    np.testing.assert_array_equal(fast.master, summed.master)
