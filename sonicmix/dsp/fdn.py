@@ -233,7 +233,7 @@ def design_fdn(
     ``early_db`` relative to that (their taps have unit energy).
     """
     tank = (sample_rate, decay_s, decay_low_s, decay_high_s, crossover_low_hz, crossover_high_hz)
-    late_energy = _late_energy(*tank, damping_hz, diffusion)
+    late_energy = _late_energy_on_grid(*tank, damping_hz, diffusion)
     return _design(
         channels, *tank, pre_delay_s, damping_hz, diffusion,
         late_gain=1.0 / math.sqrt(late_energy * channels), early_gain=10.0 ** (early_db / 20.0),
@@ -241,7 +241,46 @@ def design_fdn(
     )  # fmt: skip
 
 
-@functools.lru_cache(maxsize=64)
+# Relative step of the decay-time grid on which the late tail's energy is simulated.
+_ENERGY_GRID_STEP = 1.02
+
+
+def _late_energy_on_grid(
+    sample_rate: int,
+    decay_s: float,
+    decay_low_s: float,
+    decay_high_s: float,
+    crossover_low_hz: float,
+    crossover_high_hz: float,
+    damping_hz: float,
+    diffusion: float,
+) -> float:
+    """:func:`_late_energy`, interpolated between decay times 2 % apart (same band ratios).
+
+    The energy grows smoothly with the decay time, so interpolating its logarithm
+    linearly in log decay time between two simulated neighbours is within 1e-4 of
+    a simulation at the value itself (0.0005 dB of late-tail level), and automation
+    that sweeps the decay simulates one grid point per 2 % of the sweep instead of
+    one per control block.
+    """
+    position = math.log(decay_s / 0.1, _ENERGY_GRID_STEP)
+    k = math.floor(position)
+    frac = position - k
+    ratios = (decay_low_s / decay_s, decay_high_s / decay_s)
+
+    def at(index: int) -> float:
+        d = 0.1 * _ENERGY_GRID_STEP**index
+        return _late_energy(
+            sample_rate, d, d * ratios[0], d * ratios[1], crossover_low_hz, crossover_high_hz,
+            damping_hz, diffusion,
+        )  # fmt: skip
+
+    if frac < 1e-12:
+        return at(k)
+    return math.exp((1.0 - frac) * math.log(at(k)) + frac * math.log(at(k + 1)))
+
+
+@functools.lru_cache(maxsize=256)
 def _late_energy(
     sample_rate: int,
     decay_s: float,
