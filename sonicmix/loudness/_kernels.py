@@ -188,3 +188,47 @@ def kweighted_bin_sums(x, channels, weights, sos, bin_length, out):  # pragma: n
                 acc_q += hv * hv
             out[b] += wp * acc_p + wq * acc_q
         k += 2
+
+
+@numba.njit(cache=True, nogil=True)
+def oversampled_block_max(full, phases, n, block, bound, order, best):  # pragma: no cover - compiled
+    """Raise ``best`` to the largest ``|y|`` over the interpolated outputs of the blocks in ``order``.
+
+    ``y_p(i) = sum_k phases[p, k] * full[i + k]`` is output ``i`` (``0 <= i < n``) of
+    phase ``p``; block ``b`` holds outputs ``b*block .. (b+1)*block - 1``. Blocks are
+    visited in the given order (highest bound first) and skipped once their
+    ``bound[b]`` cannot beat ``best``. ``phases`` has a multiple of three rows (pad
+    with zero rows): three phases share each pass over the input, and each output
+    is summed over ``k`` in order in its own vector lane, so its value does not
+    depend on where the block lies or on the order of the blocks.
+    """
+    n_phases, taps = phases.shape
+    acc = np.empty((3, block), full.dtype)
+    for j in range(order.shape[0]):
+        b = order[j]
+        if bound[b] <= best:
+            continue
+        lo = b * block
+        m = min(block, n - lo)
+        a0 = acc[0, :m]
+        a1 = acc[1, :m]
+        a2 = acc[2, :m]
+        for g in range(0, n_phases, 3):
+            a0[:] = 0.0
+            a1[:] = 0.0
+            a2[:] = 0.0
+            for k in range(taps):
+                h0 = phases[g, k]
+                h1 = phases[g + 1, k]
+                h2 = phases[g + 2, k]
+                seg = full[lo + k : lo + k + m]
+                for r in range(m):
+                    v = seg[r]
+                    a0[r] += h0 * v
+                    a1[r] += h1 * v
+                    a2[r] += h2 * v
+            for r in range(m):
+                v = max(abs(a0[r]), abs(a1[r]), abs(a2[r]))
+                if v > best:
+                    best = v
+    return best

@@ -17,15 +17,12 @@ under-reads peaks of content near the new Nyquist frequency by up to 3 dB.
 from __future__ import annotations
 
 import numpy as np
-from numpy.lib.stride_tricks import as_strided
 
 __all__ = ["oversampling_factor", "interpolation_filter", "TruePeakTracker", "true_peak"]
 
 _TAPS_PER_PHASE = 24
 _KAISER_BETA = 8.0
 _BLOCK = 64  # grid block of the peak bound, in input samples (>= taps - 1)
-_GROUP = 32  # candidate blocks oversampled per matrix product
-_ROW = 8  # outputs per row of that product
 _BOUND_MARGIN = 1.0 + 1e-5  # covers float32 rounding of a 24-term dot product
 
 
@@ -72,7 +69,10 @@ class TruePeakTracker:
         phases = interpolation_filter(self.factor)[1:]
         self._taps = phases.shape[1]
         self._l1 = float(np.abs(phases).sum(axis=1).max()) * _BOUND_MARGIN
-        self._rows_matrix = _rows_matrix(phases).astype(self._dtype)
+        # the compiled kernel takes phases three at a time: pad with zero phases (zero outputs)
+        padded = np.zeros((-(-phases.shape[0] // 3) * 3, phases.shape[1]))
+        padded[: phases.shape[0]] = phases
+        self._phases = padded.astype(self._dtype)
         self._context = np.zeros((channels, self._taps - 1), self._dtype)
         self._pending = np.zeros((channels, _BLOCK), self._dtype)
         self._n_pending = 0
@@ -144,42 +144,18 @@ class TruePeakTracker:
     ) -> float:
         """Raise ``best`` to the oversampled peak of the candidate blocks, highest bound first.
 
-        Blocks go through the filter a group at a time; after each group, the
-        blocks whose bound no longer beats ``best`` are skipped.
+        A compiled kernel filters block by block (three phases per pass over the
+        input, vectorised across outputs: 4.5 ns per input sample at 4x here)
+        and skips the blocks whose bound no longer beats ``best``. The whole
+        meter on white noise went from 16.4 to 11.0 ns per channel-sample when
+        it replaced a matrix product over gathered rows of samples.
         """
-        n_rows = -(-n // _ROW)
-        if full.size < n_rows * _ROW + self._taps - 1:  # the programme's last block: silence follows
-            full = np.concatenate([full, np.zeros(n_rows * _ROW + self._taps - 1 - full.size, full.dtype)])
-        step = full.strides[0]
-        # row j: the taps - 1 + _ROW samples that the outputs at seg[j*_ROW : (j+1)*_ROW] depend on
-        rows = as_strided(
-            full, shape=(n_rows, self._taps - 1 + _ROW), strides=(_ROW * step, step), writeable=False
-        )
+        from sonicmix.loudness._kernels import oversampled_block_max
+
+        if full.size < n + self._taps - 1:  # the programme's last block: silence follows
+            full = np.concatenate([full, np.zeros(n + self._taps - 1 - full.size, full.dtype)])
         order = candidates[np.argsort(-bound[candidates], kind="stable")]
-        offsets = np.arange(_BLOCK // _ROW)
-        for first in range(0, order.size, _GROUP):
-            group = order[first : first + _GROUP]
-            group = group[bound[group] > best]
-            if group.size == 0:  # sorted: no later block can beat best either
-                break
-            index = (group[:, None] * (_BLOCK // _ROW) + offsets).ravel()
-            y = rows[index[index < n_rows]] @ self._rows_matrix
-            best = max(best, float(np.abs(y).max()))
-        return best
-
-
-def _rows_matrix(phases: np.ndarray) -> np.ndarray:
-    """Matrix taking ``taps - 1 + _ROW`` input samples to the ``_ROW * n_phases`` outputs they determine.
-
-    Computing ``_ROW`` consecutive outputs per row as one matrix product reads
-    each input sample ``(taps - 1 + _ROW) / _ROW`` times instead of ``taps``
-    times (measured here: 4 ns instead of 15 ns per sample).
-    """
-    n_phases, taps = phases.shape
-    matrix = np.zeros((taps - 1 + _ROW, _ROW * n_phases))
-    for r in range(_ROW):
-        matrix[r : r + taps, r * n_phases : (r + 1) * n_phases] = phases.T
-    return matrix
+        return float(oversampled_block_max(full, self._phases, n, _BLOCK, bound, order, best))
 
 
 def true_peak(audio: np.ndarray, sample_rate: int) -> np.ndarray:
