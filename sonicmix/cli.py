@@ -184,10 +184,35 @@ def _report_line(report: LoudnessReport) -> str:
     )
 
 
+def _measured_against(report: LoudnessReport, target: Any, dialogue: bool) -> tuple[LoudnessReport, Any]:
+    """The report (with its dialogue-gated loudness when the file is all dialogue) and its compliance."""
+    import dataclasses
+
+    from sonicmix.compliance import evaluate
+    from sonicmix.deliver import _powers, dialogue_gated_lufs
+
+    if dialogue:
+        powers = _powers(report)
+        report = dataclasses.replace(report, dialogue_lufs=dialogue_gated_lufs(powers, powers))
+    return report, evaluate(report, target)
+
+
 def _cmd_measure(args: argparse.Namespace) -> int:
     entries: list[dict[str, object]] = []
     failed = False
+    compliant = True
     sources: list[str | None] = list(args.files) if args.files else [None]
+    target = None
+    if args.target is not None:
+        from sonicmix.targets import get_target
+
+        target = get_target(args.target)
+        if target.measurement == "dialogue" and not args.dialogue:
+            raise ParameterError(
+                f"target {target.name!r} is dialogue-gated (measurement='dialogue'); a file alone has "
+                "no separate dialogue: expected --dialogue if the files are speech only, or a "
+                "programme-gated target (see sonicmix targets)"
+            )
     for index, source in enumerate(sources):
         logger.debug("measuring %s", "the built-in signal" if source is None else source)
         try:
@@ -213,24 +238,37 @@ def _cmd_measure(args: argparse.Namespace) -> int:
             continue
         finally:
             args.bar.close()
+        compliance = None
+        if target is not None:
+            report, compliance = _measured_against(report, target, args.dialogue)
+            compliant = compliant and compliance.passed
         if args.json:
             entry: dict[str, object] = {"file": source}
             if source is None:
                 entry["signal"] = BUILTIN_DESCRIPTION
             entry.update(report.to_dict())
+            if compliance is not None:
+                entry["compliance"] = compliance.to_dict()
             entries.append(entry)
         elif args.quiet:
-            print(f"{'built-in signal' if source is None else source}: {_report_line(report)}")
+            verdict = ""
+            if compliance is not None:
+                verdict = f", {'PASS' if compliance.passed else 'FAIL'} {target.name}"
+            print(f"{'built-in signal' if source is None else source}: {_report_line(report)}{verdict}")
         else:
             print(BUILTIN_DESCRIPTION if source is None else source)
             print(report)
+            if compliance is not None:
+                print(compliance)
             if index < len(sources) - 1:
                 print()
             sys.stdout.flush()
     if args.json:
         # allow_nan=False: the output must be strict JSON (to_dict maps undefined levels to null).
         print(json.dumps(entries, indent=2, allow_nan=False))
-    return EXIT_ERROR if failed else EXIT_OK
+    if failed:
+        return EXIT_ERROR
+    return EXIT_OK if compliant else EXIT_NOT_COMPLIANT
 
 
 # ------------------------------------------------------------------------------------- normalize
@@ -596,6 +634,16 @@ def _parser() -> argparse.ArgumentParser:
         "--layout",
         metavar="NAME",
         help="channel layout (mono, stereo, 5.0, 5.1, 7.1); assumed from the channel count if omitted",
+    )
+    measure.add_argument(
+        "--target",
+        metavar="NAME",
+        help="judge each file against this loudness target preset: exit 1 if any file is not compliant",
+    )
+    measure.add_argument(
+        "--dialogue",
+        action="store_true",
+        help="the files are dialogue only: measure dialogue-gated loudness (for dialogue-gated targets)",
     )
     measure.set_defaults(run=_cmd_measure)
 

@@ -202,7 +202,7 @@ def deliver(
     target : LoudnessTarget or str
         Target or preset name (see :data:`sonicmix.targets.PRESETS`).
     out_dir : path
-        Existing folder for the files: ``<name>.wav``, ``<name>.<stem>.wav``,
+        Folder for the files (created if missing): ``<name>.wav``, ``<name>.<stem>.wav``,
         ``<name>.ME.wav`` and, with ``reports``, ``<name>.report.json``,
         ``<name>.report.txt`` and (when matplotlib is installed)
         ``<name>.loudness.png``.
@@ -262,8 +262,11 @@ def deliver(
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
         raise ParameterError(f"max_iterations={max_iterations!r}; expected a whole number >= 1")
     out_dir = os.fspath(out_dir)
-    if not os.path.isdir(out_dir):
-        raise ParameterError(f"out_dir={out_dir!r} is not an existing folder; create it first")
+    if os.path.exists(out_dir) and not os.path.isdir(out_dir):
+        raise ParameterError(
+            f"out_dir={out_dir!r} is not an existing folder but a file; expected a folder "
+            "(one that does not exist yet is created)"
+        )
     stem_names = [b for b in graph.buses if b != graph.master] if stems is None else list(stems)
     for stem in stem_names:
         if stem not in graph.buses or stem == graph.master:
@@ -287,6 +290,9 @@ def deliver(
     names = ["master", *stem_names]
     channels = {n: _channels(graph, n) for n in names}
     tell = progress if progress is not None else (lambda stage, done, total: None)
+    created = not os.path.exists(out_dir)
+    if created:  # removed again below if the delivery leaves nothing in it
+        os.makedirs(out_dir)
     pool = None
     if threads > 1:  # the deliverables are written and measured file by file in parallel
         from concurrent.futures import ThreadPoolExecutor
@@ -446,6 +452,8 @@ def deliver(
         shutil.rmtree(work, ignore_errors=True)
         if pool is not None:
             pool.shutdown()
+        if created and not os.listdir(out_dir):
+            os.rmdir(out_dir)
 
 
 def _channels(graph: Graph, bus: str) -> int:

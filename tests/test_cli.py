@@ -485,3 +485,20 @@ def test_unexpected_error_is_a_message_with_exit_2(monkeypatch, capsys):
     assert "unexpected TypeError: a bug" in err and "-v" in err and "Traceback" not in err
     assert main(["-v", "targets"]) == 2
     assert "Traceback" in capsys.readouterr().err  # the traceback, for a bug report
+
+
+def test_measure_against_a_target_sets_the_exit_status(tmp_path, capsys):
+    """Tech 3341 case 1 is a stereo 1 kHz tone at -23 LUFS: compliant with EBU R 128 (-23 +-1 LU,
+    true peak -23 dBTP), not with a -14 LUFS streaming target; dialogue-gated targets need --dialogue."""
+    path = tech3341_case(tmp_path, -23.0, "case1.wav")
+    assert main(["measure", str(path), "--target", "ebu-r128"]) == 0
+    assert "Compliance with ebu-r128: PASS" in capsys.readouterr().out
+    assert main(["-q", "measure", str(path), "--target", "spotify"]) == 1
+    assert capsys.readouterr().out.strip().endswith("FAIL spotify")
+    assert main(["measure", str(path), "--target", "netflix"]) == 2
+    assert "--dialogue" in capsys.readouterr().err
+    assert main(["measure", str(path), "--target", "netflix", "--dialogue", "--json"]) == 1  # -27 LKFS
+    entry = strict_json(capsys.readouterr().out)[0]
+    assert entry["dialogue_lufs"] == pytest.approx(-23.0, abs=0.05)  # a steady tone: every block gated in
+    assert entry["compliance"]["passed"] is False
+    assert main(["measure", str(path), "--target", "no-such-target"]) == 2
