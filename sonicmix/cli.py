@@ -518,7 +518,10 @@ def _cmd_demo(args: argparse.Namespace) -> int:
     from sonicmix.demo import run_demo
 
     logger.info("rendering the demo (%g s) into %s", args.seconds, args.out)
-    delivery = run_demo(args.out, target=args.target, seconds=args.seconds)
+    try:
+        delivery = run_demo(args.out, target=args.target, seconds=args.seconds, progress=args.bar)
+    finally:
+        args.bar.close()
     _print_delivery(args, delivery, args.out)
     return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
 

@@ -151,8 +151,11 @@ def demo_session(seconds: float = 30.0, sample_rate: int = 48000, seed: int = 20
     )
 
 
-def run_demo(out_dir: str, *, target: str = "ebu-r128", seconds: float = 30.0):
-    """Render the demo session to ``target`` into ``out_dir`` (created if missing); return the Delivery."""
+def run_demo(out_dir: str, *, target: str = "ebu-r128", seconds: float = 30.0, progress=None):
+    """Render the demo session to ``target`` into ``out_dir`` (created if missing); return the Delivery.
+
+    ``progress`` is passed to :func:`sonicmix.deliver.deliver`.
+    """
     import os
 
     from sonicmix._checks import check_range
@@ -166,4 +169,4 @@ def run_demo(out_dir: str, *, target: str = "ebu-r128", seconds: float = 30.0):
         os.makedirs(out_dir, exist_ok=True)
     except OSError as err:
         raise AudioFileError(f"cannot create the output folder {out_dir!r}: {err.strerror or err}") from err
-    return deliver(demo_session(seconds), chosen, out_dir, name="demo", me_mix=True)
+    return deliver(demo_session(seconds), chosen, out_dir, name="demo", me_mix=True, progress=progress)
