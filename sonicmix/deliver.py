@@ -131,10 +131,11 @@ class Delivery:
         )
         if self.compliance is not None:
             lines.append(str(self.compliance))
+        width = max((len(str(p)) for p in self.files.values()), default=0)
         for name, path in self.files.items():
             r = self.reports.get(name)
             extra = f"  {r.integrated_lufs:6.1f} LUFS  {r.true_peak_dbtp:6.2f} dBTP" if r else ""
-            lines.append(f"  {name:<12} {path}{extra}")
+            lines.append(f"  {name:<12} {str(path):<{width}}{extra}")
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:
