@@ -166,16 +166,11 @@ def gain_reduction_db(
     - :class:`~sonicmix.nodes.ducking.Ducker`: ``gain_db`` of its
       :meth:`~sonicmix.nodes.ducking.Ducker.analyse` (in band mode, the gain of the band);
     - :class:`~sonicmix.nodes.dynamics.Compressor`, ``KeyedCompressor``,
-      :class:`~sonicmix.nodes.dynamics.Gate` and ``DeEsser(mode="broadband")``:
-      these have no separate gain output, but their output is exactly the
-      input, delayed by the lookahead, times the gain. The gain is therefore
-      output / input, computed in float64 from the node's own output, which
-      is the node's gain to within one rounding of the audio's dtype (6e-7 dB
-      for float32). Where the input or the output sample is zero (or
-      subnormal) the gain cannot be observed and the curve is NaN. The
-      compressor's ``makeup_db`` is taken out: the curve is the reduction only.
-      ``DeEsser(mode="band")`` turns down only its band, which output / input
-      does not reveal: it is refused.
+      :class:`~sonicmix.nodes.dynamics.Gate` and
+      :class:`~sonicmix.nodes.dynamics.DeEsser`: their
+      :meth:`~sonicmix.nodes.dynamics.Compressor.gain`, with the compressor's
+      ``makeup_db`` taken out (the curve is the reduction only); for
+      ``DeEsser(mode="band")`` it is the gain of the band.
 
     The input is followed by ``latency_samples`` zeros so that the lookahead
     is flushed; sample ``i`` of the curve is the gain applied to input sample
@@ -224,12 +219,7 @@ def gain_reduction_db(
     if not isinstance(node, supported):
         raise ParameterError(
             f"node={type(node).__name__} has no gain curve to show; expected a Compressor, KeyedCompressor, "
-            "Gate, DeEsser (broadband), Limiter or Ducker"
-        )
-    if isinstance(node, DeEsser) and node.mode == "band":
-        raise ParameterError(
-            "node=DeEsser(mode='band') turns down only its band, so its gain cannot be read from output / "
-            "input; expected mode='broadband' (the band's gain curve is the same in both modes)"
+            "Gate, DeEsser, Limiter or Ducker"
         )
     x = check_audio(audio, "audio", min_samples=0)
     rate = check_sample_rate(sample_rate)
@@ -239,26 +229,18 @@ def gain_reduction_db(
     def flushed(a: np.ndarray) -> np.ndarray:
         return np.pad(a, ((0, 0), (0, lag))) if lag else a
 
-    if isinstance(node, Limiter):
-        g, _ = node.gain(flushed(x), rate, node.init_state(x.shape[0], rate, x.dtype))
-        with np.errstate(divide="ignore"):
-            return 20.0 * np.log10(g[:, lag:].astype(np.float64))
     if isinstance(node, Ducker):
         analysis = node.analyse(flushed(x), rate, key=flushed(k))
         return np.asarray(analysis.gain_db[lag:], np.float64)[np.newaxis]
-
-    y = node(flushed(x), rate, key=None if k is None else flushed(k))[:, lag:]
-    xf, yf = x.astype(np.float64), y.astype(np.float64)
-    tiny = float(np.finfo(x.dtype).tiny)
-    seen = (np.abs(xf) >= tiny) & (np.abs(yf) >= tiny)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        curves = 20.0 * np.log10(np.where(seen, yf / np.where(seen, xf, 1.0), np.nan))
-    curves -= float(getattr(node, "makeup_db", 0.0))
-    # one gain for every channel unless the node runs channels apart (as in its own engine)
-    detector_channels = k.shape[0] if k is not None else x.shape[0]
-    if not (node.stereo_link < 1.0 and detector_channels == x.shape[0]):
-        curves = np.fmax.reduce(curves, axis=0, keepdims=True)  # NaN only where no channel shows it
-    return curves
+    # the gain at output sample i + lag is the one applied to input sample i
+    state = node.init_state(x.shape[0], rate, x.dtype)
+    if isinstance(node, Limiter):
+        g, _ = node.gain(flushed(x), rate, state)
+    else:
+        g, _ = node.gain(flushed(x), rate, state, key=None if k is None else flushed(k))
+    with np.errstate(divide="ignore"):
+        curves = 20.0 * np.log10(g[:, lag:].astype(np.float64))
+    return curves - float(getattr(node, "makeup_db", 0.0))
 
 
 def plot_gain_reduction(
@@ -273,8 +255,7 @@ def plot_gain_reduction(
     """Gain reduction of a dynamics node over time, in dB against seconds.
 
     Draws :func:`gain_reduction_db` (see it for how each node's curve is
-    obtained): 0 dB is no reduction, -6 dB is 6 dB of it; gaps are samples
-    where a compressor's or gate's gain cannot be observed (digital silence).
+    obtained): 0 dB is no reduction, -6 dB is 6 dB of it.
 
     Parameters
     ----------

@@ -228,13 +228,16 @@ def test_curve_is_aligned_with_the_input_despite_lookahead():
     assert abs(curve[24000 - lag] - (-(20 * np.log10(0.5) + 20.0) * 0.75)) < 1e-4
 
 
-def test_silence_leaves_gaps_and_unlinked_channels_get_their_own_curves():
+def test_silence_is_shown_too_and_unlinked_channels_get_their_own_curves():
     x = np.vstack([sine(1000.0, 0.5, 0.5)[0], sine(1000.0, 0.5, 0.05)[0]])
     x[:, 10000:12000] = 0.0
     comp = sm.Compressor(threshold_db=-30.0, ratio=2.0, knee_db=0.0, attack_s=0.0, stereo_link=0.0)
     curves = gain_reduction_db(comp, x, FS)
     assert curves.shape == (2, x.shape[1])
-    assert np.all(np.isnan(curves[:, 10000:12000]))
+    # the node's own gain: defined in digital silence too, releasing towards 0 dB
+    assert np.all(np.isfinite(curves)) and np.all(np.diff(curves[:, 10000:12000], axis=1) >= 0)
+    # and it is what the node multiplies by: output == input * 10 ** (curve / 20)
+    np.testing.assert_allclose(comp(x, FS), x * 10 ** (curves / 20), rtol=1e-5, atol=1e-9)
     # each channel on the static curve of its own crest: -6.02 and -26.02 dBFS, T=-30, R=2
     for c, peak in enumerate((0.5, 0.05)):
         assert abs(np.nanmin(curves[c, 5000:10000]) - (-(20 * np.log10(peak) + 30.0) / 2)) < 1e-4
@@ -298,7 +301,6 @@ def test_plot_gain_reduction_draws_one_line_per_channel_into_given_axes():
     ("node", "kwargs", "match"),
     [
         (sm.Reverb(), {}, r"node=Reverb has no gain curve"),
-        (sm.DeEsser(), {}, r"mode='band'"),
         (sm.Ducker(), {}, r"Ducker needs a side-chain key"),
         (sm.Compressor(), {"key": np.zeros((1, 480), np.float32)}, r"takes no side-chain key"),
     ],
@@ -314,3 +316,12 @@ def test_broadband_deesser_curve_is_observable():
     # reduction limited to range_db; 0.1 dB: the peak detector's level sags between the crests of a
     # 6 kHz tone (8 samples a period) and the 50 ms release recovers a little of the gain there
     assert abs(np.nanmin(curve[0, 4800:]) - (-12.0)) < 0.1
+
+
+def test_a_band_de_esser_shows_the_gain_of_its_band():
+    """A loud 7 kHz tone is sibilance to the de-esser: its band is turned down, a 200 Hz tone is not."""
+    de_esser = sm.DeEsser(mode="band", threshold_db=-30.0)
+    hiss = gain_reduction_db(de_esser, sine(7000.0, 0.5, 0.5), FS)
+    hum = gain_reduction_db(de_esser, sine(200.0, 0.5, 0.5), FS)
+    assert hiss.shape == hum.shape == (1, FS // 2)
+    assert hiss[0, -1] < -6.0 and hum[0, -1] > -0.5

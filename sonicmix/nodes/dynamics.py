@@ -218,6 +218,38 @@ class _Dynamics(Node):
     def process(
         self, x: Audio, sample_rate: int, state: DynamicsState, *, key: Audio | None = None
     ) -> tuple[Audio, DynamicsState]:
+        return self._run(x, state, key, None)
+
+    def gain(
+        self, x: Audio, sample_rate: int, state: DynamicsState, *, key: Audio | None = None
+    ) -> tuple[np.ndarray, DynamicsState]:
+        """The linear gain the node applies, sample by sample, and the next state.
+
+        Exactly the gain :meth:`process` multiplies by (makeup included), for the
+        same input and state: shape ``(channels, n)``, or ``(1, n)`` when one gain
+        serves every channel (linked, or a mono detector). Sample ``i`` of it
+        multiplies output sample ``i``, that is input sample ``i -
+        latency_samples`` (the lookahead delays the audio, not the gain). In
+        ``DeEsser(mode="band")`` it is the gain of the band only.
+
+        Examples
+        --------
+        >>> import numpy as np
+        >>> comp = Compressor(threshold_db=-20.0, ratio=4.0, knee_db=0.0, attack_s=0.0, release_s=1.0)
+        >>> x = np.full((1, 4800), 0.5, np.float32)  # -6.02 dBFS
+        >>> g, _ = comp.gain(x, 48000, comp.init_state(1, 48000, np.float32))
+        >>> round(float(20 * np.log10(g[0, -1])), 2)  # (20 - 6.02) * (1 - 1/4) dB of reduction
+        -10.48
+        """
+        curves: list[np.ndarray] = []
+        _, state = self._run(x, state, key, curves)
+        if not curves:
+            return np.ones((state.gain_db.shape[0] if state.detector_channels else 1, 0), x.dtype), state
+        return (np.concatenate(curves, axis=1) if len(curves) > 1 else curves[0]), state
+
+    def _run(
+        self, x: Audio, state: DynamicsState, key: Audio | None, curves: list[np.ndarray] | None
+    ) -> tuple[Audio, DynamicsState]:
         from sonicmix.dsp import envelope as env  # imports numba; loaded on first use
 
         plan = state.plan
@@ -269,6 +301,8 @@ class _Dynamics(Node):
             if plan.makeup_ln:
                 gain += plan.makeup_ln
             np.exp(gain, out=gain)
+            if curves is not None:
+                curves.append(gain.copy())
             if plan.band_only:
                 # y = x + (g - 1) * band: the band and its complement x - band sum to x when g == 1.
                 gain -= 1.0
