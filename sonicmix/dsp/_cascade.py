@@ -22,7 +22,7 @@ from __future__ import annotations
 import numba
 import numpy as np
 
-__all__ = ["cascade"]
+__all__ = ["cascade", "tdf2"]
 
 _CHUNK = 16384
 
@@ -60,6 +60,17 @@ def cascade(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
         _run(sos, x[:, start:stop], zf, part)
         y[:, start:stop] = part
     return y, zf
+
+
+@numba.njit(cache=True, nogil=True, inline="always")
+def tdf2(x, b0, b1, b2, a1, a2, z1, z2):  # pragma: no cover - compiled
+    """One sample through one biquad in transposed direct form II: ``(y, z1, z2)`` after it.
+
+    The operations and their order are those of ``scipy.signal.sosfilt``; inlined
+    into the kernels that call it, so the state stays in registers.
+    """
+    y = b0 * x + z1
+    return y, b1 * x - a1 * y + z2, b2 * x - a2 * y
 
 
 @numba.njit(cache=True, nogil=True)
@@ -123,24 +134,12 @@ def _three_pair(sos, s, x, z, y, c):  # pragma: no cover - compiled
     for n in range(x.shape[1]):
         v = x[c, n]
         V = x[d, n]
-        u = a0 * v + p0
-        p0 = a1 * v - a4 * u + p1
-        p1 = a2 * v - a5 * u
-        U = a0 * V + P0
-        P0 = a1 * V - a4 * U + P1
-        P1 = a2 * V - a5 * U
-        w = b0 * u + q0
-        q0 = b1 * u - b4 * w + q1
-        q1 = b2 * u - b5 * w
-        W = b0 * U + Q0
-        Q0 = b1 * U - b4 * W + Q1
-        Q1 = b2 * U - b5 * W
-        o = c0 * w + r0
-        r0 = c1 * w - c4 * o + r1
-        r1 = c2 * w - c5 * o
-        o2 = c0 * W + R0
-        R0 = c1 * W - c4 * o2 + R1
-        R1 = c2 * W - c5 * o2
+        u, p0, p1 = tdf2(v, a0, a1, a2, a4, a5, p0, p1)
+        U, P0, P1 = tdf2(V, a0, a1, a2, a4, a5, P0, P1)
+        w, q0, q1 = tdf2(u, b0, b1, b2, b4, b5, q0, q1)
+        W, Q0, Q1 = tdf2(U, b0, b1, b2, b4, b5, Q0, Q1)
+        o, r0, r1 = tdf2(w, c0, c1, c2, c4, c5, r0, r1)
+        o2, R0, R1 = tdf2(W, c0, c1, c2, c4, c5, R0, R1)
         y[c, n] = o
         y[d, n] = o2
     z[s, c, 0], z[s, c, 1], z[s + 1, c, 0], z[s + 1, c, 1], z[s + 2, c, 0], z[s + 2, c, 1] = (
@@ -176,15 +175,9 @@ def _three(sos, s, x, z, y, c):  # pragma: no cover - compiled
     )
     for n in range(x.shape[1]):
         v = x[c, n]
-        u = a0 * v + p0
-        p0 = a1 * v - a4 * u + p1
-        p1 = a2 * v - a5 * u
-        w = b0 * u + q0
-        q0 = b1 * u - b4 * w + q1
-        q1 = b2 * u - b5 * w
-        o = c0 * w + r0
-        r0 = c1 * w - c4 * o + r1
-        r1 = c2 * w - c5 * o
+        u, p0, p1 = tdf2(v, a0, a1, a2, a4, a5, p0, p1)
+        w, q0, q1 = tdf2(u, b0, b1, b2, b4, b5, q0, q1)
+        o, r0, r1 = tdf2(w, c0, c1, c2, c4, c5, r0, r1)
         y[c, n] = o
     z[s, c, 0], z[s, c, 1], z[s + 1, c, 0], z[s + 1, c, 1], z[s + 2, c, 0], z[s + 2, c, 1] = (
         p0,
@@ -204,12 +197,8 @@ def _one_pair(sos, s, x, z, y, c):  # pragma: no cover - compiled
     for n in range(x.shape[1]):
         v = x[c, n]
         V = x[d, n]
-        u = a0 * v + p0
-        p0 = a1 * v - a4 * u + p1
-        p1 = a2 * v - a5 * u
-        U = a0 * V + P0
-        P0 = a1 * V - a4 * U + P1
-        P1 = a2 * V - a5 * U
+        u, p0, p1 = tdf2(v, a0, a1, a2, a4, a5, p0, p1)
+        U, P0, P1 = tdf2(V, a0, a1, a2, a4, a5, P0, P1)
         y[c, n] = u
         y[d, n] = U
     z[s, c, 0], z[s, c, 1], z[s, d, 0], z[s, d, 1] = p0, p1, P0, P1
@@ -221,8 +210,6 @@ def _one(sos, s, x, z, y, c):  # pragma: no cover - compiled
     p0, p1 = z[s, c, 0], z[s, c, 1]
     for n in range(x.shape[1]):
         v = x[c, n]
-        u = a0 * v + p0
-        p0 = a1 * v - a4 * u + p1
-        p1 = a2 * v - a5 * u
+        u, p0, p1 = tdf2(v, a0, a1, a2, a4, a5, p0, p1)
         y[c, n] = u
     z[s, c, 0], z[s, c, 1] = p0, p1

@@ -15,6 +15,8 @@ from __future__ import annotations
 import numba
 import numpy as np
 
+from sonicmix.dsp._cascade import tdf2
+
 
 @numba.njit(cache=True, nogil=True)
 def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows, first_complete, max_sums):
@@ -51,18 +53,10 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows,
             for i in range(n):
                 u = np.float64(x[p, i])
                 v = np.float64(x[q, i])
-                su = b0 * u + ps1
-                ps1 = b1 * u - a1 * su + ps2
-                ps2 = b2 * u - a2 * su
-                sv = b0 * v + qs1
-                qs1 = b1 * v - a1 * sv + qs2
-                qs2 = b2 * v - a2 * sv
-                hu = c0 * su + ph1
-                ph1 = c1 * su - d1 * hu + ph2
-                ph2 = c2 * su - d2 * hu
-                hv = c0 * sv + qh1
-                qh1 = c1 * sv - d1 * hv + qh2
-                qh2 = c2 * sv - d2 * hv
+                su, ps1, ps2 = tdf2(u, b0, b1, b2, a1, a2, ps1, ps2)
+                sv, qs1, qs2 = tdf2(v, b0, b1, b2, a1, a2, qs1, qs2)
+                hu, ph1, ph2 = tdf2(su, c0, c1, c2, d1, d2, ph1, ph2)
+                hv, qh1, qh2 = tdf2(sv, c0, c1, c2, d1, d2, qh1, qh2)
                 e = wp * hu * hu + wq * hv * hv
                 if single:
                     total += e
@@ -80,12 +74,8 @@ def kweighted_cumulative_power(x, channels, weights, sos, state, c, i0, windows,
             ps1, ps2, ph1, ph2 = state[k, 0], state[k, 1], state[k, 2], state[k, 3]
             for i in range(n):
                 u = np.float64(x[p, i])
-                su = b0 * u + ps1
-                ps1 = b1 * u - a1 * su + ps2
-                ps2 = b2 * u - a2 * su
-                hu = c0 * su + ph1
-                ph1 = c1 * su - d1 * hu + ph2
-                ph2 = c2 * su - d2 * hu
+                su, ps1, ps2 = tdf2(u, b0, b1, b2, a1, a2, ps1, ps2)
+                hu, ph1, ph2 = tdf2(su, c0, c1, c2, d1, d2, ph1, ph2)
                 e = wp * hu * hu
                 if single:
                     total += e
@@ -172,18 +162,10 @@ def kweighted_bin_sums(x, channels, weights, sos, bin_length, out):  # pragma: n
             for i in range(lo, hi):
                 u = np.float64(x[p, i])
                 v = np.float64(x[q, i])
-                su = b0 * u + ps1
-                ps1 = b1 * u - a1 * su + ps2
-                ps2 = b2 * u - a2 * su
-                sv = b0 * v + qs1
-                qs1 = b1 * v - a1 * sv + qs2
-                qs2 = b2 * v - a2 * sv
-                hu = c0 * su + ph1
-                ph1 = c1 * su - d1 * hu + ph2
-                ph2 = c2 * su - d2 * hu
-                hv = c0 * sv + qh1
-                qh1 = c1 * sv - d1 * hv + qh2
-                qh2 = c2 * sv - d2 * hv
+                su, ps1, ps2 = tdf2(u, b0, b1, b2, a1, a2, ps1, ps2)
+                sv, qs1, qs2 = tdf2(v, b0, b1, b2, a1, a2, qs1, qs2)
+                hu, ph1, ph2 = tdf2(su, c0, c1, c2, d1, d2, ph1, ph2)
+                hv, qh1, qh2 = tdf2(sv, c0, c1, c2, d1, d2, qh1, qh2)
                 acc_p += hu * hu
                 acc_q += hv * hv
             out[b] += wp * acc_p + wq * acc_q
