@@ -66,6 +66,8 @@ class Automation:
                     f"points[{i}]={point!r}; expected (time_s, value) or (time_s, value, shape)"
                 )
             try:
+                if any(isinstance(v, (bool, str, bytes)) for v in point[:2]):  # float() would take them
+                    raise TypeError
                 time_s, value = float(point[0]), float(point[1])
             except (TypeError, ValueError):
                 raise ParameterError(f"points[{i}]={point!r}; expected numbers (time_s, value)") from None

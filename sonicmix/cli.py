@@ -24,7 +24,7 @@ terminal (by default they are drawn on a terminal only, never with
 The CLI only parses arguments, calls the library and prints; it holds no DSP
 and no defaults of its own. Exit status: 0 on success (compliant), 1 when a
 delivery does not meet its target, 2 on any error (the message on stderr
-names the file at fault), 130 when interrupted. ``docs/cli.md`` describes
+names the file at fault), 130 when interrupted (143 on SIGTERM). ``docs/cli.md`` describes
 every command with examples.
 
 Examples
@@ -77,6 +77,12 @@ EXIT_OK = 0
 EXIT_NOT_COMPLIANT = 1
 EXIT_ERROR = 2
 EXIT_INTERRUPTED = 130  # 128 + SIGINT, as shells report it
+EXIT_TERMINATED = 143  # 128 + SIGTERM
+
+
+class _Terminated(BaseException):
+    """SIGTERM (what schedulers and containers send to stop a job), raised where the program is, so
+    that the writers' clean-up runs as it does for Ctrl-C."""
 
 #: Frames read and measured at a time: memory stays constant however long the file.
 _MEASURE_BLOCK_SIZE = 2**16
@@ -827,7 +833,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success (compliant), 1 when a delivery does not meet its target,
-        2 on any error (usage errors included), 130 when interrupted.
+        2 on any error (usage errors included), 130 when interrupted (Ctrl-C), 143 when stopped by SIGTERM; both clean up.
     """
     from sonicmix._progress import ProgressBar, stream_is_terminal
 
@@ -853,6 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args.bar = ProgressBar(enabled=bars)
     undo = _configure_logging(args)
     started = time.perf_counter()
+    previous_term = _catch_sigterm()
     try:
         logger.debug(
             "sonicmix %s, Python %s, arguments %s",
@@ -865,6 +872,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         args.bar.close()
         print(f"sonicmix {args.command}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except _Terminated:
+        args.bar.close()
+        print(f"sonicmix {args.command}: terminated (SIGTERM); nothing partial was left", file=sys.stderr)
+        return EXIT_TERMINATED
     except SonicmixError as err:
         _error(args, str(err))
         return EXIT_ERROR
@@ -878,9 +889,31 @@ def main(argv: Sequence[str] | None = None) -> int:
         _error(args, f"unexpected {type(err).__name__}: {err}{hint}")
         return EXIT_ERROR
     finally:
+        _restore_sigterm(previous_term)
         args.bar.close()
         logger.debug("%s finished in %.2f s", args.command, time.perf_counter() - started)
         undo()
+
+
+def _catch_sigterm() -> Any:
+    """Turn SIGTERM into :class:`_Terminated` while a command runs (main thread only)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is not threading.main_thread() or not hasattr(signal, "SIGTERM"):
+        return None
+
+    def terminate(signum: int, frame: Any) -> None:
+        raise _Terminated
+
+    return signal.signal(signal.SIGTERM, terminate)
+
+
+def _restore_sigterm(previous: Any) -> None:
+    if previous is not None:
+        import signal
+
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":  # pragma: no cover

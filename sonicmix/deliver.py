@@ -219,6 +219,8 @@ def deliver(
         Sample format (PCM with seeded TPDF dither).
     bext : bool, default True
         Add a BWF ``bext`` chunk with the EBU Tech 3285 loudness fields (WAV, PCM or float).
+        Its origination date and time are now, or ``SOURCE_DATE_EPOCH`` (seconds,
+        UTC) when that environment variable is set, for byte-identical re-deliveries.
     tolerance_lu : float, default 0.1
         The closed loop stops within this distance of the target (or the
         target's own tolerance if tighter).
@@ -291,6 +293,7 @@ def deliver(
     names = ["master", *stem_names]
     channels = {n: _channels(graph, n) for n in names}
     tell = progress if progress is not None else (lambda stage, done, total: None)
+    origination = _origination() if bext else (None, None)  # a bad SOURCE_DATE_EPOCH fails before work
     created = not os.path.exists(out_dir)
     if created:  # removed again below if the delivery leaves nothing in it
         os.makedirs(out_dir)
@@ -407,47 +410,61 @@ def deliver(
             except BaseException:
                 written.abort()
                 raise
-        measured_files = written.commit()
+        try:
+            measured_files = written.finish()
 
-        # 4. judge the mix as written (the meters saw the samples the files hold)
-        mix_report = measured_files[name]
-        if target.measurement == "dialogue":
-            dialogue_power = sum(_powers(measured_files[d]) for d in dialogue_stems)
-            gated = dialogue_gated_lufs(_powers(mix_report), dialogue_power)
-            mix_report = dataclasses.replace(mix_report, dialogue_lufs=gated)
-            measured_files[name] = mix_report
-        compliance = evaluate(mix_report, target)
-        notes = tuple(
-            f"{key} peaks at {r.true_peak_dbtp:.2f} dBTP, over the {target.true_peak_dbtp:g} dBTP ceiling "
-            "(stems share the mix's gain and limiter so they sum to it; limit the stem itself if it "
-            "must comply on its own)"
-            for key, r in measured_files.items()
-            if key != name and r.true_peak_dbtp > target.true_peak_dbtp
-        )
-        if bext:
-            from sonicmix.bwf import write_bext
-
-            for key, path in final.items():
-                write_bext(
-                    path, report=measured_files[key], description=f"sonicmix {name} {key} for {target.name}"
+            # 4. judge the mix as written (the meters saw the samples the files hold)
+            mix_report = measured_files[name]
+            if target.measurement == "dialogue":
+                dialogue_power = sum(_powers(measured_files[d]) for d in dialogue_stems)
+                gated = dialogue_gated_lufs(_powers(mix_report), dialogue_power)
+                mix_report = dataclasses.replace(mix_report, dialogue_lufs=gated)
+                measured_files[name] = mix_report
+            compliance = evaluate(mix_report, target)
+            notes = tuple(
+                f"{key} peaks at {r.true_peak_dbtp:.2f} dBTP, over the {target.true_peak_dbtp:g} dBTP "
+                "ceiling (stems share the mix's gain and limiter so they sum to it; limit the stem itself "
+                "if it must comply on its own)"
+                for key, r in measured_files.items()
+                if key != name and r.true_peak_dbtp > target.true_peak_dbtp
+            )
+            if strict and not compliance.passed:
+                reasons_text = "; ".join(str(c.reason) for c in compliance.failures)
+                raise TargetNotMetError(
+                    f"{reasons_text or 'the delivery did not meet its target'} (nothing was written)"
                 )
-        delivery = Delivery(
-            target=target,
-            passed=compliance.passed,
-            reasons=tuple(str(c.reason) for c in compliance.failures),
-            gain_db=gain_db,
-            iterations=iterations,
-            limiter=limiter_stats,
-            files=final,
-            reports=measured_files,
-            compliance=compliance,
-            elapsed_s=time.perf_counter() - started,
-            notes=notes,
-        )
-        if reports:
-            _write_reports(delivery, out_dir, name)
-        if strict and not delivery.passed:
-            raise TargetNotMetError("; ".join(delivery.reasons) or "the delivery did not meet its target")
+            # 5. finish every file under its temporary name (bext, reports), then move them all
+            if bext:
+                from sonicmix.bwf import write_bext
+
+                date, clock = origination
+                for key, pending in written.pending().items():
+                    write_bext(
+                        pending,
+                        report=measured_files[key],
+                        description=f"sonicmix {name} {key} for {target.name}",
+                        origination_date=date,
+                        origination_time=clock,
+                    )
+            delivery = Delivery(
+                target=target,
+                passed=compliance.passed,
+                reasons=tuple(str(c.reason) for c in compliance.failures),
+                gain_db=gain_db,
+                iterations=iterations,
+                limiter=limiter_stats,
+                files=final,
+                reports=measured_files,
+                compliance=compliance,
+                elapsed_s=time.perf_counter() - started,
+                notes=notes,
+            )
+            if reports:
+                written.extra.extend(_write_reports(delivery, out_dir, name))
+            written.commit()
+        except BaseException:
+            written.abort()
+            raise
         return delivery
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -455,6 +472,26 @@ def deliver(
             pool.shutdown()
         if created and not os.listdir(out_dir):
             os.rmdir(out_dir)
+
+
+def _origination() -> tuple[str | None, str | None]:
+    """The bext origination date and time: ``SOURCE_DATE_EPOCH`` (UTC) when set, else now.
+
+    The reproducible-builds convention: with it set, two deliveries of the same
+    inputs are the same files byte for byte.
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None, None
+    import datetime
+
+    try:
+        moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
+    except (ValueError, OverflowError, OSError):
+        raise ParameterError(
+            f"SOURCE_DATE_EPOCH={epoch!r}; expected whole seconds since 1970-01-01 UTC, e.g. 1767225600"
+        ) from None
+    return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
 
 
 def _channels(graph: Graph, bus: str) -> int:
@@ -553,6 +590,8 @@ class _Deliverables:
         self.pool = pool
         self.final, self.mix_name = final, mix_name
         self.stem_names, self.dialogue_stems = stem_names, dialogue_stems
+        self.extra: list[tuple[str, str]] = []  # report files: (temporary name, final name)
+        self.moved: list[str] = []
         self.names = ["master", *stem_names]
         self.writers: dict[str, Any] = {}
         self.meters = {
@@ -589,15 +628,27 @@ class _Deliverables:
     def master_meter(self) -> LoudnessMeter:
         return self.meters[self.mix_name]
 
-    def commit(self) -> dict[str, LoudnessReport]:
-        """Move every file under its final name (all or nothing); return their reports."""
+    def finish(self) -> dict[str, LoudnessReport]:
+        """Complete every file under its temporary name; return their reports."""
+        for w in self.writers.values():
+            w.finish()
+        return {k: m.report() for k, m in self.meters.items()}
+
+    def pending(self) -> dict[str, str]:
+        """Temporary name of every finished file."""
+        return {k: w.finish() for k, w in self.writers.items()}
+
+    def commit(self) -> None:
+        """Move every file under its final name (all or nothing, short of a killed process)."""
         try:
             for w in self.writers.values():
                 w.commit()
+            for tmp, path in self.extra:
+                os.replace(tmp, path)
+                self.moved.append(path)
         except BaseException:
             self.abort()
             raise
-        return {k: m.report() for k, m in self.meters.items()}
 
     def abort(self) -> None:
         for w in self.writers.values():
@@ -606,6 +657,10 @@ class _Deliverables:
             w = self.writers.get(k)
             if w is not None and w.result is not None and os.path.exists(p):
                 os.unlink(p)
+        for path in [tmp for tmp, _ in self.extra] + self.moved:
+            if os.path.exists(path):
+                os.unlink(path)
+        self.extra, self.moved = [], []
 
 
 def _measured(report: LoudnessReport, gate_power: np.ndarray | None) -> float:
@@ -703,35 +758,47 @@ def _failed(
     )
 
 
-def _write_reports(delivery: Delivery, out_dir: str, name: str) -> None:
-    from sonicmix.io import _check_target  # atomic text writes next to the audio
+def _write_reports(delivery: Delivery, out_dir: str, name: str) -> list[tuple[str, str]]:
+    """Write the report files under temporary names; return ``(temporary, final)`` name pairs."""
+    from sonicmix.io import _check_target
 
-    try:  # the loudness plot needs the optional matplotlib
-        import matplotlib  # noqa: F401
-    except ImportError:
-        pass
-    else:
-        import matplotlib.pyplot as plt
+    written: list[tuple[str, str]] = []
+    try:
+        try:  # the loudness plot needs the optional matplotlib
+            import matplotlib  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            import matplotlib.pyplot as plt
 
-        from sonicmix.plot import plot_loudness
+            from sonicmix.plot import plot_loudness
 
-        ax = plot_loudness(
-            delivery.reports[name],
-            target=delivery.target,
-            path=os.path.join(out_dir, f"{name}.loudness.png"),
-            title=f"{name} ({delivery.target.name})",
-        )
-        plt.close(ax.figure)
-
-    for suffix, text in (
-        (".report.json", json.dumps(delivery.to_dict(), indent=2, allow_nan=False)),
-        (".report.txt", str(delivery) + "\n"),
-    ):
-        path = os.path.join(out_dir, name + suffix)
-        _check_target(path, (), True)
-        tmp = path + ".partial"
-        with open(tmp, "w", encoding="utf-8") as fh:
-            fh.write(text)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
+            path = os.path.join(out_dir, f"{name}.loudness.png")
+            _check_target(path, (), True)
+            tmp = os.path.join(out_dir, f".{name}.loudness.partial.png")  # matplotlib goes by the suffix
+            written.append((tmp, path))
+            ax = plot_loudness(
+                delivery.reports[name],
+                target=delivery.target,
+                path=tmp,
+                title=f"{name} ({delivery.target.name})",
+            )
+            plt.close(ax.figure)
+        for suffix, text in (
+            (".report.json", json.dumps(delivery.to_dict(), indent=2, allow_nan=False)),
+            (".report.txt", str(delivery) + "\n"),
+        ):
+            path = os.path.join(out_dir, name + suffix)
+            _check_target(path, (), True)
+            tmp = os.path.join(out_dir, f".{name}{suffix}.partial")
+            written.append((tmp, path))
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        for tmp, _ in written:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    return written

@@ -814,17 +814,30 @@ class AudioWriter:
         self._frames += block.shape[1]
         return kept
 
+    def finish(self) -> str:
+        """Complete the file under its temporary name, on disk, and return that name.
+
+        For work on the finished file before it appears (a ``bext`` chunk, say);
+        :meth:`commit` then moves it, :meth:`abort` removes it.
+        """
+        if self._handle is None:
+            self._open()
+        if self._fd is not None:
+            try:
+                self._handle.close()
+                os.fsync(self._fd)
+                os.close(self._fd)
+                self._fd = None
+            except BaseException as err:
+                self._fail(err)
+        return self._tmp
+
     def commit(self) -> WriteResult:
         """Finish the file and move it under its final name."""
         if self.result is not None:
             return self.result
-        if self._handle is None:
-            self._open()
+        self.finish()
         try:
-            self._handle.close()
-            os.fsync(self._fd)
-            os.close(self._fd)
-            self._fd = None
             os.replace(self._tmp, self._final)
         except BaseException as err:
             self._fail(err)

@@ -98,6 +98,8 @@ _SUBTYPES = ("PCM_24", "PCM_16", "FLOAT")
 #: Keys of ``[session]`` that become keyword arguments of :func:`sonicmix.deliver.deliver`.
 _OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s")
 _SESSION_KEYS = ("sample_rate", "target", "master", *_OPTIONS)
+#: Node parameters that may name a file: resolved against the session's folder like clip files.
+_PATH_PARAMETERS = {"ConvolutionReverb": ("impulse_response",)}
 
 
 class SessionError(SonicmixError, ValueError):
@@ -251,9 +253,7 @@ def _build(data: dict[str, Any], folder: str, path: str) -> Session:
             plain[kind][name] = _strip_from_toml(
                 table, kind=kind, where=where, folder=folder, path=path, is_master=name == master
             )
-    from sonicmix.graph import graph_from_dict
-
-    graph = graph_from_dict(plain)
+    graph = _graph_from_plain(plain, path)
 
     try:
         from sonicmix._checks import check_sample_rate
@@ -264,6 +264,85 @@ def _build(data: dict[str, Any], folder: str, path: str) -> Session:
     target = _target_from_toml(settings.get("target"), path)
     options = _options_from_toml(settings, graph, path)
     return Session(graph=graph, sample_rate=sample_rate, target=target, options=options, path=path)
+
+
+def _graph_from_plain(plain: dict[str, Any], path: str) -> Graph:
+    """Build the strips one by one, so an error raised inside one names its table."""
+    from sonicmix.plain import from_plain
+
+    built: dict[str, dict[str, Any]] = {"tracks": {}, "buses": {}}
+    for kind in ("tracks", "buses"):
+        for name, item in plain[kind].items():
+            where = f"{kind}.{name}"
+            try:
+                built[kind][name] = from_plain(item, where=where)
+            except SonicmixError as err:
+                if str(err).startswith(where):
+                    raise
+                raise _fail(path, where, str(err)) from err
+    # Errors between strips (routing, keys, cycles) name the strips themselves.
+    return Graph(tracks=built["tracks"], buses=built["buses"], master=plain["master"])
+
+
+def _check_types(value: Any, where: str, path: str) -> None:
+    """Refuse what a constructor would misread, naming the table and key.
+
+    A missing required key, a non-boolean where a boolean belongs (``mute = "false"``
+    is truthy), a non-string where a name or a choice belongs, a table or an array
+    where the other is expected, and keys next to ``automation`` in an automation table.
+    Unknown keys and out-of-range values are left to the constructors' own messages.
+    """
+    import dataclasses
+
+    from sonicmix.plain import registry
+
+    if isinstance(value, list):
+        for i, item in enumerate(value):
+            _check_types(item, f"{where}[{i}]", path)
+        return
+    if not isinstance(value, dict):
+        return
+    kind = value.get("type")
+    if "type" in value and not isinstance(kind, str):
+        raise _fail(
+            path, f"{where}.type", f"={kind!r} is a {_type_name(kind)}; expected a type name (a string)"
+        )
+    if "automation" in value and kind is None:
+        extra = sorted(k for k in value if k != "automation")
+        if extra:
+            raise _fail(
+                path,
+                f"{where}.{extra[0]}",
+                "unknown key in an automation table; "
+                "expected only automation = [[time_s, value, shape], ...]",
+            )
+        return
+    types = registry()
+    if not isinstance(kind, str) or kind not in types:  # a plain table; an unknown type is reported later
+        for key, item in value.items():
+            _check_types(item, f"{where}.{key}", path)
+        return
+    for f in dataclasses.fields(types[kind]):
+        if not f.init or f.name.startswith("_"):
+            continue
+        if f.name not in value:
+            if f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+                raise _fail(path, where, f"{kind} needs {f.name!r}; expected a key {f.name} = ...")
+            continue
+        item = value[f.name]
+        expected = None
+        if isinstance(f.default, bool) and not isinstance(item, bool):
+            expected = "true or false"
+        elif isinstance(f.default, str) or f.type == "str":  # a name or a choice
+            if not isinstance(item, str) and item is not None:
+                expected = "a string"
+        elif isinstance(f.default, tuple) and not isinstance(item, list):
+            expected = "an array"
+        elif f.default_factory is dict and not isinstance(item, dict):
+            expected = "a table"
+        if expected is not None:
+            raise _fail(path, f"{where}.{f.name}", f"={item!r} is a {_type_name(item)}; expected {expected}")
+        _check_types(item, f"{where}.{f.name}", path)
 
 
 def _strip_from_toml(
@@ -293,6 +372,9 @@ def _strip_from_toml(
                 f"is a {_type_name(chain)}; expected an array of "
                 'inline tables, e.g. chain = [{type = "HighPass", cutoff_hz = 80.0}]',
             )
+        from sonicmix.nodes.base import Node
+        from sonicmix.plain import registry
+
         for i, node in enumerate(chain):
             if not isinstance(node, dict) or not isinstance(node.get("type"), str):
                 raise _fail(
@@ -301,6 +383,17 @@ def _strip_from_toml(
                     f"={node!r}; expected an inline table with "
                     'type = "NodeName", e.g. {type = "Compressor", threshold_db = -20.0}',
                 )
+            cls = registry().get(node["type"])
+            if cls is not None and not issubclass(cls, Node):
+                raise _fail(
+                    path,
+                    f"{where}.chain[{i}].type",
+                    f"={node['type']!r} is not a processing node; expected a node such as "
+                    '"Gain", "Compressor" or "ParametricEQ"',
+                )
+            for key in _PATH_PARAMETERS.get(node["type"], ()):
+                if isinstance(node.get(key), str) and node[key]:  # a file: relative to the session
+                    chain[i] = node = {**node, key: os.path.normpath(os.path.join(folder, node[key]))}
     if "sends" in out:
         sends = out["sends"]
         if not isinstance(sends, list):
@@ -334,6 +427,7 @@ def _strip_from_toml(
             _clip_from_toml(clip, where=f"{where}.clips[{i}]", folder=folder, path=path)
             for i, clip in enumerate(clips)
         ]
+    _check_types(out, where, path)
     return out
 
 
@@ -382,8 +476,12 @@ def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> 
         value = settings[key]
         where = f"session.{key}"
         if key == "name":
-            if not isinstance(value, str) or not value.strip() or re.search(r"[\\/]", value):
-                raise _fail(path, where, f"={value!r}; expected a non-empty file name without folders")
+            if not isinstance(value, str) or not value.strip() or re.search(r"[\\/\x00-\x1f\x7f]", value):
+                raise _fail(
+                    path,
+                    where,
+                    f"={value!r}; expected a non-empty file name without folders or control characters",
+                )
         elif key in ("stems", "dialogue"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _fail(path, where, f'={value!r}; expected an array of bus names, e.g. ["dialogue"]')
@@ -402,8 +500,8 @@ def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> 
             if value not in _SUBTYPES:
                 raise _fail(path, where, f"={value!r}; expected one of {list(_SUBTYPES)}")
         elif key == "tail_s":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
-                raise _fail(path, where, f"={value!r}; expected a number of seconds >= 0")
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise _fail(path, where, f"={value!r}; expected a finite number of seconds >= 0")
         options[key] = value
     return options
 
@@ -450,10 +548,13 @@ def dumps_session(session: Session, *, folder: str | os.PathLike[str] = ".", pat
             }
     if graph.master != "master":
         settings["master"] = graph.master
-    for key, value in session.options.items():
+    for key in session.options:
         if key not in _OPTIONS:
             raise _fail(path, f"session.{key}", f"is not a session option; expected one of {list(_OPTIONS)}")
-        settings[key] = list(value) if isinstance(value, tuple) else value
+    for key in _OPTIONS:  # in the documented order, as loading returns them: a second dump is identical
+        if key in session.options:
+            value = session.options[key]
+            settings[key] = list(value) if isinstance(value, tuple) else value
 
     lines: list[str] = ["[session]"]
     lines += [f"{_key(k)} = {_value(v, path, f'session.{k}')}" for k, v in settings.items()]
@@ -470,6 +571,14 @@ def dumps_session(session: Session, *, folder: str | os.PathLike[str] = ".", pat
                     strip["output"] = ""
             if "sends" in strip:
                 strip["sends"] = [{k: v for k, v in s.items() if k != "type"} for s in strip["sends"]]
+            if "chain" in strip:
+                strip["chain"] = [
+                    {
+                        k: _relative(v, folder) if k in _PATH_PARAMETERS.get(node["type"], ()) and v else v
+                        for k, v in node.items()
+                    }
+                    for node in strip["chain"]
+                ]
             lines += ["", f"[{where}]"]
             for key, value in strip.items():
                 lines.append(f"{_key(key)} = {_value(value, path, f'{where}.{key}', multiline=True)}")
@@ -552,7 +661,7 @@ def _value(value: Any, path: str, where: str, *, multiline: bool = False) -> str
 
 
 def missing_files(session: Session) -> list[tuple[str, str]]:
-    """``(table.key, path)`` for every clip file that does not exist."""
+    """``(table.key, path)`` for every clip file and impulse-response file that does not exist."""
     from sonicmix.timeline import FileSource
 
     out = []
@@ -560,6 +669,13 @@ def missing_files(session: Session) -> list[tuple[str, str]]:
         for i, clip in enumerate(track.clips):
             if isinstance(clip.source, FileSource) and not os.path.isfile(clip.source.path):
                 out.append((f"tracks.{_key(name)}.clips[{i}].file", clip.source.path))
+    for kind, strips in (("tracks", session.graph.tracks), ("buses", session.graph.buses)):
+        for name, strip in strips.items():
+            for i, node in enumerate(strip.chain):
+                for key in _PATH_PARAMETERS.get(type(node).__name__, ()):
+                    file = getattr(node, key)
+                    if isinstance(file, str) and not os.path.isfile(file):
+                        out.append((f"{kind}.{_key(name)}.chain[{i}].{key}", file))
     return out
 
 

@@ -802,7 +802,7 @@ MATRIX = [
             absent=("demo/demo.wav",),
         ),
     ),
-    # -- rows that expose bugs (strict xfail: they must keep failing until the library is fixed) ---
+    # -- rows that exposed bugs (once strict xfails; the library was fixed and they pass) ------------
     row(
         "writer-channels-wrong-type",
         Bad(

@@ -184,3 +184,20 @@ def test_a_stem_over_the_ceiling_is_noted_not_hidden(tmp_path, rng):
     data = json.loads((tmp_path / "mix.report.json").read_text())
     assert data["notes"] == list(delivery.notes)
     assert "note: music peaks" in (tmp_path / "mix.report.txt").read_text()
+
+
+def test_source_date_epoch_makes_deliveries_byte_identical_bext_included(tmp_path, rng, monkeypatch):
+    from sonicmix.bwf import read_bext
+
+    graph = session(rng, seconds=4.0)
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00:00 UTC
+    first = deliver(graph, "ebu-r128", tmp_path / "a")
+    second = deliver(graph, "ebu-r128", tmp_path / "b")
+    for key in first.files:
+        assert open(first.files[key], "rb").read() == open(second.files[key], "rb").read()
+    bext = read_bext(first.files["mix"])
+    assert (bext["origination_date"], bext["origination_time"]) == ("2026-01-01", "00:00:00")
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
+    with pytest.raises(sm.ParameterError, match="SOURCE_DATE_EPOCH='yesterday'"):
+        deliver(graph, "ebu-r128", tmp_path / "c")
+    assert not (tmp_path / "c").exists()

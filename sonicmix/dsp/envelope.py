@@ -297,7 +297,7 @@ def compressor_gain_db(
     array([ 0.    , -0.5625, -7.5   ])
     """
     slope = 1.0 - 1.0 / ratio
-    if knee_db <= 0.0:
+    if knee_db < 1e-6:  # a narrower knee is within W/8 < 2e-7 dB of a hard one, and 1 / W overflows
         # gain = min(0, (T - x) * (1 - 1/R))
         out = np.subtract(threshold_db, level_db, out=out)
         out *= slope

@@ -429,7 +429,7 @@ class Compressor(_Dynamics):
     key_highpass_hz : float, default 0.0
         If > 0, cut-off of a second-order Butterworth high-pass on the detector
         signal (the input, or the key), so that bass does not drive the gain.
-        Must be below the Nyquist frequency.
+        0 (off) or from 1 Hz up to below the Nyquist frequency.
     lookahead_s : float, default 0.0
         Lookahead in seconds, 0..0.1: the audio is delayed by
         ``round(lookahead_s * sample_rate)`` samples (reported by
@@ -516,6 +516,11 @@ class Compressor(_Dynamics):
         check_range("rms_s", self.rms_s, low=0.0, high=1.0, low_inclusive=False, hint="seconds")
         check_range("stereo_link", self.stereo_link, low=0.0, high=1.0)
         check_range("key_highpass_hz", self.key_highpass_hz, low=0.0, hint="0 turns the filter off")
+        if 0.0 < self.key_highpass_hz < 1.0:
+            raise ParameterError(
+                f"key_highpass_hz={self.key_highpass_hz!r} is below 1 Hz; expected 0 (off) or a cut-off "
+                "of at least 1 Hz, e.g. 80"
+            )
         _check_time("lookahead_s", self.lookahead_s, 0.1)
 
     def _make_plan(self, sample_rate: int, dtype: Any) -> _Plan:

@@ -252,8 +252,10 @@ class Limiter(Node):
         release_s <= 10``.
     lookahead_s : float, default 0.005
         Lookahead, which is also the latency, in seconds; at least 64 samples
-        at the sample rate. Longer lookahead gives slower attack ramps and a
-        smaller margin. ``0.001 <= lookahead_s <= 0.1``.
+        at the sample rate (the lower bound, 1.5 ms, is 66 samples at 44.1 kHz;
+        below 42.7 kHz a longer lookahead is needed, and processing says so).
+        Longer lookahead gives slower attack ramps and a smaller margin.
+        ``0.0015 <= lookahead_s <= 0.1``.
     stereo_link : bool, default True
         One gain for all channels (from the channel that needs the most
         reduction), so the image does not move and :meth:`gain` returns a
@@ -336,7 +338,13 @@ class Limiter(Node):
             "ceiling_dbtp", self.ceiling_dbtp, low=-60.0, high=0.0, hint="dB re full scale, e.g. -1.0"
         )
         check_range("release_s", self.release_s, low=0.001, high=10.0, hint="seconds: for 50 ms use 0.05")
-        check_range("lookahead_s", self.lookahead_s, low=0.001, high=0.1, hint="seconds: for 5 ms use 0.005")
+        check_range(
+            "lookahead_s",
+            self.lookahead_s,
+            low=0.0015,
+            high=0.1,
+            hint="seconds, at least 64 samples at the sample rate: for 5 ms use 0.005",
+        )
         if not isinstance(self.stereo_link, (bool, np.bool_)):
             raise ParameterError(
                 f"stereo_link={self.stereo_link!r} is not a bool; expected True (one gain) or False"

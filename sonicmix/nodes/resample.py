@@ -107,14 +107,17 @@ class Resample(Node):
             stream = soxr.ResampleStream(
                 sample_rate, int(self.target_rate_hz), channels, dtype=dt.name, quality=self.quality
             )
-        return {"stream": stream, "channels": channels, "dtype": dt}
+        return {"stream": stream, "channels": channels, "dtype": dt, "rate": sample_rate, "in": 0, "out": 0}
 
     def process(
         self, x: Audio, sample_rate: int, state: dict[str, Any], *, key: Audio | None = None
     ) -> tuple[Audio, dict[str, Any]]:
         if state["stream"] is None:
             return x.copy(), state
-        return self._run(state, np.ascontiguousarray(x.T), last=False), state
+        y = self._run(state, np.ascontiguousarray(x.T), last=False)
+        state["in"] += x.shape[1]
+        state["out"] += y.shape[1]
+        return y, state
 
     def flush(self, state: dict[str, Any]) -> tuple[Audio, dict[str, Any]]:
         """End the stream: return the output samples still held by the filter.
@@ -132,7 +135,8 @@ class Resample(Node):
         if state["stream"] is None:
             return np.zeros((state["channels"], 0), state["dtype"]), state
         empty = np.zeros((0, state["channels"]), state["dtype"])
-        return self._run(state, empty, last=True), state
+        tail = self._run(state, empty, last=True)
+        return _fit(tail, self.output_samples(state["in"], state["rate"]) - state["out"]), state
 
     @staticmethod
     def _run(state: dict[str, Any], frames: np.ndarray, last: bool) -> np.ndarray:
@@ -148,4 +152,14 @@ class Resample(Node):
             return x.copy()
         if x.shape[1] == 0:
             return x[:, :0].copy()
-        return self._run(state, np.ascontiguousarray(x.T), last=True)
+        y = self._run(state, np.ascontiguousarray(x.T), last=True)
+        return _fit(y, self.output_samples(x.shape[1], rate))
+
+
+def _fit(y: np.ndarray, n: int) -> np.ndarray:
+    """``y`` cut or zero-padded to ``n`` samples: soxr's own count can differ by one at exact halves
+    (it rounds a floating-point product), and the declared length is what callers plan for."""
+    n = max(n, 0)
+    if y.shape[1] >= n:
+        return y[:, :n]
+    return np.concatenate([y, np.zeros((y.shape[0], n - y.shape[1]), y.dtype)], axis=1)

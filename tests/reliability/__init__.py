@@ -1,0 +1,1 @@
+"""Reliability tests (issue 8): session fuzzing, interrupted deliveries, determinism, properties."""
