@@ -833,7 +833,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     -------
     int
         0 on success (compliant), 1 when a delivery does not meet its target,
-        2 on any error (usage errors included), 130 when interrupted (Ctrl-C), 143 when stopped by SIGTERM; both clean up.
+        2 on any error (usage errors included), 130 when interrupted (Ctrl-C),
+        143 when stopped by SIGTERM; both clean up.
     """
     from sonicmix._progress import ProgressBar, stream_is_terminal
 
