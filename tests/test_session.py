@@ -350,6 +350,17 @@ def test_string_escapes_round_trip():
     assert loads_session(text, folder="/a").graph == graph
 
 
+@pytest.mark.parametrize("name", ["0\n", "dx\n", "a b", "-\r"])
+def test_names_that_look_bare_but_end_in_a_newline_are_quoted(name):
+    """Found by the slow fuzzing profile: a name like "0\n" was written as a bare key, since a
+    regex "$" matches before a final newline; the TOML written was invalid."""
+    graph = sm.Graph(
+        tracks={name: sm.Track(clips=(sm.Clip(source=FileSource("/a/b.wav")),))},
+        buses={"master": sm.Bus(output=None)},
+    )
+    assert loads_session(dumps_session(Session(graph=graph), folder="/a"), folder="/a").graph == graph
+
+
 # ------------------------------------------------------------------------------------ sonicmix render
 
 
