@@ -485,9 +485,9 @@ def get_target(name: str | LoudnessTarget) -> LoudnessTarget:
     Traceback (most recent call last):
     ...
     sonicmix.errors.ParameterError: target 'netflx' is unknown (did you mean 'netflix'?); \
-expected a LoudnessTarget or one of ['aes-td1004', 'aes-td1008-music', 'aes-td1008-speech', \
-'apple-podcasts', 'arib-tr-b32', 'atsc-a85', 'ebu-r128', 'ebu-r128-qc', 'ebu-r128-s1', 'netflix', \
-'netflix-programme', 'op-59', 'spotify', 'youtube']
+expected a preset name (see `sonicmix targets`) among ['aes-td1004', 'aes-td1008-music', \
+'aes-td1008-speech', 'apple-podcasts', 'arib-tr-b32', 'atsc-a85', 'ebu-r128', 'ebu-r128-qc', \
+'ebu-r128-s1', 'netflix', 'netflix-programme', 'op-59', 'spotify', 'youtube'], or a LoudnessTarget
     """
     if isinstance(name, LoudnessTarget):
         return name
@@ -501,5 +501,6 @@ expected a LoudnessTarget or one of ['aes-td1004', 'aes-td1008-music', 'aes-td10
     close = difflib.get_close_matches(key, list(PRESETS), n=1, cutoff=0.5)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
     raise ParameterError(
-        f"target {name!r} is unknown{hint}; expected a LoudnessTarget or one of {sorted(PRESETS)}"
+        f"target {name!r} is unknown{hint}; expected a preset name (see `sonicmix targets`) among "
+        f"{sorted(PRESETS)}, or a LoudnessTarget"
     )
