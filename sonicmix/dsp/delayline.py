@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DelayLine"]
+__all__ = ["DelayLine", "delayed_copy"]
 
 
 class DelayLine:
@@ -29,3 +29,31 @@ class DelayLine:
         joined = np.concatenate([self.history, x], axis=1)
         self.history = joined[:, joined.shape[1] - self.delay :].copy()
         return joined[:, : x.shape[1]]
+
+
+def delayed_copy(x: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
+    """``x`` delayed by ``delay.shape[1]`` samples, as a new C array; ``delay`` is updated in place.
+
+    ``delay`` holds the last samples of the stream so far (zeros at the start);
+    None, or no columns, means no delay. The lookahead nodes build their output
+    buffer this way, without the temporary a :class:`DelayLine` makes.
+
+    Examples
+    --------
+    >>> history = np.zeros((1, 2), np.float32)
+    >>> delayed_copy(np.array([[1.0, 2.0, 3.0]], np.float32), history).tolist(), history.tolist()
+    ([[0.0, 0.0, 1.0]], [[2.0, 3.0]])
+    """
+    if delay is None or delay.shape[1] == 0:
+        return x.copy()
+    n, lag = x.shape[1], delay.shape[1]
+    y = np.empty(x.shape, x.dtype)
+    if n >= lag:
+        y[:, :lag] = delay
+        y[:, lag:] = x[:, : n - lag]
+        delay[:] = x[:, n - lag :]
+    else:
+        y[:] = delay[:, :n]
+        delay[:, : lag - n] = delay[:, n:]
+        delay[:, lag - n :] = x
+    return y

@@ -22,6 +22,7 @@ import numpy as np
 
 from sonicmix._checks import check_audio, check_range, check_sample_rate
 from sonicmix._typing import Audio
+from sonicmix.dsp.delayline import delayed_copy
 from sonicmix.errors import AudioError, ParameterError
 from sonicmix.nodes.base import Node
 
@@ -527,7 +528,7 @@ class Ducker(Node):
         if state.key_channels != key.shape[0]:
             _allocate_key(state, key.shape[0], x.dtype)
         n = x.shape[1]
-        y = _delayed_copy(x, state.delay)
+        y = delayed_copy(x, state.delay)
         record = None
         if diagnostics:
             record = (np.empty(n), np.empty(n, np.int8), np.empty((4, n)))
@@ -608,20 +609,3 @@ def _allocate_key(state: DuckerState, key_channels: int, dtype: Any) -> None:
     state.key_zi = np.zeros((state.key_sos.shape[0], key_channels, 2), dtype)
     if state.kweight_sos is not None:
         state.kweight_key_zi = np.zeros((state.kweight_sos.shape[0], key_channels, 2), dtype)
-
-
-def _delayed_copy(x: np.ndarray, delay: np.ndarray) -> np.ndarray:
-    """The output buffer: ``x`` delayed by the lookahead (updating the delay line), as a new C array."""
-    n, lag = x.shape[1], delay.shape[1]
-    if lag == 0:
-        return x.copy()
-    y = np.empty(x.shape, x.dtype)
-    if n >= lag:
-        y[:, :lag] = delay
-        y[:, lag:] = x[:, : n - lag]
-        delay[:] = x[:, n - lag :]
-    else:
-        y[:] = delay[:, :n]
-        delay[:, : lag - n] = delay[:, n:]
-        delay[:, lag - n :] = x
-    return y

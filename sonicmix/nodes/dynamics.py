@@ -64,6 +64,7 @@ import numpy as np
 
 from sonicmix._checks import check_range
 from sonicmix._typing import Audio
+from sonicmix.dsp.delayline import delayed_copy
 from sonicmix.errors import AudioError, ParameterError
 from sonicmix.nodes.base import Node
 
@@ -251,10 +252,11 @@ class _Dynamics(Node):
         self, x: Audio, state: DynamicsState, key: Audio | None, curves: list[np.ndarray] | None
     ) -> tuple[Audio, DynamicsState]:
         from sonicmix.dsp import envelope as env  # imports numba; loaded on first use
+        from sonicmix.dsp.sosfilter import sosfilt
 
         plan = state.plan
         n = x.shape[1]
-        y = _delayed_copy(x, state.delay)
+        y = delayed_copy(x, state.delay)
         source = x
         if self.takes_key:
             if key is None:
@@ -279,10 +281,10 @@ class _Dynamics(Node):
             det = source[:, start:stop]
             band = None
             if plan.band_sos is not None:
-                band, state.band_zi = _sosfilt(plan.band_sos, x[:, start:stop], state.band_zi)
+                band, state.band_zi = sosfilt(plan.band_sos, x[:, start:stop], state.band_zi)
                 det = band
             if plan.detector_sos is not None:
-                det, state.detector_zi = _sosfilt(plan.detector_sos, det, state.detector_zi)
+                det, state.detector_zi = sosfilt(plan.detector_sos, det, state.detector_zi)
             level = _level_db(
                 env, det, state, det_buf[: dc * m].reshape(dc, m), lvl_buf[: gc * m].reshape(gc, m),
                 work_buf[:m],
@@ -332,29 +334,6 @@ def _allocate_detector(state: DynamicsState, detector_channels: int, dtype: Any)
         state.detector_zi = np.zeros((plan.detector_sos.shape[0], dc, 2), dtype)
     if plan.window_samples:
         state.mean_square = env.init_mean_square(dc, plan.window_samples)
-
-
-def _sosfilt(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    from sonicmix.dsp.sosfilter import sosfilt
-
-    return sosfilt(sos, x, zi)
-
-
-def _delayed_copy(x: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
-    """The output buffer: ``x`` delayed by the lookahead (updating the delay line), as a new C array."""
-    if delay is None:
-        return x.copy()
-    n, lag = x.shape[1], delay.shape[1]
-    y = np.empty(x.shape, x.dtype)
-    if n >= lag:
-        y[:, :lag] = delay
-        y[:, lag:] = x[:, : n - lag]
-        delay[:] = x[:, n - lag :]
-    else:
-        y[:] = delay[:, :n]
-        delay[:, : lag - n] = delay[:, n:]
-        delay[:, lag - n :] = x
-    return y
 
 
 def _level_db(

@@ -182,7 +182,7 @@ class DCBlocker(Node):
     ) -> tuple[Audio, dict[str, Any]]:
         if x.shape[1] == 0:
             return x.copy(), state
-        from scipy.signal import sosfilt
+        from sonicmix.dsp.sosfilter import sosfilt
 
-        y, state["zi"] = sosfilt(state["sos"], x, axis=-1, zi=state["zi"])
+        y, state["zi"] = sosfilt(state["sos"], x, state["zi"])
         return y, state
