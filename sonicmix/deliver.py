@@ -684,14 +684,15 @@ def _limited_pass(
     Without a sink only the mix is processed (the loop's measuring passes).
     Returns the mix's report (as stored, when written) and the limiter's statistics.
     """
-    from sonicmix.dsp.delayline import DelayLine
+    from sonicmix.dsp.delayline import delayed_copy
 
     gain = np.float32(10 ** (gain_db / 20))
     latency = limiter.latency_samples(sample_rate)
     names = renders.channels if sink is not None else ["master"]
     names = [n for n in names if n in renders.paths]
     state = limiter.init_state(renders.channels["master"], sample_rate, np.float32)
-    lines = {k: DelayLine(renders.channels[k], latency, np.float32) for k in names if k != "master"}
+    # the gain curve applies to the signals delayed by the limiter's lookahead
+    history = {k: np.zeros((renders.channels[k], latency), np.float32) for k in names}
     meter = LoudnessMeter(sample_rate, channels=renders.channels["master"]) if sink is None else None
     min_gain, limiting, total = 1.0, 0, 0
     skip = latency
@@ -703,10 +704,10 @@ def _limited_pass(
         master = block_set["master"] * gain
         g, state = limiter.gain(master, sample_rate, state)
         n = master.shape[1]
-        # the gain curve applies to the signal delayed by the limiter's lookahead
-        outputs = {"master": master_line(master) * g}
-        for key, line in lines.items():
-            outputs[key] = line(block_set[key] * gain) * g
+        outputs = {}
+        for key, past in history.items():
+            delayed = delayed_copy(master if key == "master" else block_set[key] * gain, past)
+            outputs[key] = np.multiply(delayed, g, out=delayed)
         drop = min(skip, n)
         skip -= drop
         if drop == n:
@@ -722,7 +723,6 @@ def _limited_pass(
             sink(outputs)
         tell(stage, min(total, expected), expected)
 
-    master_line = DelayLine(renders.channels["master"], latency, np.float32)
     last: dict[str, np.ndarray] = {}
     for block_set in renders.blocks(block_size, names):
         step(block_set)
