@@ -14,6 +14,11 @@ Massberg & Reiss (JAES 2012), as plain functions over arrays:
    domain whose coefficient depends on the direction of change
    (:func:`smooth_gain_db`), optionally with a hold (:func:`smooth_gain_db_hold`).
 
+:func:`smooth_compressor_gain_db` fuses steps 2 and 3 for one gain channel
+(the common linked or mono compressor), fed by :func:`linked_level`: the
+compressor's three passes of gain computer and its separate smoother cost
+twice as much.
+
 Audio is ``(channels, samples)`` with time last. The sequential parts (the
 smoothers and the running mean square) are small numba kernels whose state is
 explicit: arrays that the caller owns and that the kernels update in place, so
@@ -47,6 +52,8 @@ __all__ = [
     "moving_mean_square",
     "smooth_gain_db",
     "smooth_gain_db_hold",
+    "linked_level",
+    "smooth_compressor_gain_db",
 ]
 
 #: Levels below this amplitude (-400 dB) are treated as this amplitude, so that
@@ -483,6 +490,92 @@ def smooth_gain_db_hold(
     return out
 
 
+def linked_level(
+    x: NDArray[np.floating], *, floor: float, out: NDArray[np.floating] | None = None
+) -> NDArray[np.floating]:
+    """``max(floor, max_c |x[c, i]|)`` for every sample ``i``: the level of the loudest channel.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape=(channels, n)
+        Detector signal (amplitudes), or mean squares (non-negative).
+    floor : float
+        Smallest level returned (e.g. :data:`AMPLITUDE_FLOOR`), so its log is finite.
+    out : np.ndarray, shape=(n,), optional
+        Output, same dtype as ``x``.
+
+    Examples
+    --------
+    >>> linked_level(np.array([[0.5, -0.1, 0.0], [-0.25, 0.2, 0.0]]), floor=1e-20)
+    array([5.e-01, 2.e-01, 1.e-20])
+    """
+    if out is None:
+        out = np.empty(x.shape[1], x.dtype)
+    if x.shape[1]:
+        _linked_level_kernel(x, x.dtype.type(floor), out)
+    return out
+
+
+def smooth_compressor_gain_db(
+    log10_level: NDArray[np.floating],
+    *,
+    db_per_decade: float,
+    threshold_db: float,
+    ratio: float,
+    knee_db: float = 0.0,
+    range_db: float | None = None,
+    fall: float,
+    rise: float,
+    state: NDArray[np.float64],
+    scale: float = 1.0,
+    offset: float = 0.0,
+    out: NDArray[np.floating] | None = None,
+) -> NDArray[np.floating]:
+    """:func:`compressor_gain_db` followed by :func:`smooth_gain_db`, in one pass, for one gain channel.
+
+    The level in dB is ``db_per_decade * log10_level`` (20 for amplitudes, 10
+    for mean squares); the curve and the smoother are those of the two
+    functions, computed in float64 (they round the curve to the audio's
+    dtype first: the results differ by about 1e-6 dB in float32). The output
+    is ``scale * gain_db + offset``: with ``scale = ln(10) / 20`` and the
+    makeup's natural log as ``offset``, ``np.exp`` of it is the linear gain.
+
+    Parameters
+    ----------
+    log10_level : np.ndarray, shape=(n,) or (channels, n)
+        ``log10`` of the detector level, e.g. of :func:`linked_level`;
+        each row has its own smoother.
+    db_per_decade : float
+        20 (amplitude) or 10 (power).
+    threshold_db, ratio, knee_db, range_db
+        As for :func:`compressor_gain_db`.
+    fall, rise, state
+        As for :func:`smooth_gain_db`; ``state`` has one value per row.
+    scale, offset : float
+        Applied to the smoothed gain in dB on the way out.
+    out : np.ndarray, optional
+        Output, the shape of ``log10_level``; may be ``log10_level``.
+
+    Examples
+    --------
+    >>> levels = np.log10(np.array([0.01, 1.0, 1.0]))  # -40 dB, then 0 dB
+    >>> smooth_compressor_gain_db(levels, db_per_decade=20, threshold_db=-20.0, ratio=4.0,
+    ...                           fall=0.5, rise=0.9, state=np.zeros(1))
+    array([ 0.  , -7.5 , -11.25])
+    """
+    if out is None:
+        out = np.empty_like(log10_level)
+    if log10_level.shape[-1]:
+        slope = 1.0 - 1.0 / ratio
+        knee = knee_db if knee_db >= 1e-6 else 0.0  # see compressor_gain_db: a narrower knee is hard
+        lowest = -math.inf if range_db is None else -float(range_db)
+        _compressor_smooth_kernel(
+            log10_level.reshape(-1, log10_level.shape[-1]), float(db_per_decade), float(threshold_db) - 0.5 * knee, float(knee), slope, lowest,
+            float(fall), float(rise), state, float(scale), float(offset), out.reshape(-1, out.shape[-1]),
+        )  # fmt: skip
+    return out
+
+
 # --------------------------------------------------------------------------- compiled kernels
 
 
@@ -552,3 +645,36 @@ def _mean_square_kernel(squares, history, sums, position, out):  # pragma: no co
             out[c, i] = s * scale if s > 0.0 else 0.0
         sums[c] = s
     position[0] = p
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _linked_level_kernel(x, floor, out):  # pragma: no cover - compiled
+    # fastmath lets the loops vectorize; a maximum is the same in any order
+    channels, n = x.shape
+    first = x[0]
+    for i in range(n):
+        out[i] = max(abs(first[i]), floor)
+    for c in range(1, channels):
+        row = x[c]
+        for i in range(n):
+            out[i] = max(out[i], abs(row[i]))
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _compressor_smooth_kernel(
+    level, db_per_decade, knee_start, knee, slope, lowest, fall, rise, state, scale, offset, out
+):  # pragma: no cover - compiled
+    # The curve is written with min/max, not branches, so that it overlaps the smoother's
+    # recursion (the loop's critical path): d = x - T + W/2 as in compressor_gain_db.
+    curvature = slope / (2.0 * knee) if knee > 0.0 else 0.0
+    rows, n = level.shape
+    for c in range(rows):
+        y = state[c]
+        for i in range(n):
+            d = db_per_decade * np.float64(level[c, i]) - knee_start
+            e = min(max(d, 0.0), knee)
+            u = max(0.0 - (slope * max(d - knee, 0.0) + curvature * e * e), lowest)
+            a = fall if u < y else rise
+            y = u + a * (y - u)
+            out[c, i] = y * scale + offset
+        state[c] = y

@@ -199,3 +199,43 @@ def test_hold_smoother_matches_a_reference_loop(rng):
             u = 0.0
         held.append(u)
     np.testing.assert_allclose(got, reference_smoother(held, fall, rise), atol=1e-10)
+
+
+@pytest.mark.parametrize("knee_db, range_db", [(0.0, None), (1e-7, None), (6.0, None), (0.0, 12.0), (10.0, 3.0)])
+@pytest.mark.parametrize("db_per_decade", [20.0, 10.0])
+def test_fused_compressor_smoother_matches_the_textbook_curve_and_smoother(knee_db, range_db, db_per_decade):
+    # The fused kernel against eq. 4 (with the range floor) and eq. 16, both in plain Python, per row.
+    rng = np.random.default_rng(5)
+    level = rng.uniform(-4.0, 0.3, size=(2, 3000))  # log10 of levels: -80..6 dB (amplitude)
+    t, r, fall, rise = -20.0, 4.0, 0.7, 0.99
+    state = np.array([0.0, -3.0])
+    scale, offset = math.log(10) / 20, 0.25
+    out = env.smooth_compressor_gain_db(
+        level, db_per_decade=db_per_decade, threshold_db=t, ratio=r, knee_db=knee_db, range_db=range_db,
+        fall=fall, rise=rise, state=state, scale=scale, offset=offset,
+    )  # fmt: skip
+    for c, y0 in enumerate([0.0, -3.0]):
+        x_db = db_per_decade * level[c]
+        target = [textbook_output_db(x, t, r, knee_db) - x for x in x_db]
+        if range_db is not None:
+            target = [max(g, -range_db) for g in target]
+        expected = np.array(reference_smoother(np.array(target), fall, rise, y0))
+        # knees narrower than 1e-6 dB are taken as hard: within W/8 dB of the soft curve
+        np.testing.assert_allclose(out[c], expected * scale + offset, rtol=0, atol=1e-9)
+        assert state[c] == pytest.approx(expected[-1], abs=1e-9)
+
+
+def test_fused_compressor_smoother_streams_exactly():
+    rng = np.random.default_rng(6)
+    level = np.log10(np.abs(rng.standard_normal((1, 5000))).astype(np.float32) + 1e-9)
+    kwargs = dict(db_per_decade=20.0, threshold_db=-12.0, ratio=3.0, knee_db=6.0, fall=0.5, rise=0.999)
+    whole = env.smooth_compressor_gain_db(level, state=np.zeros(1), **kwargs)
+    state = np.zeros(1)
+    parts = [env.smooth_compressor_gain_db(level[:, a:b], state=state, **kwargs) for a, b in [(0, 7), (7, 4000), (4000, 5000)]]
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+
+
+def test_linked_level_is_the_loudest_channel_above_the_floor():
+    x = np.array([[0.5, -0.1, 0.0, -2.0], [-0.25, 0.2, 0.0, 1.0]], np.float32)
+    np.testing.assert_array_equal(env.linked_level(x, floor=1e-20), np.float32([0.5, 0.2, 1e-20, 2.0]))
+    np.testing.assert_array_equal(env.linked_level(x[:1], floor=0.3), np.float32([0.5, 0.3, 0.3, 2.0]))
