@@ -185,7 +185,7 @@ def deliver(
     release_s: float = 0.05,
     lookahead_s: float = 0.005,
     strict: bool = False,
-    block_size: int = 1 << 14,
+    block_size: int = 1 << 16,
     tail_s: float = 0.0,
     seed: int = 0,
     inputs: Sequence[str] = (),

@@ -40,7 +40,10 @@ from sonicmix.units import db_to_gain
 
 __all__ = ["render", "render_blocks", "RenderResult"]
 
-_WHOLE_BLOCK = 1 << 14  # block size of whole-buffer renders: buffers stay in cache
+# Samples per block unless told: each block costs a round of Python calls through every strip,
+# meter and writer, which at 16384 cost 10-25 % of a delivery (measured on the reference mix);
+# the nodes still work in cache-sized chunks inside a block.
+_WHOLE_BLOCK = 1 << 16
 #: Node-parameter automation is evaluated at the start of every block of this many samples
 #: (5.3 ms at 48 kHz), on a grid fixed to the timeline so renders do not depend on block sizes.
 CONTROL_SAMPLES = 256
@@ -495,7 +498,7 @@ def render(
         Render rate in Hz; sources at other rates are resampled (listed in
         the result's ``resampled``).
     block_size : int, optional
-        Samples per processing block. ``None`` uses 16384; any value gives
+        Samples per processing block. ``None`` uses 65536; any value gives
         the same samples (to float tolerance).
     duration_s : float, optional
         Length of the render; by default the end of the last clip plus ``tail_s``.
