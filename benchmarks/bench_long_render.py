@@ -75,7 +75,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--folder", default=None)
-    parser.add_argument("--block-size", type=int, default=1 << 14)
+    parser.add_argument("--block-size", type=int, default=1 << 16)
     args = parser.parse_args()
 
     import sonicmix.io as sio

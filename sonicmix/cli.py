@@ -84,6 +84,7 @@ class _Terminated(BaseException):
     """SIGTERM (what schedulers and containers send to stop a job), raised where the program is, so
     that the writers' clean-up runs as it does for Ctrl-C."""
 
+
 #: Frames read and measured at a time: memory stays constant however long the file.
 _MEASURE_BLOCK_SIZE = 2**16
 

@@ -345,7 +345,17 @@ def deliver(
 
         def deliverables() -> _Deliverables:
             return _Deliverables(
-                final, name, stem_names, dialogue_stems, channels, sample_rate, subtype, seed, inputs, pool
+                final,
+                name,
+                stem_names,
+                dialogue_stems,
+                channels,
+                sample_rate,
+                subtype,
+                seed,
+                inputs,
+                pool,
+                reserve_bext=bext,
             )
 
         reasons: list[str] = []
@@ -433,7 +443,8 @@ def deliver(
                 raise TargetNotMetError(
                     f"{reasons_text or 'the delivery did not meet its target'} (nothing was written)"
                 )
-            # 5. finish every file under its temporary name (bext, reports), then move them all
+            # 5. finish every file under its temporary name (bext, reports), then move them all.
+            # The writers left room for the bext chunk: write_bext fills it in place (no copy of the file).
             if bext:
                 from sonicmix.bwf import write_bext
 
@@ -584,6 +595,8 @@ class _Deliverables:
         seed: int,
         inputs: Sequence[str],
         pool: Any = None,
+        *,
+        reserve_bext: bool = False,
     ) -> None:
         from sonicmix.io import AudioWriter
 
@@ -601,8 +614,15 @@ class _Deliverables:
         try:
             for i, (k, p) in enumerate(final.items()):
                 ch = channels["master" if k in (mix_name, "ME") else k]
+                # with room for the bext chunk, step 5 writes it in place instead of copying the file
                 self.writers[k] = AudioWriter(
-                    p, sample_rate, ch, subtype=subtype, seed=seed + i, inputs=inputs
+                    p,
+                    sample_rate,
+                    ch,
+                    subtype=subtype,
+                    seed=seed + i,
+                    inputs=inputs,
+                    reserve_bext=reserve_bext,
                 )
         except BaseException:
             self.abort()

@@ -37,6 +37,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -44,6 +45,7 @@ from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
+from sonicmix import _wav
 from sonicmix._checks import check_audio, check_sample_rate
 from sonicmix.errors import AudioFileError, ParameterError
 from sonicmix.layouts import Layout, resolve_layout
@@ -437,31 +439,48 @@ def blocks(
 # --------------------------------------------------------------------------- writing
 
 
-def _to_pcm(
-    block: np.ndarray, bits: int, rng: np.random.Generator | None
-) -> tuple[np.ndarray, int, np.ndarray]:
-    """Convert ``(frames, channels)`` floats to integers of ``bits`` bits, as soundfile wants them.
+class _Quantiser:
+    """Seeded TPDF dither, rounding and clipping of floats to integer levels, in reused buffers.
 
-    Returns the int16 (16 bits) or int32 array (24 bits, left-shifted by 8, which
-    soundfile maps onto the 24-bit range), the number of clipped samples, and
-    the integer levels as float64 (before the shift).
+    ``quantiser(frames)`` takes ``(frames, channels)`` floats and returns the
+    levels, ``(frames, channels)`` C-contiguous float64 whole numbers in
+    ``[-2**(bits - 1), 2**(bits - 1) - 1]`` (valid until the next call), and
+    the number of samples clipped to that range.
     """
-    scale = float(2 ** (bits - 1))
-    y = block.astype(np.float64) * scale
-    if rng is not None:
-        # TPDF dither: the sum of two independent uniform variables on [-0.5, 0.5)
-        # LSB, spanning +-1 LSB. One draw of shape (frames, channels, 2) per block
-        # consumes the generator frame by frame, so the sequence of values is the
-        # same whatever the block size.
-        u = rng.random((*y.shape, 2))
-        y += u[..., 0] + u[..., 1] - 1.0
-    np.rint(y, out=y)
-    low, high = -scale, scale - 1.0
-    clipped = int(np.count_nonzero(y < low) + np.count_nonzero(y > high))
-    np.clip(y, low, high, out=y)
-    if bits == 16:
-        return y.astype(np.int16), clipped, y
-    return y.astype(np.int32) << (32 - bits), clipped, y
+
+    def __init__(self, bits: int, rng: np.random.Generator | None) -> None:
+        self.bits, self.rng = bits, rng
+        self.scale = float(2 ** (bits - 1))
+        self._levels = np.empty(0)
+        self._uniform = np.empty(0)
+        self._dither = np.empty(0)
+
+    def __call__(self, frames: np.ndarray) -> tuple[np.ndarray, int]:
+        shape = frames.shape
+        size = shape[0] * shape[1]
+        if self._levels.size < size:  # grown, never shrunk
+            self._levels, self._dither = np.empty(size), np.empty(size)
+            self._uniform = np.empty(2 * size) if self.rng is not None else self._uniform
+        y = self._levels[:size].reshape(shape)
+        np.multiply(frames, self.scale, out=y, dtype=np.float64)
+        if self.rng is not None:
+            # TPDF dither: the sum of two independent uniform variables on [-0.5, 0.5)
+            # LSB, spanning +-1 LSB. One draw of shape (frames, channels, 2) per block
+            # consumes the generator frame by frame, so the sequence of values is the
+            # same whatever the block size.
+            u = self._uniform[: 2 * size].reshape(*shape, 2)
+            self.rng.random(out=u)
+            d = self._dither[:size].reshape(shape)
+            np.add(u[..., 0], u[..., 1], out=d)
+            d -= 1.0
+            y += d
+        np.rint(y, out=y)
+        low, high = -self.scale, self.scale - 1.0
+        clipped = 0
+        if size and (y.min() < low or y.max() > high):  # two reductions spare two masks when none clip
+            clipped = int(np.count_nonzero(y < low) + np.count_nonzero(y > high))
+            np.clip(y, low, high, out=y)
+        return y, clipped
 
 
 def _check_target(path: PathLike, inputs: Iterable[PathLike], overwrite: bool) -> tuple[str, str]:
@@ -665,6 +684,23 @@ class AudioWriter:
     (a WAV that will exceed 4 GiB is then written as RF64, EBU Tech 3306; without
     ``frames`` such a file is refused when it reaches the limit).
 
+    Other Parameters
+    ----------------
+    reserve_bext : bool, default False
+        Put a ``JUNK`` chunk of 1024 payload bytes just before the ``data``
+        chunk of a RIFF WAV: room for a BWF ``bext`` chunk (602 fixed bytes and
+        up to 422 of coding history) that :func:`sonicmix.bwf.write_bext` then
+        writes in place, without copying the file. Refused for FLAC and for a
+        WAV that ``frames`` makes RF64.
+
+    Notes
+    -----
+    sonicmix writes WAV and RF64 itself, the bytes libsndfile would write
+    (``fmt ``, then ``fact`` and ``PEAK`` for float, then ``data``), except
+    that the float ``PEAK`` chunk's timestamp is ``SOURCE_DATE_EPOCH`` when
+    that environment variable is set, so that such files are reproducible
+    byte for byte. FLAC goes through soundfile (libsndfile).
+
     Examples
     --------
     >>> import tempfile, os
@@ -692,6 +728,7 @@ class AudioWriter:
         overwrite: bool = True,
         frames: int | None = None,
         open_now: bool = True,
+        reserve_bext: bool = False,
     ) -> None:
         given = os.fspath(path)
         extension = os.path.splitext(given)[1].lower()
@@ -725,15 +762,25 @@ class AudioWriter:
                 f"sample_rate={self.sample_rate} is too high for FLAC; expected at most 655350 Hz "
                 "(write a .wav)"
             )
+        if reserve_bext and container != "WAV":
+            raise ParameterError(
+                f"reserve_bext=True for {given!r}, which will be {container}; expected a RIFF WAV "
+                "(the bext chunk exists only there: write a .wav under 4 GiB, or no bext)"
+            )
+        # Read now, so that a malformed value fails before the disk is touched.
+        peak_time = _wav.peak_timestamp() if (container == "WAV" and subtype == "FLOAT") else None
         self._given = given
         self._final, self._folder = _check_target(path, inputs, overwrite)
         self._container, self.subtype, self.channels = container, subtype, channels
         self._bits = _PCM_BITS.get(subtype)
-        self._rng = np.random.default_rng(seed) if (self._bits is not None and dither) else None
+        rng = np.random.default_rng(seed) if (self._bits is not None and dither) else None
+        self._quantise = _Quantiser(self._bits, rng) if self._bits is not None else None
+        self._reserve = _wav.BEXT_RESERVE_BYTES if reserve_bext else 0
+        self._peak_time = peak_time
         self._frames = 0
         self._bytes_per_frame = channels * _BYTES_PER_SAMPLE[subtype]
         self._clipped = 0
-        self._handle = None
+        self._handle = None  # a soundfile.SoundFile (FLAC) or a _wav.WavWriter
         self._fd: int | None = None
         self._tmp: str | None = None
         self.result: WriteResult | None = None
@@ -741,19 +788,30 @@ class AudioWriter:
             self._open()
 
     def _open(self) -> None:
-        import soundfile as sf
-
         self._fd, self._tmp = _create_partial(self._final, self._folder, self._given)
         try:
-            self._handle = sf.SoundFile(
-                self._fd,
-                mode="w",
-                samplerate=self.sample_rate,
-                channels=self.channels,
-                subtype=self.subtype,
-                format=self._container,
-                closefd=False,
-            )
+            if self._container == "FLAC":
+                import soundfile as sf
+
+                self._handle = sf.SoundFile(
+                    self._fd,
+                    mode="w",
+                    samplerate=self.sample_rate,
+                    channels=self.channels,
+                    subtype=self.subtype,
+                    format=self._container,
+                    closefd=False,
+                )
+            else:
+                self._handle = _wav.WavWriter(
+                    self._fd,
+                    sample_rate=self.sample_rate,
+                    channels=self.channels,
+                    subtype=self.subtype,
+                    rf64=self._container == "RF64",
+                    reserve_bytes=self._reserve,
+                    peak_time=self._peak_time,
+                )
         except BaseException as err:
             self._fail(err)
 
@@ -773,7 +831,8 @@ class AudioWriter:
 
         With ``stored=True``, return the block as the file holds it (after
         dither and quantisation, as float32): what reading the file back
-        gives, without reading it.
+        gives, without reading it. For FLOAT that is ``block`` itself when it
+        is float32.
         """
         if self._handle is None:
             raise AudioFileError(f"cannot write {self._given!r}: the writer is closed")
@@ -785,9 +844,9 @@ class AudioWriter:
                 check_finite(block, "audio", self.sample_rate, offset=self._frames)
             except BaseException as err:
                 self._fail(err)
-        if (
-            self._container == "WAV"
-            and (self._frames + block.shape[1]) * self._bytes_per_frame > _WAV_MAX_DATA_BYTES
+        n = block.shape[1]
+        if self._container == "WAV" and (self._frames + n) * self._bytes_per_frame > min(
+            _WAV_MAX_DATA_BYTES, self._handle.max_data_bytes
         ):
             self._fail(
                 ParameterError(
@@ -797,21 +856,29 @@ class AudioWriter:
             )
         kept = None
         try:
-            frames = block.T
-            if self._bits is None:
-                floats = np.ascontiguousarray(frames, dtype=np.float32)
-                self._handle.write(floats)
+            if self._quantise is None:
+                self._handle.write_float(block)
                 if stored:
-                    kept = floats.T if block.dtype == np.float32 else np.asarray(block, np.float32)
+                    kept = block if block.dtype == np.float32 else np.asarray(block, np.float32)
             else:
-                ints, clipped, levels = _to_pcm(frames, self._bits, self._rng)
-                self._clipped += clipped
-                self._handle.write(ints)
-                if stored:
-                    kept = (levels.T * (1.0 / 2 ** (self._bits - 1))).astype(np.float32)
+                kept = np.empty((self.channels, n), np.float32) if stored else None
+                # A slice of frames at a time keeps the quantiser's buffers in the cache; its
+                # generator is consumed frame by frame, so the values do not depend on the slices.
+                step = max(1, _wav.CHUNK_SAMPLES // self.channels)
+                for start in range(0, n, step):
+                    levels, clipped = self._quantise(block[:, start : start + step].T)
+                    self._clipped += clipped
+                    if self._container == "FLAC":
+                        # soundfile takes 24-bit PCM as int32 shifted left by 8
+                        ints = levels.astype(np.int16) if self._bits == 16 else levels.astype(np.int32) << 8
+                        self._handle.write(ints)
+                    else:
+                        self._handle.write_pcm(levels)
+                    if kept is not None:
+                        np.multiply(levels.T, 1.0 / self._quantise.scale, out=kept[:, start : start + step])
         except BaseException as err:
             self._fail(err)
-        self._frames += block.shape[1]
+        self._frames += n
         return kept
 
     def finish(self) -> str:
@@ -824,7 +891,10 @@ class AudioWriter:
             self._open()
         if self._fd is not None:
             try:
-                self._handle.close()
+                if self._container == "FLAC":
+                    self._handle.close()
+                else:
+                    self._handle.finish()
                 os.fsync(self._fd)
                 os.close(self._fd)
                 self._fd = None
@@ -855,10 +925,11 @@ class AudioWriter:
     def abort(self) -> None:
         """Remove everything written; the final path is left as it was."""
         if self._handle is not None:
-            try:
-                self._handle.close()
-            except Exception:  # the file is being thrown away
-                pass
+            if self._container == "FLAC":
+                try:
+                    self._handle.close()
+                except Exception:  # the file is being thrown away
+                    pass
             self._handle = None
         if self._fd is not None:
             os.close(self._fd)
@@ -871,10 +942,10 @@ class AudioWriter:
             self._tmp = None
 
     def _fail(self, err: BaseException) -> None:
-        import soundfile as sf
-
         self.abort()
-        if isinstance(err, (sf.SoundFileError, OSError)) and not isinstance(err, AudioFileError):
+        # soundfile is loaded only if a FLAC writer needed it
+        kinds = (OSError, getattr(sys.modules.get("soundfile"), "SoundFileError", OSError))
+        if isinstance(err, kinds) and not isinstance(err, AudioFileError):
             cause = getattr(err, "strerror", None) or str(err) or type(err).__name__
             raise AudioFileError(f"cannot write {self._given!r}: {cause} (nothing was written)") from err
         raise err

@@ -472,9 +472,7 @@ def plot_response(
     ax.set_ylabel("magnitude (dB)")
     ax.grid(alpha=0.3, which="both")
     if phase:
-        delay = sum(
-            (len(v) - 1) / 2 for kind, v in _stages(node_or_sos, rate) if kind == "fir"
-        )
+        delay = sum((len(v) - 1) / 2 for kind, v in _stages(node_or_sos, rate) if kind == "fir")
         shown = h * np.exp(2j * np.pi * f * delay / rate) if delay else h
         degrees = np.degrees(np.unwrap(np.angle(shown)))
         twin = ax.twinx()

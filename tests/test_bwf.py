@@ -556,3 +556,147 @@ def test_default_date_and_time_are_now(wav):
     stamp = datetime.strptime(f"{info['origination_date']} {info['origination_time']}", "%Y-%m-%d %H:%M:%S")
     assert before <= stamp <= after
     assert info["originator"] == "sonicmix" and info["umid"] == bytes(64)
+
+
+# ------------------------------------------------------------------ in place, in the room AudioWriter leaves
+
+
+@pytest.fixture
+def reserved(tmp_path, rng):
+    """Factory: a WAV written by AudioWriter with room for a bext chunk (a JUNK chunk before data)."""
+
+    def make(subtype="PCM_24", channels=2, frames=4801, name="room.wav"):
+        path = tmp_path / name
+        audio = rng.uniform(-0.9, 0.9, (channels, frames)).astype(np.float32)
+        with sio.AudioWriter(path, RATE, channels, subtype=subtype, seed=3, reserve_bext=True) as writer:
+            writer.write(audio)
+        return path
+
+    return make
+
+
+def refuse_rewriting(monkeypatch):
+    def refuse(*args, **kwargs):
+        raise AssertionError("the file was rewritten, not written in place")
+
+    monkeypatch.setattr(bwf, "_copy", refuse)
+    monkeypatch.setattr(bwf.os, "replace", refuse)
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+def test_the_reserved_room_is_filled_in_place(reserved, monkeypatch, subtype, channels):
+    path = reserved(subtype, channels)
+    before = open(path, "rb").read()
+    data_at = [c for c in riff_chunks(path) if c[0] == b"data"][0][1]
+    refuse_rewriting(monkeypatch)
+    info = write_bext(
+        path, description="in place", origination_date=DATE, origination_time=TIME, loudness_value_lufs=-23.0
+    )
+    after = open(path, "rb").read()
+    # nothing from the data chunk on moved or changed, nor the file's length
+    assert len(after) == len(before) and after[data_at:] == before[data_at:]
+    ids = [c[0] for c in riff_chunks(path)]  # checks the tiling and the RIFF size
+    header = [b"fmt ", b"fact", b"PEAK"] if subtype == "FLOAT" else [b"fmt "]
+    assert ids == [*header, b"bext", b"JUNK", b"data"]
+    assert after[:data_at].startswith(before[: riff_chunks(path)[len(header)][1]])  # the header chunks too
+    assert read_bext(path) == info and info["description"] == "in place"
+    history = info["coding_history"]
+    assert history.startswith(f"A=PCM,F={RATE},") and history.endswith("\r\n")
+    assert libsndfile_bext(path)[0].rstrip(b"\0") == b"in place"
+    assert sio.info(path).frames == 4801
+    if subtype != "FLOAT":
+        with wave.open(str(path)) as w:  # an independent RIFF parser skips both chunks
+            assert w.getnframes() == 4801
+
+
+@pytest.mark.parametrize("rest", [0, 2, 4, 6, 8, 10])
+def test_a_chunk_that_nearly_fills_the_room(reserved, monkeypatch, rest):
+    # The payload fills the 1024 bytes of room up to `rest`; fewer than 8 cannot hold a JUNK header,
+    # so the bext chunk takes them as NULs after its coding history.
+    path = reserved("PCM_24", 1, 1001)  # an odd data chunk too
+    history = "A" * (1024 - FIXED_SIZE_BYTES - rest)
+    refuse_rewriting(monkeypatch)
+    write_bext(path, origination_date=DATE, origination_time=TIME, coding_history=history)
+    found = {c[0]: c for c in riff_chunks(path)}
+    if rest >= 8:
+        assert found[b"bext"][2] == FIXED_SIZE_BYTES + len(history) and found[b"JUNK"][2] == rest - 8
+    else:
+        assert found[b"bext"][2] == 1024 and b"JUNK" not in found
+        assert chunk_payload(path, b"bext").endswith(history.encode() + bytes(rest))
+    assert read_bext(path)["coding_history"] == history
+
+
+def test_an_odd_sized_chunk_in_the_room_gets_its_pad_byte(reserved, monkeypatch):
+    path = reserved()
+    refuse_rewriting(monkeypatch)
+    write_bext(path, origination_date=DATE, origination_time=TIME, coding_history="A=PCM\r\n")  # 609 bytes
+    (bext,) = [c for c in riff_chunks(path) if c[0] == b"bext"]
+    assert bext[2] == 609 and open(path, "rb").read()[bext[1] + 8 + 609] == 0
+
+
+def test_replacing_a_chunk_in_the_room_stays_in_place(reserved, monkeypatch):
+    path = reserved()
+    write_bext(path, description="first", origination_date=DATE, origination_time=TIME)
+    refuse_rewriting(monkeypatch)
+    write_bext(path, description="second", origination_date=DATE, origination_time=TIME, coding_history="")
+    assert [c[0] for c in riff_chunks(path)] == [b"fmt ", b"bext", b"JUNK", b"data"]
+    got = read_bext(path)
+    assert got["description"] == "second" and got["coding_history"] == ""
+
+
+def test_a_chunk_too_big_for_the_room_rewrites_the_file(reserved):
+    path = reserved()
+    before = raw_samples(path)
+    history = "A=PCM,F=48000,W=24,M=stereo,T=a long history line\r\n" * 10  # 520 > 422 bytes
+    write_bext(path, origination_date=DATE, origination_time=TIME, coding_history=history)
+    assert [c[0] for c in riff_chunks(path)] == [b"fmt ", b"JUNK", b"bext", b"data"]
+    assert read_bext(path)["coding_history"] == history
+    assert np.array_equal(raw_samples(path), before)
+
+
+def test_a_bext_elsewhere_is_not_left_beside_the_new_one(reserved):
+    path = reserved()
+    insert_chunk_after_fmt(path, b"bext", hand_built_fixed(description=b"old"))
+    write_bext(path, description="new", origination_date=DATE, origination_time=TIME)
+    assert [c[0] for c in riff_chunks(path)].count(b"bext") == 1
+    assert read_bext(path)["description"] == "new"
+
+
+@pytest.mark.parametrize(
+    ("replacing", "interrupted_at", "expected"),
+    [
+        # fresh room: the payload goes under the JUNK header (fsync 1), then the bext header (fsync 2)
+        (False, 1, None),
+        (False, 2, "new"),
+        # replacing: the old chunk is first hidden under one JUNK header (fsync 1), then the same
+        (True, 1, None),
+        (True, 2, None),
+        (True, 3, "new"),
+    ],
+)
+def test_an_interrupted_in_place_write_leaves_a_valid_wav(
+    reserved, monkeypatch, replacing, interrupted_at, expected
+):
+    path = reserved()
+    before = raw_samples(path)
+    if replacing:
+        write_bext(path, description="old", origination_date=DATE, origination_time=TIME)
+    real, calls = os.fsync, []
+
+    def fsync(fd):
+        real(fd)
+        calls.append(fd)
+        if len(calls) == interrupted_at:
+            raise KeyboardInterrupt
+
+    monkeypatch.setattr(bwf.os, "fsync", fsync)
+    with pytest.raises(KeyboardInterrupt):
+        write_bext(path, description="new", origination_date=DATE, origination_time=TIME)
+    monkeypatch.undo()
+    riff_chunks(path)  # the chunks still tile the file
+    got = read_bext(path)
+    assert (got if got is None else got["description"]) == expected
+    assert np.array_equal(raw_samples(path), before)
+    write_bext(path, description="again", origination_date=DATE, origination_time=TIME)
+    assert read_bext(path)["description"] == "again"

@@ -102,10 +102,10 @@ def test_silence_and_excess_limiting_fail_and_write_nothing(tmp_path, rng):
 
 
 def test_a_failure_while_writing_leaves_no_partial_deliverable(tmp_path, rng, monkeypatch):
-    import soundfile
+    from sonicmix._wav import WavWriter  # every WAV block goes through WavWriter._append
 
     calls = {"n": 0}
-    original = soundfile.SoundFile.write
+    original = WavWriter._append
 
     def disk_full_on_the_fifth_deliverable_block(self, data):
         if self.subtype == "PCM_24":  # the deliverables, not the float32 work files
@@ -114,7 +114,7 @@ def test_a_failure_while_writing_leaves_no_partial_deliverable(tmp_path, rng, mo
                 raise OSError(28, "No space left on device")
         return original(self, data)
 
-    monkeypatch.setattr(soundfile.SoundFile, "write", disk_full_on_the_fifth_deliverable_block)
+    monkeypatch.setattr(WavWriter, "_append", disk_full_on_the_fifth_deliverable_block)
     with pytest.raises(sm.AudioFileError, match="No space left on device"):
         deliver(session(rng), "ebu-r128", tmp_path, block_size=4096)
     assert os.listdir(tmp_path) == []
@@ -140,7 +140,12 @@ def test_spilling_the_render_to_disk_changes_no_byte_and_reports_match_the_files
     stages = []
     in_memory = deliver(graph, "ebu-r128", tmp_path / "mem", bext=False, me_mix=True)
     on_disk = deliver(
-        graph, "ebu-r128", tmp_path / "disk", bext=False, me_mix=True, memory_mb=0,
+        graph,
+        "ebu-r128",
+        tmp_path / "disk",
+        bext=False,
+        me_mix=True,
+        memory_mb=0,
         progress=lambda stage, done, total: stages.append((stage, done, total)),
     )
     for key in in_memory.files:
@@ -148,8 +153,11 @@ def test_spilling_the_render_to_disk_changes_no_byte_and_reports_match_the_files
     assert not [f for f in os.listdir(tmp_path / "disk") if f.startswith(".sonicmix-")]
     # progress reached the end of every stage it reported
     assert {s for s, _, _ in stages} >= {"render", "write"}
-    assert all(done == total for s, done, total in stages if (s, done, total) == max(
-        (x for x in stages if x[0] == s), key=lambda x: x[1]))
+    assert all(
+        done == total
+        for s, done, total in stages
+        if (s, done, total) == max((x for x in stages if x[0] == s), key=lambda x: x[1])
+    )
     # reports are measured on the samples as stored: reading the files back gives the same figures
     # (the meter is deterministic: bit-identical input gives identical results, so exact equality)
     for key, path in on_disk.files.items():
@@ -186,17 +194,37 @@ def test_a_stem_over_the_ceiling_is_noted_not_hidden(tmp_path, rng):
     assert "note: music peaks" in (tmp_path / "mix.report.txt").read_text()
 
 
-def test_source_date_epoch_makes_deliveries_byte_identical_bext_included(tmp_path, rng, monkeypatch):
+def riff_chunk_ids(data: bytes) -> list[bytes]:
+    ids, at = [], 12
+    while at + 8 <= len(data):
+        size = int.from_bytes(data[at + 4 : at + 8], "little")
+        ids.append(data[at : at + 4])
+        at += 8 + size + (size & 1)
+    return ids
+
+
+@pytest.mark.parametrize("subtype", ["PCM_24", "FLOAT"])
+def test_source_date_epoch_makes_deliveries_byte_identical_bext_included(tmp_path, rng, monkeypatch, subtype):
+    import time
+
     from sonicmix.bwf import read_bext
 
     graph = session(rng, seconds=4.0)
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01 00:00:00 UTC
-    first = deliver(graph, "ebu-r128", tmp_path / "a")
-    second = deliver(graph, "ebu-r128", tmp_path / "b")
+    first = deliver(graph, "ebu-r128", tmp_path / "a", subtype=subtype)
+    time.sleep(1.1)  # the clock ticks between the two: a wall-clock field anywhere would differ
+    second = deliver(graph, "ebu-r128", tmp_path / "b", subtype=subtype)
     for key in first.files:
         assert open(first.files[key], "rb").read() == open(second.files[key], "rb").read()
     bext = read_bext(first.files["mix"])
     assert (bext["origination_date"], bext["origination_time"]) == ("2026-01-01", "00:00:00")
+    data = open(first.files["mix"], "rb").read()
+    # the bext chunk took the room the writer reserved before the data; a smaller JUNK keeps the rest
+    header = [b"fmt ", b"fact", b"PEAK"] if subtype == "FLOAT" else [b"fmt "]
+    assert riff_chunk_ids(data) == [*header, b"bext", b"JUNK", b"data"]
+    if subtype == "FLOAT":  # the PEAK chunk's timestamp (after its version field) is the epoch too
+        at = data.index(b"PEAK") + 12
+        assert int.from_bytes(data[at : at + 4], "little") == 1767225600
     monkeypatch.setenv("SOURCE_DATE_EPOCH", "yesterday")
     with pytest.raises(sm.ParameterError, match="SOURCE_DATE_EPOCH='yesterday'"):
         deliver(graph, "ebu-r128", tmp_path / "c")

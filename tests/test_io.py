@@ -238,38 +238,59 @@ def test_undithered_small_dc_is_lost(tmp_path):
 # --------------------------------------------------------------------------- atomic writing
 
 
-@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()])
-def test_failure_mid_write_leaves_nothing(tmp_path, rng, monkeypatch, failure):
-    calls = []
-    original = sf.SoundFile.write
+def fail_on_call(monkeypatch, ext: str, number: int, failure: BaseException) -> list[int]:
+    """Make the ``number``-th block write raise ``failure`` (WAV: in sonicmix._wav; FLAC: in soundfile)."""
+    import sonicmix._wav as wav
+
+    cls, name = (wav.WavWriter, "_append") if ext == ".wav" else (sf.SoundFile, "write")
+    calls: list[int] = []
+    original = getattr(cls, name)
 
     def write_then_fail(self, data):
         calls.append(len(data))
-        if len(calls) == 3:
+        if len(calls) == number:
             raise failure
         return original(self, data)
 
-    monkeypatch.setattr(sf.SoundFile, "write", write_then_fail)
+    monkeypatch.setattr(cls, name, write_then_fail)
+    return calls
+
+
+@pytest.mark.parametrize("ext", [".wav", ".flac"])
+@pytest.mark.parametrize("failure", [OSError(errno.ENOSPC, "No space left on device"), KeyboardInterrupt()])
+def test_failure_mid_write_leaves_nothing(tmp_path, rng, monkeypatch, failure, ext):
+    calls = fail_on_call(monkeypatch, ext, 3, failure)
     expected = AudioFileError if isinstance(failure, OSError) else KeyboardInterrupt
-    with pytest.raises(expected, match="No space left" if expected is AudioFileError else None):
-        sio.write(tmp_path / "out.wav", noise(rng, 2, 10_000), SR, block_size=1000)
+    message = r"out\.(wav|flac).*No space left" if expected is AudioFileError else None
+    with pytest.raises(expected, match=message):
+        sio.write(tmp_path / f"out{ext}", noise(rng, 2, 10_000), SR, block_size=1000)
     assert len(calls) == 3  # it failed mid-way, after two blocks had been written
     assert os.listdir(tmp_path) == []
 
 
-def test_failure_keeps_the_previous_file_intact(tmp_path, rng, monkeypatch):
-    target = tmp_path / "out.wav"
+@pytest.mark.parametrize("ext", [".wav", ".flac"])
+def test_failure_keeps_the_previous_file_intact(tmp_path, rng, monkeypatch, ext):
+    target = tmp_path / f"out{ext}"
     sio.write(target, noise(rng, 1, 100), SR)
     before = target.read_bytes()
-
-    def fail(self, data):
-        raise sf.LibsndfileError(0, prefix="simulated: ")
-
-    monkeypatch.setattr(sf.SoundFile, "write", fail)
-    with pytest.raises(AudioFileError, match="out.wav"):
+    failure = sf.LibsndfileError(0, prefix="x: ") if ext == ".flac" else OSError(errno.EIO, "I/O error")
+    fail_on_call(monkeypatch, ext, 1, failure)
+    with pytest.raises(AudioFileError, match=f"out\\{ext}"):
         sio.write(target, noise(rng, 1, 100), SR, seed=1)
     assert target.read_bytes() == before
-    assert os.listdir(tmp_path) == ["out.wav"]
+    assert os.listdir(tmp_path) == [target.name]
+
+
+def test_failure_while_finishing_the_header_leaves_nothing(tmp_path, rng, monkeypatch):
+    def no_space(fd, data, offset):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    import sonicmix._wav as wav
+
+    monkeypatch.setattr(wav.os, "pwrite", no_space)
+    with pytest.raises(AudioFileError, match=r"out\.wav': No space left on device \(nothing was written\)"):
+        sio.write(tmp_path / "out.wav", noise(rng, 2, 100), SR, subtype="FLOAT")
+    assert os.listdir(tmp_path) == []
 
 
 def test_write_goes_through_fsynced_hidden_partial_file(tmp_path, rng, monkeypatch):

@@ -570,8 +570,9 @@ def smooth_compressor_gain_db(
         knee = knee_db if knee_db >= 1e-6 else 0.0  # see compressor_gain_db: a narrower knee is hard
         lowest = -math.inf if range_db is None else -float(range_db)
         _compressor_smooth_kernel(
-            log10_level.reshape(-1, log10_level.shape[-1]), float(db_per_decade), float(threshold_db) - 0.5 * knee, float(knee), slope, lowest,
-            float(fall), float(rise), state, float(scale), float(offset), out.reshape(-1, out.shape[-1]),
+            log10_level.reshape(-1, log10_level.shape[-1]), float(db_per_decade),
+            float(threshold_db) - 0.5 * knee, float(knee), slope, lowest, float(fall), float(rise), state,
+            float(scale), float(offset), out.reshape(-1, out.shape[-1]),
         )  # fmt: skip
     return out
 

@@ -201,7 +201,9 @@ def test_hold_smoother_matches_a_reference_loop(rng):
     np.testing.assert_allclose(got, reference_smoother(held, fall, rise), atol=1e-10)
 
 
-@pytest.mark.parametrize("knee_db, range_db", [(0.0, None), (1e-7, None), (6.0, None), (0.0, 12.0), (10.0, 3.0)])
+@pytest.mark.parametrize(
+    "knee_db, range_db", [(0.0, None), (1e-7, None), (6.0, None), (0.0, 12.0), (10.0, 3.0)]
+)
 @pytest.mark.parametrize("db_per_decade", [20.0, 10.0])
 def test_fused_compressor_smoother_matches_the_textbook_curve_and_smoother(knee_db, range_db, db_per_decade):
     # The fused kernel against eq. 4 (with the range floor) and eq. 16, both in plain Python, per row.
@@ -231,7 +233,10 @@ def test_fused_compressor_smoother_streams_exactly():
     kwargs = dict(db_per_decade=20.0, threshold_db=-12.0, ratio=3.0, knee_db=6.0, fall=0.5, rise=0.999)
     whole = env.smooth_compressor_gain_db(level, state=np.zeros(1), **kwargs)
     state = np.zeros(1)
-    parts = [env.smooth_compressor_gain_db(level[:, a:b], state=state, **kwargs) for a, b in [(0, 7), (7, 4000), (4000, 5000)]]
+    parts = [
+        env.smooth_compressor_gain_db(level[:, a:b], state=state, **kwargs)
+        for a, b in [(0, 7), (7, 4000), (4000, 5000)]
+    ]
     np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
 
 

@@ -1,0 +1,233 @@
+"""RIFF WAV and RF64 files written directly: headers, interleaving, 24-bit packing.
+
+:class:`sonicmix.io.AudioWriter` writes WAV through this module rather than
+libsndfile: each block is interleaved (and, for PCM_24, packed to 3 bytes per
+sample) into a reused buffer and handed to ``os.write``. That saves
+libsndfile's per-sample conversion and the ``(frames, channels)`` copy
+soundfile needs. The files are those libsndfile 1.2.2 writes, byte for byte
+(``tests/test_wav.py`` compares them), with two deliberate differences:
+
+- the ``PEAK`` chunk's timestamp is ``SOURCE_DATE_EPOCH`` when that
+  environment variable is set (libsndfile always stores the time of
+  writing), so that float WAVs can be reproduced byte for byte;
+- on request, a ``JUNK`` chunk of :data:`BEXT_RESERVE_BYTES` just before
+  ``data`` keeps room for a BWF ``bext`` chunk, which
+  :func:`sonicmix.bwf.write_bext` then fills in place.
+
+Layouts (chunk payload sizes in bytes)::
+
+    WAV, PCM_16/PCM_24    RIFF WAVE | fmt  16 (format 1) | [JUNK] | data
+    WAV, FLOAT            RIFF WAVE | fmt  16 (format 3) | fact 4 | PEAK 8 + 8 x channels | [JUNK] | data
+    RF64 (EBU Tech 3306)  RF64 WAVE | ds64 28 | fmt  40 (WAVE_FORMAT_EXTENSIBLE) | data
+
+Every format uses the plain 16-byte ``fmt `` in RIFF, whatever the number of
+channels, as libsndfile does. In RF64 the 32-bit RIFF and ``data`` sizes are
+0xFFFFFFFF and the real ones are in ``ds64``; libsndfile writes no ``fact``
+or ``PEAK`` there, and neither do we. A ``data`` chunk of odd size is followed
+by a pad byte its size does not count.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+
+import numpy as np
+
+from sonicmix.errors import ParameterError
+
+#: Payload bytes of the ``JUNK`` chunk reserved for a ``bext`` chunk: the 602-byte fixed part
+#: (EBU Tech 3285) and 422 bytes of coding history, about six EBU R 98 lines.
+BEXT_RESERVE_BYTES = 1024
+
+#: Samples interleaved and written at a time: the buffers stay in the L2 cache.
+CHUNK_SAMPLES = 1 << 15
+
+_FORMAT_CODES = {"PCM_16": 1, "PCM_24": 1, "FLOAT": 3}
+_BITS = {"PCM_16": 16, "PCM_24": 24, "FLOAT": 32}
+#: The speaker masks libsndfile 1.2.2 puts in an RF64 ``fmt `` (dwChannelMask); 0 for other counts.
+_CHANNEL_MASKS = {1: 0x4, 2: 0x3, 4: 0x33, 6: 0x3F, 8: 0xFF}
+#: KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT after their first two bytes (the format code).
+_GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
+_RIFF_MAX = 0xFFFFFFFF
+
+
+def peak_timestamp() -> int | None:
+    """``SOURCE_DATE_EPOCH`` as the ``PEAK`` chunk stores it, or None when the variable is unset.
+
+    Raises
+    ------
+    ParameterError
+        If it is not a whole number of seconds in 0 to 2**32 - 1 (the field is 32 bits).
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    try:
+        value = int(epoch)
+    except ValueError:
+        value = -1
+    if not 0 <= value <= _RIFF_MAX:
+        raise ParameterError(
+            f"SOURCE_DATE_EPOCH={epoch!r}; expected whole seconds since 1970-01-01 UTC, e.g. 1767225600 "
+            "(at most 4294967295: a float WAV's PEAK chunk stores it in 32 bits)"
+        )
+    return value
+
+
+def _write_all(fd: int, data: memoryview) -> None:
+    while data:
+        data = data[os.write(fd, data) :]
+
+
+class WavWriter:
+    """Stream one RIFF WAV or RF64 file to an open file descriptor.
+
+    The header goes out at once with zero sizes, the samples follow, and
+    :meth:`finish` writes the header again with the final sizes (and the
+    ``PEAK`` values) in place.
+
+    Parameters
+    ----------
+    fd : int
+        Open for writing, empty. Not closed here.
+    sample_rate : int
+        Sample rate in Hz.
+    channels : int
+        Number of channels.
+    subtype : {"PCM_16", "PCM_24", "FLOAT"}
+    rf64 : bool, default False
+        Write RF64 (EBU Tech 3306) rather than RIFF.
+    reserve_bytes : int, default 0
+        Payload size of a ``JUNK`` chunk written before ``data`` (0: none).
+    peak_time : int, optional
+        ``PEAK`` timestamp in seconds since 1970; by default the time of :meth:`finish`.
+    """
+
+    def __init__(
+        self,
+        fd: int,
+        *,
+        sample_rate: int,
+        channels: int,
+        subtype: str,
+        rf64: bool = False,
+        reserve_bytes: int = 0,
+        peak_time: int | None = None,
+    ) -> None:
+        self.fd, self.sample_rate, self.channels, self.subtype = fd, sample_rate, channels, subtype
+        self.rf64, self.reserve_bytes, self.peak_time = rf64, reserve_bytes, peak_time
+        self.width = _BITS[subtype] // 8
+        self.frames = 0
+        self.data_bytes = 0
+        self._peak = subtype == "FLOAT" and not rf64
+        self._peaks = np.zeros(channels, np.float32)
+        self._positions = [0] * channels
+        self._bytes = np.empty(0, np.uint8)  # interleaved output, grown as needed
+        self._scratch = np.empty(0, np.uint8)  # float32 rows or int32 levels before packing
+        header = self._header()
+        self.header_bytes = len(header)
+        _write_all(fd, memoryview(header))
+
+    @property
+    def max_data_bytes(self) -> int:
+        """Largest ``data`` chunk the 32-bit RIFF size allows with this header (pad byte included)."""
+        return _RIFF_MAX - (self.header_bytes - 8) - 1
+
+    def _header(self, timestamp: int = 0) -> bytes:
+        bits, channels, rate = _BITS[self.subtype], self.channels, self.sample_rate
+        code = _FORMAT_CODES[self.subtype]
+        align = channels * self.width
+        rates = struct.pack("<IIHH", rate, rate * align, align, bits)
+        if self.rf64:
+            mask = _CHANNEL_MASKS.get(channels, 0)
+            fmt = struct.pack("<HH", 0xFFFE, channels) + rates + struct.pack("<HHIH", 22, bits, mask, code)
+            fmt += _GUID_TAIL
+            size = 12 + 36 + 8 + len(fmt) + 8 + self.data_bytes + (self.data_bytes & 1)
+            ds64 = struct.pack("<QQQI", size - 8, self.data_bytes, self.frames, 0)
+            chunks = [(b"ds64", ds64), (b"fmt ", fmt)]
+        else:
+            chunks = [(b"fmt ", struct.pack("<HH", code, channels) + rates)]
+            if self.subtype == "FLOAT":
+                peaks = b"".join(
+                    struct.pack("<fI", value, position)
+                    for value, position in zip(self._peaks.tolist(), self._positions, strict=True)
+                )
+                chunks.append((b"fact", struct.pack("<I", self.frames)))
+                chunks.append((b"PEAK", struct.pack("<II", 1, timestamp) + peaks))
+            if self.reserve_bytes:
+                chunks.append((b"JUNK", bytes(self.reserve_bytes)))
+        body = b"".join(cid + struct.pack("<I", len(payload)) + payload for cid, payload in chunks)
+        if self.rf64:
+            riff, data = _RIFF_MAX, _RIFF_MAX
+        else:
+            riff, data = 4 + len(body) + 8 + self.data_bytes + (self.data_bytes & 1), self.data_bytes
+        magic = b"RF64" if self.rf64 else b"RIFF"
+        return magic + struct.pack("<I", riff) + b"WAVE" + body + b"data" + struct.pack("<I", data)
+
+    def _buffer(self, name: str, size: int) -> np.ndarray:
+        """A reused byte buffer of at least ``size`` bytes (grown, never shrunk)."""
+        buffer = getattr(self, name)
+        if buffer.size < size:
+            buffer = np.empty(size, np.uint8)
+            setattr(self, name, buffer)
+        return buffer[:size]
+
+    def _append(self, data: np.ndarray) -> None:
+        _write_all(self.fd, memoryview(data).cast("B"))
+
+    def write_float(self, block: np.ndarray) -> None:
+        """Append ``(channels, n)`` float32 or float64 samples, stored as float32."""
+        channels = self.channels
+        step = max(1, CHUNK_SAMPLES // channels)
+        for start in range(0, block.shape[1], step):
+            rows = block[:, start : start + step]
+            n = rows.shape[1]
+            if rows.dtype != np.float32:
+                cast = self._buffer("_scratch", 4 * channels * n).view(np.float32).reshape(channels, n)
+                np.copyto(cast, rows, casting="same_kind")
+                rows = cast
+            if self._peak:
+                self._track_peaks(rows)
+            out = self._buffer("_bytes", 4 * channels * n).view("<f4").reshape(n, channels)
+            for c in range(channels):  # column by column: a fraction of a transposing copy's cost
+                out[:, c] = rows[c]
+            self._append(out)
+            self.frames += n
+            self.data_bytes += out.nbytes
+
+    def write_pcm(self, levels: np.ndarray) -> None:
+        """Append integer levels: ``(n, channels)`` C-contiguous float64 holding whole numbers in range."""
+        flat = levels.reshape(-1)
+        if self.subtype == "PCM_16":
+            out = self._buffer("_bytes", 2 * flat.size).view("<i2")
+            np.copyto(out, flat, casting="unsafe")
+        else:
+            ints = self._buffer("_scratch", 4 * flat.size).view("<i4")
+            np.copyto(ints, flat, casting="unsafe")
+            low = ints.view(np.uint8).reshape(-1, 4)
+            out = self._buffer("_bytes", 3 * flat.size).reshape(-1, 3)
+            for byte in range(3):  # the three low bytes of each little-endian int32
+                out[:, byte] = low[:, byte]
+        self._append(out)
+        self.frames += levels.shape[0]
+        self.data_bytes += out.nbytes
+
+    def _track_peaks(self, rows: np.ndarray) -> None:
+        """Per channel, the largest |x| so far and the frame of its first occurrence (as libsndfile)."""
+        for c in range(self.channels):
+            row = rows[c]
+            high, low = int(row.argmax()), int(row.argmin())
+            up, down = float(row[high]), -float(row[low])
+            value, position = (up, high) if (up, -high) > (down, -low) else (down, low)
+            if value > self._peaks[c]:
+                self._peaks[c] = value
+                self._positions[c] = self.frames + position
+
+    def finish(self) -> None:
+        """Append the pad byte of an odd ``data`` chunk and write the final header in place."""
+        if self.data_bytes & 1:
+            _write_all(self.fd, memoryview(b"\0"))
+        stamp = int(time.time()) if self.peak_time is None else self.peak_time
+        os.pwrite(self.fd, self._header(stamp & _RIFF_MAX), 0)  # the same length as the first one

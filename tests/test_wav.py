@@ -1,0 +1,212 @@
+"""sonicmix._wav: the WAV and RF64 files AudioWriter writes are libsndfile's, byte for byte.
+
+The oracle is libsndfile itself (through soundfile): given the samples our file
+stores, it must write the very same bytes, but for the PEAK chunk's timestamp,
+which is the time of writing for libsndfile and SOURCE_DATE_EPOCH (when set)
+for us. The quantisation is checked against the formula sonicmix used before
+it wrote WAV itself (when libsndfile got the integers), so that a seed still
+gives the same samples.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import time
+
+import numpy as np
+import pytest
+import soundfile as sf
+
+import sonicmix._wav as wav
+import sonicmix.io as sio
+from sonicmix.errors import ParameterError
+
+RATE = 48_000
+SCALE = {"PCM_16": 2.0**15, "PCM_24": 2.0**23}
+
+
+def chunks(data: bytes) -> list[tuple[bytes, int, int]]:
+    """(id, header offset, declared size) of every chunk; RF64's 0xFFFFFFFF data size ends the walk."""
+    out, at = [], 12
+    while at + 8 <= len(data):
+        cid, size = data[at : at + 4], int.from_bytes(data[at + 4 : at + 8], "little")
+        out.append((cid, at, size))
+        if size == 0xFFFFFFFF:
+            break
+        at += 8 + size + (size & 1)
+    return out
+
+
+def peak_chunk(data: bytes) -> tuple[int, list[tuple[float, int]]]:
+    """(timestamp, [(value, frame) per channel]) of the PEAK chunk."""
+    (_, at, size) = next(c for c in chunks(data) if c[0] == b"PEAK")
+    version, stamp = struct.unpack_from("<II", data, at + 8)
+    assert version == 1
+    return stamp, list(struct.iter_unpack("<fI", data[at + 16 : at + 8 + size]))
+
+
+def without_peak_time(data: bytes) -> bytes:
+    for cid, at, _ in chunks(data):
+        if cid == b"PEAK":
+            return data[: at + 12] + bytes(4) + data[at + 16 :]
+    return data
+
+
+def libsndfile_bytes(path, stored: np.ndarray, subtype: str, container: str) -> bytes:
+    """What libsndfile writes for these stored samples (float32, as AudioWriter.write returns them)."""
+    if subtype == "FLOAT":
+        frames = np.ascontiguousarray(stored.T)
+    else:  # exact: the stored values are integers over 2**(bits - 1)
+        ints = (stored.T.astype(np.float64) * SCALE[subtype]).astype(np.int32)
+        frames = ints.astype(np.int16) if subtype == "PCM_16" else ints << 8
+    sf.write(path, frames, RATE, subtype=subtype, format=container)
+    return open(path, "rb").read()
+
+
+def write_in_blocks(path, audio, subtype, block=1000, **kwargs) -> np.ndarray:
+    stored = []
+    with sio.AudioWriter(path, RATE, audio.shape[0], subtype=subtype, seed=7, **kwargs) as writer:
+        for start in range(0, audio.shape[1], block):
+            stored.append(writer.write(audio[:, start : start + block], stored=True))
+    return np.concatenate(stored, axis=1)
+
+
+@pytest.mark.parametrize("container", ["WAV", "RF64"])
+@pytest.mark.parametrize("frames", [4800, 4801], ids=["even", "odd"])
+@pytest.mark.parametrize("channels", [1, 2, 6])
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+def test_same_bytes_as_libsndfile_for_the_same_samples(
+    tmp_path, rng, monkeypatch, subtype, channels, frames, container
+):
+    # beyond full scale on purpose: PCM clips (counted), FLOAT keeps the values
+    audio = rng.uniform(-1.05, 1.05, (channels, frames)).astype(np.float32)
+    if container == "RF64":
+        monkeypatch.setattr(sio, "_WAV_MAX_DATA_BYTES", 1)  # anything with frames= goes RF64
+    ours = tmp_path / "ours.wav"
+    stored = write_in_blocks(ours, audio, subtype, frames=frames)
+    data = ours.read_bytes()
+    assert data[:4] == (b"RF64" if container == "RF64" else b"RIFF")
+    theirs = libsndfile_bytes(tmp_path / "theirs.wav", stored, subtype, container)
+    assert len(data) == len(theirs)
+    assert without_peak_time(data) == without_peak_time(theirs)
+    # and libsndfile reads back exactly what write() said the file holds
+    back, rate = sf.read(ours, dtype="float32", always_2d=True)
+    assert rate == RATE and sf.info(ours).format == container
+    np.testing.assert_array_equal(back.T, stored)
+    if subtype == "PCM_24" and channels == 1 and frames % 2:  # 14403 data bytes: odd, padded
+        (_, at, size) = chunks(data)[-1]
+        assert size in (14403, 0xFFFFFFFF) and len(data) % 2 == 0 and data[-1] == 0
+
+
+@pytest.mark.parametrize("channels", [3, 4, 8])
+def test_rf64_channel_masks_match_libsndfile(tmp_path, rng, monkeypatch, channels):
+    monkeypatch.setattr(sio, "_WAV_MAX_DATA_BYTES", 1)
+    stored = write_in_blocks(tmp_path / "o.wav", rng.uniform(-1, 1, (channels, 11)), "PCM_24", frames=11)
+    theirs = libsndfile_bytes(tmp_path / "t.wav", stored, "PCM_24", "RF64")
+    assert (tmp_path / "o.wav").read_bytes() == theirs
+
+
+def test_peak_values_and_first_positions(tmp_path, rng):
+    audio = rng.uniform(-0.5, 0.5, (3, 70_000)).astype(np.float32)
+    audio[0, 100] = audio[0, 50_000] = -0.9  # a tie: the first one counts
+    audio[1, 69_999] = 0.75  # in the last block
+    audio[2] = 0.0  # silence: 0 at frame 0
+    path = tmp_path / "p.wav"
+    write_in_blocks(path, audio, "FLOAT", block=16_384)
+    _, peaks = peak_chunk(path.read_bytes())
+    assert peaks == [(np.float32(0.9), 100), (0.75, 69_999), (0.0, 0)]
+
+
+def test_peak_of_float64_input_is_that_of_the_stored_float32(tmp_path):
+    # 0.5 - 1e-12 and 0.5 + 1e-12 both store as 0.5f: the first of them is the peak's frame
+    audio = np.zeros((1, 10))
+    audio[0, 3], audio[0, 6] = 0.5 - 1e-12, 0.5 + 1e-12
+    path = tmp_path / "p.wav"
+    sio.write(path, audio, RATE, subtype="FLOAT")
+    assert peak_chunk(path.read_bytes())[1] == [(0.5, 3)]
+
+
+def test_peak_timestamp_is_source_date_epoch_or_now(tmp_path, rng, monkeypatch):
+    audio = rng.uniform(-1, 1, (2, 1000))
+    monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)
+    before = int(time.time())
+    sio.write(tmp_path / "now.wav", audio, RATE, subtype="FLOAT")
+    assert before <= peak_chunk((tmp_path / "now.wav").read_bytes())[0] <= time.time()
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")
+    sio.write(tmp_path / "a.wav", audio, RATE, subtype="FLOAT")
+    time.sleep(1.1)
+    sio.write(tmp_path / "b.wav", audio, RATE, subtype="FLOAT")
+    assert peak_chunk((tmp_path / "a.wav").read_bytes())[0] == 1767225600
+    assert (tmp_path / "a.wav").read_bytes() == (tmp_path / "b.wav").read_bytes()
+
+
+@pytest.mark.parametrize("value", ["yesterday", "-1", "4294967296", "1.5"])
+def test_a_bad_source_date_epoch_is_refused_before_writing_float(tmp_path, monkeypatch, value):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", value)
+    with pytest.raises(ParameterError, match=f"SOURCE_DATE_EPOCH='{value}'; expected whole seconds"):
+        sio.write(tmp_path / "f.wav", np.zeros((1, 10)), RATE, subtype="FLOAT")
+    assert os.listdir(tmp_path) == []
+    sio.write(tmp_path / "p.wav", np.zeros((1, 10)), RATE, subtype="PCM_24")  # no PEAK chunk, no need
+
+
+def old_to_pcm(frames: np.ndarray, bits: int, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
+    """sonicmix 0.1's quantisation (before it wrote WAV itself) of (frames, channels): levels, clipped."""
+    scale = float(2 ** (bits - 1))
+    y = frames.astype(np.float64) * scale
+    if rng is not None:
+        u = rng.random((*y.shape, 2))
+        y += u[..., 0] + u[..., 1] - 1.0
+    np.rint(y, out=y)
+    clipped = int(np.count_nonzero(y < -scale) + np.count_nonzero(y > scale - 1.0))
+    return np.clip(y, -scale, scale - 1.0), clipped
+
+
+@pytest.mark.parametrize("dither", [True, False])
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
+def test_stored_samples_are_those_of_the_previous_quantisation(tmp_path, rng, subtype, dither):
+    # blocks longer than the writer's internal slices, and a float64 block among float32 ones
+    audio = rng.uniform(-1.01, 1.01, (2, 60_000))
+    blocks = [audio[:, :25_000].astype(np.float32), audio[:, 25_000:25_001], audio[:, 25_001:]]
+    result = []
+    with sio.AudioWriter(tmp_path / "q.wav", RATE, 2, subtype=subtype, seed=11, dither=dither) as writer:
+        for block in blocks:
+            result.append(writer.write(block, stored=True))
+    stored = np.concatenate(result, axis=1)
+    generator = np.random.default_rng(11) if dither else None
+    old = [old_to_pcm(b.T, int(subtype[4:]), generator) for b in blocks]
+    np.testing.assert_array_equal(stored * SCALE[subtype], np.concatenate([y.T for y, _ in old], axis=1))
+    assert writer.result.clipped_samples == sum(n for _, n in old) > 0
+    read, _ = sf.read(tmp_path / "q.wav", dtype="float32", always_2d=True)
+    np.testing.assert_array_equal(read.T, stored)
+
+
+def test_reserve_leaves_a_junk_chunk_before_data_that_readers_skip(tmp_path, rng):
+    audio = rng.uniform(-1, 1, (2, 1001)).astype(np.float32)
+    for subtype in ("PCM_24", "FLOAT"):
+        path = tmp_path / f"{subtype}.wav"
+        stored = write_in_blocks(path, audio, subtype, reserve_bext=True)
+        data = path.read_bytes()
+        found = chunks(data)
+        assert [c[0] for c in found][-2:] == [b"JUNK", b"data"]
+        assert found[-2][2] == wav.BEXT_RESERVE_BYTES and data[found[-2][1] + 8 : found[-1][1]] == bytes(1024)
+        back, _ = sf.read(path, dtype="float32", always_2d=True)
+        np.testing.assert_array_equal(back.T, stored)
+        assert sio.info(path).frames == 1001
+
+
+def test_reserve_is_refused_for_flac_and_rf64(tmp_path, monkeypatch):
+    with pytest.raises(ParameterError, match=r"reserve_bext=True .* which will be FLAC; expected a RIFF WAV"):
+        sio.AudioWriter(tmp_path / "a.flac", RATE, 2, reserve_bext=True)
+    monkeypatch.setattr(sio, "_WAV_MAX_DATA_BYTES", 1)
+    with pytest.raises(ParameterError, match=r"which will be RF64"):
+        sio.AudioWriter(tmp_path / "a.wav", RATE, 2, frames=10, reserve_bext=True)
+    assert os.listdir(tmp_path) == []
+
+
+def test_the_riff_limit_counts_the_header(tmp_path):
+    # A float WAV's header is 12 + 24 + 12 + (16 + 8 x channels) + 8 bytes, plus the reserve.
+    with sio.AudioWriter(tmp_path / "x.wav", RATE, 2, subtype="FLOAT", reserve_bext=True) as writer:
+        header = 12 + 24 + 12 + 32 + (8 + 1024) + 8
+        assert writer._handle.header_bytes == header
+        assert writer._handle.max_data_bytes == 2**32 - 1 - (header - 8) - 1
