@@ -580,21 +580,26 @@ def smooth_compressor_gain_db(
 # --------------------------------------------------------------------------- compiled kernels
 
 
-# The smoothers are written as y = u + a * (y - u) with the pole picked by a select, not a branch:
-# the direction changes from sample to sample on real signals, and a mispredicted branch costs more
-# than the whole update (measured here: 2.4 ns per sample, against 3.7 ns for an if/else). Allowing
-# only FMA contraction keeps the result deterministic: every sample goes through the same code.
+# The smoothers take both poles' steps, y = u + a * (y - u) for a = fall and a = rise, and keep the
+# one the direction of change picks. With fall <= rise that is always the lower of the two (falling:
+# y - u > 0, so the smaller pole gives the smaller step; rising: the other way round), and with
+# fall > rise the higher: a min or max, where a branch or select on u < y mispredicts each time the
+# gain turns (measured on a compressor: 3.08 -> 2.77 ns per channel-sample; 2.4 for a select
+# against 3.7 for an if/else before that). The rounding is monotonic in the pole, so the result is
+# bit-identical to the branch. Allowing only FMA contraction keeps it deterministic.
 
 
 @numba.njit(cache=True, nogil=True, fastmath={"contract"})
 def _smooth_kernel(target, fall, rise, state, out):  # pragma: no cover - compiled
     channels, n = target.shape
+    lower = fall <= rise
     for c in range(channels):
         y = state[c]
         for i in range(n):
             u = np.float64(target[c, i])
-            a = fall if u < y else rise
-            y = u + a * (y - u)
+            falling = u + fall * (y - u)
+            rising = u + rise * (y - u)
+            y = min(falling, rising) if lower else max(falling, rising)
             out[c, i] = y
         state[c] = y
 
@@ -604,6 +609,7 @@ def _smooth_hold_kernel(
     target, level, threshold, hold, fall, rise, state, counters, out
 ):  # pragma: no cover - compiled
     channels, n = target.shape
+    lower = fall <= rise
     for c in range(channels):
         y = state[c]
         count = counters[c]
@@ -614,8 +620,9 @@ def _smooth_hold_kernel(
             elif count > 0:
                 count -= 1
                 u = 0.0
-            a = fall if u < y else rise
-            y = u + a * (y - u)
+            falling = u + fall * (y - u)
+            rising = u + rise * (y - u)
+            y = min(falling, rising) if lower else max(falling, rising)
             out[c, i] = y
         state[c] = y
         counters[c] = count
@@ -668,6 +675,7 @@ def _compressor_smooth_kernel(
     # The curve is written with min/max, not branches, so that it overlaps the smoother's
     # recursion (the loop's critical path): d = x - T + W/2 as in compressor_gain_db.
     curvature = slope / (2.0 * knee) if knee > 0.0 else 0.0
+    lower = fall <= rise
     rows, n = level.shape
     for c in range(rows):
         y = state[c]
@@ -675,7 +683,11 @@ def _compressor_smooth_kernel(
             d = db_per_decade * np.float64(level[c, i]) - knee_start
             e = min(max(d, 0.0), knee)
             u = max(0.0 - (slope * max(d - knee, 0.0) + curvature * e * e), lowest)
-            a = fall if u < y else rise
-            y = u + a * (y - u)
+            # Both poles' steps, then the one the direction picks: with fall <= rise it is the
+            # lower one whichever way the gain moves (the higher with fall > rise), so a min
+            # replaces the branch, which mispredicts whenever the gain turns (bit-identical).
+            falling = u + fall * (y - u)
+            rising = u + rise * (y - u)
+            y = min(falling, rising) if lower else max(falling, rising)
             out[c, i] = y * scale + offset
         state[c] = y
