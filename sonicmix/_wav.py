@@ -1,8 +1,8 @@
-"""RIFF WAV and RF64 files written directly: headers, interleaving, 24-bit packing.
+"""RIFF WAV and RF64 files written directly: headers and interleaved data.
 
 :class:`sonicmix.io.AudioWriter` writes WAV through this module rather than
-libsndfile: each block is interleaved (and, for PCM_24, packed to 3 bytes per
-sample) into a reused buffer and handed to ``os.write``. That saves
+libsndfile: each float block is interleaved into a reused buffer (PCM comes
+packed from :mod:`sonicmix._pcm`) and handed to ``os.write``. That saves
 libsndfile's per-sample conversion and the ``(frames, channels)`` copy
 soundfile needs. The files are those libsndfile 1.2.2 writes, byte for byte
 (``tests/test_wav.py`` compares them), with two deliberate differences:
@@ -197,22 +197,11 @@ class WavWriter:
             self.frames += n
             self.data_bytes += out.nbytes
 
-    def write_pcm(self, levels: np.ndarray) -> None:
-        """Append integer levels: ``(n, channels)`` C-contiguous float64 holding whole numbers in range."""
-        flat = levels.reshape(-1)
-        if self.subtype == "PCM_16":
-            out = self._buffer("_bytes", 2 * flat.size).view("<i2")
-            np.copyto(out, flat, casting="unsafe")
-        else:
-            ints = self._buffer("_scratch", 4 * flat.size).view("<i4")
-            np.copyto(ints, flat, casting="unsafe")
-            low = ints.view(np.uint8).reshape(-1, 4)
-            out = self._buffer("_bytes", 3 * flat.size).reshape(-1, 3)
-            for byte in range(3):  # the three low bytes of each little-endian int32
-                out[:, byte] = low[:, byte]
-        self._append(out)
-        self.frames += levels.shape[0]
-        self.data_bytes += out.nbytes
+    def write_pcm(self, raw: np.ndarray, frames: int) -> None:
+        """Append ``frames`` frames of little-endian PCM bytes (from :class:`sonicmix._pcm.Quantiser`)."""
+        self._append(raw)
+        self.frames += frames
+        self.data_bytes += raw.nbytes
 
     def _track_peaks(self, rows: np.ndarray) -> None:
         """Per channel, the largest |x| so far and the frame of its first occurrence (as libsndfile)."""

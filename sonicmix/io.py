@@ -439,50 +439,6 @@ def blocks(
 # --------------------------------------------------------------------------- writing
 
 
-class _Quantiser:
-    """Seeded TPDF dither, rounding and clipping of floats to integer levels, in reused buffers.
-
-    ``quantiser(frames)`` takes ``(frames, channels)`` floats and returns the
-    levels, ``(frames, channels)`` C-contiguous float64 whole numbers in
-    ``[-2**(bits - 1), 2**(bits - 1) - 1]`` (valid until the next call), and
-    the number of samples clipped to that range.
-    """
-
-    def __init__(self, bits: int, rng: np.random.Generator | None) -> None:
-        self.bits, self.rng = bits, rng
-        self.scale = float(2 ** (bits - 1))
-        self._levels = np.empty(0)
-        self._uniform = np.empty(0)
-        self._dither = np.empty(0)
-
-    def __call__(self, frames: np.ndarray) -> tuple[np.ndarray, int]:
-        shape = frames.shape
-        size = shape[0] * shape[1]
-        if self._levels.size < size:  # grown, never shrunk
-            self._levels, self._dither = np.empty(size), np.empty(size)
-            self._uniform = np.empty(2 * size) if self.rng is not None else self._uniform
-        y = self._levels[:size].reshape(shape)
-        np.multiply(frames, self.scale, out=y, dtype=np.float64)
-        if self.rng is not None:
-            # TPDF dither: the sum of two independent uniform variables on [-0.5, 0.5)
-            # LSB, spanning +-1 LSB. One draw of shape (frames, channels, 2) per block
-            # consumes the generator frame by frame, so the sequence of values is the
-            # same whatever the block size.
-            u = self._uniform[: 2 * size].reshape(*shape, 2)
-            self.rng.random(out=u)
-            d = self._dither[:size].reshape(shape)
-            np.add(u[..., 0], u[..., 1], out=d)
-            d -= 1.0
-            y += d
-        np.rint(y, out=y)
-        low, high = -self.scale, self.scale - 1.0
-        clipped = 0
-        if size and (y.min() < low or y.max() > high):  # two reductions spare two masks when none clip
-            clipped = int(np.count_nonzero(y < low) + np.count_nonzero(y > high))
-            np.clip(y, low, high, out=y)
-        return y, clipped
-
-
 def _check_target(path: PathLike, inputs: Iterable[PathLike], overwrite: bool) -> tuple[str, str]:
     """Return (final path, folder) after refusing every unsafe target."""
     given = os.fspath(path)
@@ -574,8 +530,9 @@ def write(
         uniform variables of +-0.5 LSB) before rounding. With ``False`` the
         samples are only rounded to the nearest integer.
     seed : int, default 0
-        Seed of the ``np.random.default_rng`` the dither comes from: the same
-        audio, seed and subtype give the same bytes.
+        Seed of the dither's generator (SplitMix64, one draw per sample; see
+        ``sonicmix._pcm``): the same audio, seed and subtype give the same
+        bytes, however the audio is cut into blocks.
     inputs : iterable of str or os.PathLike, default ()
         Files the audio was rendered from. Writing to any of them (by any path
         that resolves to it: relative, through a symbolic or a hard link) is
@@ -773,8 +730,15 @@ class AudioWriter:
         self._final, self._folder = _check_target(path, inputs, overwrite)
         self._container, self.subtype, self.channels = container, subtype, channels
         self._bits = _PCM_BITS.get(subtype)
-        rng = np.random.default_rng(seed) if (self._bits is not None and dither) else None
-        self._quantise = _Quantiser(self._bits, rng) if self._bits is not None else None
+        self._quantise = None
+        if self._bits is not None:
+            from sonicmix._pcm import Quantiser  # imports numba: only for PCM
+
+            # soundfile takes 24-bit FLAC samples as int32 with the level in the top 24 bits
+            wide = container == "FLAC" and self._bits == 24
+            self._quantise = Quantiser(
+                self._bits, seed=int(seed), dither=dither, width=4 if wide else None, shift=8 if wide else 0
+            )
         self._reserve = _wav.BEXT_RESERVE_BYTES if reserve_bext else 0
         self._peak_time = peak_time
         self._frames = 0
@@ -862,20 +826,19 @@ class AudioWriter:
                     kept = block if block.dtype == np.float32 else np.asarray(block, np.float32)
             else:
                 kept = np.empty((self.channels, n), np.float32) if stored else None
-                # A slice of frames at a time keeps the quantiser's buffers in the cache; its
-                # generator is consumed frame by frame, so the values do not depend on the slices.
+                # A slice of frames at a time keeps the byte buffer in the cache; the dither's
+                # generator is consumed sample by sample, so the bytes do not depend on the slices.
                 step = max(1, _wav.CHUNK_SAMPLES // self.channels)
                 for start in range(0, n, step):
-                    levels, clipped = self._quantise(block[:, start : start + step].T)
+                    part = block[:, start : start + step]
+                    into = None if kept is None else kept[:, start : start + step]
+                    raw, clipped = self._quantise(part, into)
                     self._clipped += clipped
                     if self._container == "FLAC":
-                        # soundfile takes 24-bit PCM as int32 shifted left by 8
-                        ints = levels.astype(np.int16) if self._bits == 16 else levels.astype(np.int32) << 8
-                        self._handle.write(ints)
+                        ints = raw.view("<i2" if self._bits == 16 else "<i4")
+                        self._handle.write(ints.reshape(part.shape[1], self.channels))
                     else:
-                        self._handle.write_pcm(levels)
-                    if kept is not None:
-                        np.multiply(levels.T, 1.0 / self._quantise.scale, out=kept[:, start : start + step])
+                        self._handle.write_pcm(raw, part.shape[1])
         except BaseException as err:
             self._fail(err)
         self._frames += n

@@ -20,6 +20,7 @@ import soundfile as sf
 
 import sonicmix._wav as wav
 import sonicmix.io as sio
+from sonicmix._pcm import Quantiser
 from sonicmix.errors import ParameterError
 
 RATE = 48_000
@@ -150,35 +151,77 @@ def test_a_bad_source_date_epoch_is_refused_before_writing_float(tmp_path, monke
     sio.write(tmp_path / "p.wav", np.zeros((1, 10)), RATE, subtype="PCM_24")  # no PEAK chunk, no need
 
 
-def old_to_pcm(frames: np.ndarray, bits: int, rng: np.random.Generator | None) -> tuple[np.ndarray, int]:
-    """sonicmix 0.1's quantisation (before it wrote WAV itself) of (frames, channels): levels, clipped."""
+def tpdf_reference(seed: int, count: int) -> np.ndarray:
+    """The first ``count`` dither values (LSB) of a seed: SplitMix64 (Steele, Lea & Flood 2014) in numpy.
+
+    Draw m mixes ``seed + (m + 1) * golden``; its bits 40-63 and 16-39 are two uniform
+    variables on [0, 1) in steps of 2**-24, and their sum minus one the TPDF value.
+    """
+    u64 = np.uint64
+    with np.errstate(over="ignore"):
+        s = u64(seed) + u64(0x9E3779B97F4A7C15) * np.arange(1, count + 1, dtype=u64)
+        z = (s ^ (s >> u64(30))) * u64(0xBF58476D1CE4E5B9)
+        z = (z ^ (z >> u64(27))) * u64(0x94D049BB133111EB)
+        z = z ^ (z >> u64(31))
+    high, low = (z >> u64(40)).astype(np.float64), ((z >> u64(16)) & u64(0xFFFFFF)).astype(np.float64)
+    return (high + low) * 2.0**-24 - 1.0
+
+
+def reference_quantisation(audio: np.ndarray, bits: int, seed: int, dither: bool) -> tuple[np.ndarray, int]:
+    """Scale, TPDF dither (draw m for the m-th sample in file order), round half to even, clip: in numpy."""
     scale = float(2 ** (bits - 1))
-    y = frames.astype(np.float64) * scale
-    if rng is not None:
-        u = rng.random((*y.shape, 2))
-        y += u[..., 0] + u[..., 1] - 1.0
+    y = audio.T.astype(np.float64) * scale  # (frames, channels): file order
+    if dither:
+        y += tpdf_reference(seed, y.size).reshape(y.shape)
     np.rint(y, out=y)
     clipped = int(np.count_nonzero(y < -scale) + np.count_nonzero(y > scale - 1.0))
-    return np.clip(y, -scale, scale - 1.0), clipped
+    return np.clip(y, -scale, scale - 1.0).T, clipped
 
 
 @pytest.mark.parametrize("dither", [True, False])
 @pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24"])
-def test_stored_samples_are_those_of_the_previous_quantisation(tmp_path, rng, subtype, dither):
-    # blocks longer than the writer's internal slices, and a float64 block among float32 ones
+@pytest.mark.parametrize("ext", [".wav", ".flac"])
+def test_stored_samples_are_the_reference_quantisation_in_any_blocks(tmp_path, rng, subtype, dither, ext):
+    # blocks longer than the writer's internal slices, a float64 block among float32 ones, clipping
     audio = rng.uniform(-1.01, 1.01, (2, 60_000))
     blocks = [audio[:, :25_000].astype(np.float32), audio[:, 25_000:25_001], audio[:, 25_001:]]
     result = []
-    with sio.AudioWriter(tmp_path / "q.wav", RATE, 2, subtype=subtype, seed=11, dither=dither) as writer:
+    path = tmp_path / f"q{ext}"
+    with sio.AudioWriter(path, RATE, 2, subtype=subtype, seed=11, dither=dither) as writer:
         for block in blocks:
             result.append(writer.write(block, stored=True))
     stored = np.concatenate(result, axis=1)
-    generator = np.random.default_rng(11) if dither else None
-    old = [old_to_pcm(b.T, int(subtype[4:]), generator) for b in blocks]
-    np.testing.assert_array_equal(stored * SCALE[subtype], np.concatenate([y.T for y, _ in old], axis=1))
-    assert writer.result.clipped_samples == sum(n for _, n in old) > 0
-    read, _ = sf.read(tmp_path / "q.wav", dtype="float32", always_2d=True)
+    joined = np.concatenate([b.astype(np.float64) for b in blocks], axis=1)
+    levels, clipped = reference_quantisation(joined, int(subtype[4:]), 11, dither)
+    np.testing.assert_array_equal(stored * SCALE[subtype], levels)
+    assert writer.result.clipped_samples == clipped > 0
+    read, _ = sf.read(path, dtype="float32", always_2d=True)
     np.testing.assert_array_equal(read.T, stored)
+
+
+def test_the_dither_is_triangular_zero_mean_and_seeded():
+    d = tpdf_reference(3, 400_000)
+    assert -1.0 <= d.min() and d.max() < 1.0
+    assert abs(d.mean()) < 3e-3 and d.var() == pytest.approx(1 / 6, rel=0.01)  # TPDF of +-1 LSB: variance 1/6
+    counts, _ = np.histogram(d, bins=8, range=(-1, 1))
+    triangle = np.array([1, 3, 5, 7, 7, 5, 3, 1]) / 32 * d.size
+    np.testing.assert_allclose(counts, triangle, rtol=0.03)
+    assert np.corrcoef(d[:-1], d[1:])[0, 1] == pytest.approx(0.0, abs=0.01)  # successive draws independent
+    assert not np.array_equal(tpdf_reference(4, 100), d[:100])
+
+
+def test_quantiser_streams_exactly_and_packs_little_endian():
+    audio = np.random.default_rng(2).uniform(-1, 1, (2, 5000)).astype(np.float32)
+    whole = Quantiser(24, seed=9, dither=True)
+    expected = whole(audio)[0].copy()
+    parts = Quantiser(24, seed=9, dither=True)
+    got = b"".join(parts(audio[:, a:b])[0].tobytes() for a, b in [(0, 1), (1, 777), (777, 5000)])
+    assert got == expected.tobytes()
+    levels, _ = reference_quantisation(audio, 24, 9, True)
+    packed = np.frombuffer(expected.tobytes(), np.uint8).reshape(-1, 3).astype(np.int32)
+    ints = packed[:, 0] | packed[:, 1] << 8 | packed[:, 2] << 16
+    ints = np.where(ints >= 2**23, ints - 2**24, ints)
+    np.testing.assert_array_equal(ints.reshape(5000, 2).T, levels)
 
 
 def test_reserve_leaves_a_junk_chunk_before_data_that_readers_skip(tmp_path, rng):
