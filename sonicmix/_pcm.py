@@ -5,7 +5,8 @@ uniform draws per sample from ``np.random.Generator``, their sum, rounding,
 two range checks, an integer cast, three byte-column copies, the float copy
 of what is stored): 12.7 ns per sample here, more than rendering a node. The
 kernel below does it all per sample, in the order the samples sit in the
-file, at about 2 ns.
+file: 4.1 ns with dither, 2.5 without (the whole PCM_24 write, system call
+included, went from 12.7 to 6.3 ns).
 
 The dither comes from SplitMix64 (Steele, Lea & Flood, "Fast splittable
 pseudorandom number generators", OOPSLA 2014; the finaliser is Stafford's
