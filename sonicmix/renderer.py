@@ -35,7 +35,7 @@ from sonicmix.graph import Graph, Track, _did_you_mean, parse_automation_target
 from sonicmix.layouts import LAYOUTS, conversion_matrix
 from sonicmix.nodes.base import Chain
 from sonicmix.nodes.pan import placement_gains
-from sonicmix.timeline import ArraySource, ClipReader, OpenArray, OpenFile, _frames
+from sonicmix.timeline import MAX_TIME_S, ArraySource, ClipReader, OpenArray, OpenFile, _frames
 from sonicmix.units import db_to_gain
 
 __all__ = ["render", "render_blocks", "RenderResult"]
@@ -399,7 +399,7 @@ def _prepare(
         raise ParameterError(f"graph={graph!r}; expected a sonicmix.graph.Graph")
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         raise ParameterError(f"block_size={block_size!r}; expected a positive number of samples (or None)")
-    check_range("tail_s", tail_s, low=0.0)
+    check_range("tail_s", tail_s, low=0.0, high=MAX_TIME_S)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ParameterError(f"dtype={dtype}; expected float32 or float64")
@@ -408,7 +408,7 @@ def _prepare(
         if stem not in graph.buses:
             raise GraphError(f"stem {stem!r} is not a bus{_did_you_mean(stem, list(graph.buses))}")
     if duration_s is not None:
-        total = _frames(check_range("duration_s", duration_s, low=0.0), rate)
+        total = _frames(check_range("duration_s", duration_s, low=0.0, high=MAX_TIME_S), rate)
     else:
         total = _programme_end(graph, rate) + _frames(tail_s, rate)
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:

@@ -27,6 +27,10 @@ from sonicmix.units import db_to_gain
 
 __all__ = ["ArraySource", "FileSource", "Source", "Clip"]
 
+#: Longest time anywhere on a timeline, in seconds (11.6 days, beyond any programme): a slip
+#: such as ``start_s=1e30`` is refused, rather than rendering silence for ever.
+MAX_TIME_S = 1e6
+
 
 @dataclass(frozen=True, eq=False)
 class ArraySource:
@@ -165,13 +169,13 @@ class Clip:
     def __post_init__(self) -> None:
         if not isinstance(self.source, (ArraySource, FileSource)):
             raise ParameterError(f"source={self.source!r}; expected an ArraySource or a FileSource")
-        check_range("start_s", self.start_s, low=0.0, hint="seconds on the timeline")
-        check_range("offset_s", self.offset_s, low=0.0, hint="seconds into the source")
+        check_range("start_s", self.start_s, low=0.0, high=MAX_TIME_S, hint="seconds on the timeline")
+        check_range("offset_s", self.offset_s, low=0.0, high=MAX_TIME_S, hint="seconds into the source")
         if self.duration_s is not None:
-            check_range("duration_s", self.duration_s, low=0.0, low_inclusive=False)
+            check_range("duration_s", self.duration_s, low=0.0, low_inclusive=False, high=MAX_TIME_S)
         check_range("gain_db", self.gain_db, high=96.0)
-        check_range("fade_in_s", self.fade_in_s, low=0.0)
-        check_range("fade_out_s", self.fade_out_s, low=0.0)
+        check_range("fade_in_s", self.fade_in_s, low=0.0, high=MAX_TIME_S)
+        check_range("fade_out_s", self.fade_out_s, low=0.0, high=MAX_TIME_S)
         if self.fade_curve not in _CURVES:
             raise ParameterError(f"fade_curve={self.fade_curve!r}; expected one of {_CURVES}")
         if self.duration_s is not None and self.fade_in_s + self.fade_out_s > self.duration_s + 1e-12:

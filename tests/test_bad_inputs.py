@@ -554,6 +554,28 @@ MATRIX = [
         Bad(lambda t: Clip(source=_array(), start_s=-0.5), ParameterError, r"start_s=-0\.5 is out of range"),
     ),
     row(
+        "clip-start-beyond-any-programme",
+        Bad(
+            lambda t: Clip(source=_array(), start_s=1e300),
+            ParameterError,
+            r"start_s=1e\+300 is out of range; expected start_s >= 0 and start_s <= 1e\+06",
+        ),
+    ),
+    row(
+        "render-tail-beyond-any-programme",
+        Bad(
+            lambda t: render(
+                Graph(
+                    tracks={"a": Track(clips=(Clip(source=_array()),))}, buses={"master": Bus(output=None)}
+                ),
+                sample_rate=FS,
+                tail_s=1e9,
+            ),
+            ParameterError,
+            r"tail_s=1e\+09 is out of range; expected tail_s >= 0 and tail_s <= 1e\+06",
+        ),
+    ),
+    row(
         "clip-fades-longer-than-clip",
         Bad(
             lambda t: Clip(source=_array(), duration_s=1.0, fade_in_s=0.6, fade_out_s=0.6),
