@@ -196,10 +196,10 @@ def _measured_against(report: LoudnessReport, target: Any, dialogue: bool) -> tu
     import dataclasses
 
     from sonicmix.compliance import evaluate
-    from sonicmix.deliver import _powers, dialogue_gated_lufs
+    from sonicmix.deliver import dialogue_gated_lufs
 
     if dialogue:
-        powers = _powers(report)
+        powers = report.block_powers
         report = dataclasses.replace(report, dialogue_lufs=dialogue_gated_lufs(powers, powers))
     return report, evaluate(report, target)
 

@@ -151,8 +151,8 @@ def _finite_or_none(value: float) -> float | None:
 def dialogue_gated_lufs(programme: np.ndarray, dialogue: np.ndarray) -> float:
     """Programme loudness over the blocks where dialogue is active (stem-informed estimate).
 
-    ``programme`` and ``dialogue`` are the 400 ms block powers (momentary
-    series, as powers) of the mix and of the dialogue stem. A block counts
+    ``programme`` and ``dialogue`` are the 400 ms block powers
+    (:attr:`LoudnessReport.block_powers`) of the mix and of the dialogue stem. A block counts
     when the dialogue stem's block passes the BS.1770 gates computed on the
     dialogue stem itself (-70 LUFS absolute, -10 LU relative).
     """
@@ -161,10 +161,6 @@ def dialogue_gated_lufs(programme: np.ndarray, dialogue: np.ndarray) -> float:
     active, _ = gate_blocks(dialogue)
     power = programme[: active.size][active[: programme.size]]
     return float(-0.691 + 10 * np.log10(power.mean())) if power.size and power.mean() > 0 else -math.inf
-
-
-def _powers(report: LoudnessReport) -> np.ndarray:
-    return 10 ** ((report.momentary_lufs + 0.691) / 10)
 
 
 def deliver(
@@ -332,7 +328,9 @@ def deliver(
             raise ParameterError("the graph renders no samples; expected clips on its tracks (or duration_s)")
         before = meter.report()
         # dialogue gate: summed 400 ms block powers of the dialogue stems, before gain
-        gate_power = sum(_powers(m.report()) for m in dialogue_meters.values()) if dialogue_meters else None
+        gate_power = None
+        if dialogue_meters:
+            gate_power = sum(m.report().block_powers for m in dialogue_meters.values())
 
         # 2. closed loop: gain, limiter, re-measure. The first pass also writes the deliverables
         # (under temporary names): when it lands within tolerance, as it does unless the limiter
@@ -426,8 +424,8 @@ def deliver(
             # 4. judge the mix as written (the meters saw the samples the files hold)
             mix_report = measured_files[name]
             if target.measurement == "dialogue":
-                dialogue_power = sum(_powers(measured_files[d]) for d in dialogue_stems)
-                gated = dialogue_gated_lufs(_powers(mix_report), dialogue_power)
+                dialogue_power = sum(measured_files[d].block_powers for d in dialogue_stems)
+                gated = dialogue_gated_lufs(mix_report.block_powers, dialogue_power)
                 mix_report = dataclasses.replace(mix_report, dialogue_lufs=gated)
                 measured_files[name] = mix_report
             compliance = evaluate(mix_report, target)
@@ -687,7 +685,7 @@ def _measured(report: LoudnessReport, gate_power: np.ndarray | None) -> float:
     """Integrated loudness, or the dialogue-gated estimate when ``gate_power`` is given."""
     if gate_power is None:
         return report.integrated_lufs
-    return dialogue_gated_lufs(_powers(report), gate_power)
+    return dialogue_gated_lufs(report.block_powers, gate_power)
 
 
 def _limited_pass(

@@ -76,6 +76,15 @@ class LoudnessReport:
     #: Dialogue-gated integrated loudness, when a delivery measured it (see :mod:`sonicmix.deliver`).
     dialogue_lufs: float = math.nan
 
+    @property
+    def block_powers(self) -> np.ndarray:
+        """Weighted mean-square power of each 400 ms block (``momentary_lufs`` as power).
+
+        What BS.1770 gating works on; sums of these (of the stems that hold
+        dialogue, say) gate other measurements (:func:`sonicmix.deliver.dialogue_gated_lufs`).
+        """
+        return 10 ** ((self.momentary_lufs + 0.691) / 10)
+
     def to_dict(self, *, series: bool = True) -> dict[str, object]:
         """Return the report as plain Python values, safe for ``json.dumps``.
 

@@ -92,6 +92,10 @@ def test_series_are_the_grid_windows():
     assert report.momentary_lufs.size == (x.shape[1] - int(0.4 * FS)) // hop + 1
     np.testing.assert_allclose(report.momentary_times_s[:3], [0.4, 0.5, 0.6])
     np.testing.assert_allclose(report.short_term_times_s[:2], [3.0, 3.1])
+    # block_powers: the momentary series as the gate's mean-square powers (-0.691 dB offset undone)
+    np.testing.assert_allclose(
+        report.block_powers, 10 ** ((brute_m[::hop][: report.momentary_lufs.size] + 0.691) / 10)
+    )
 
 
 def test_integrated_gating_from_the_formulas():
