@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import math
 from numbers import Integral
-from typing import Literal
+from typing import Any, Literal
 
 import numpy as np
 from numpy.typing import ArrayLike, NDArray
@@ -452,23 +452,44 @@ def _shelf(
     gain = _check_gain(gain_db)
     qf = _check_q(q)
     amp = _amplitude(gain)
-    cos_w0, sin_w0, _, _ = _angles(freq, rate)
-    alpha = sin_w0 / (2.0 * qf)
     call = f"{kind}_shelf(freq_hz={freq:g}, gain_db={gain:g}, q={qf:g}, sample_rate={rate})"
+    with np.errstate(all="ignore"):
+        return _section(*_shelf_terms(kind, freq, rate, qf, amp, math.sqrt(amp)), call)
+
+
+def _shelf_rows(
+    kind: Literal["low", "high"], freq: float, gains_db: NDArray[np.float64], q: float, rate: int
+) -> NDArray[np.float64]:
+    """Shelves at one frequency and Q for many gains, ``(len(gains_db), 6)``, normalised, unchecked.
+
+    The same arithmetic as :func:`low_shelf` / :func:`high_shelf`, over arrays: for designs that need
+    many at once (a reverb's 32 absorption shelves, redesigned every control block under automation).
+    """
+    with np.errstate(all="ignore"):
+        amp = np.power(10.0, gains_db / 40.0)
+        terms = _shelf_terms(kind, freq, rate, q, amp, np.sqrt(amp))
+        rows = np.stack(terms, axis=1)
+        return rows / rows[:, 3:4]
+
+
+def _shelf_terms(kind: str, freq: float, rate: int, q: float, amp: Any, root: Any) -> tuple[Any, ...]:
+    """The cookbook shelf's ``(b0, b1, b2, a0, a1, a2)``; ``amp`` is A (float or array), ``root`` sqrt(A)."""
+    cos_w0, sin_w0, _, _ = _angles(freq, rate)
+    alpha = sin_w0 / (2.0 * q)
     # The cookbook's high shelf is its low shelf designed at pi - w0 (cos w0
     # negated, sin w0 unchanged) and then mirrored by z -> -z (odd coefficients
     # negated): one formula set, checked against both in the tests.
     sign = 1.0 if kind == "low" else -1.0
     c = sign * cos_w0
-    with np.errstate(all="ignore"):
-        two_sqrt_a_alpha = 2.0 * math.sqrt(amp) * alpha
-        b0 = amp * ((amp + 1.0) - (amp - 1.0) * c + two_sqrt_a_alpha)
-        b1 = sign * 2.0 * amp * ((amp - 1.0) - (amp + 1.0) * c)
-        b2 = amp * ((amp + 1.0) - (amp - 1.0) * c - two_sqrt_a_alpha)
-        a0 = (amp + 1.0) + (amp - 1.0) * c + two_sqrt_a_alpha
-        a1 = sign * -2.0 * ((amp - 1.0) + (amp + 1.0) * c)
-        a2 = (amp + 1.0) + (amp - 1.0) * c - two_sqrt_a_alpha
-    return _section(b0, b1, b2, a0, a1, a2, call)
+    two_sqrt_a_alpha = 2.0 * root * alpha
+    return (
+        amp * ((amp + 1.0) - (amp - 1.0) * c + two_sqrt_a_alpha),
+        sign * 2.0 * amp * ((amp - 1.0) - (amp + 1.0) * c),
+        amp * ((amp + 1.0) - (amp - 1.0) * c - two_sqrt_a_alpha),
+        (amp + 1.0) + (amp - 1.0) * c + two_sqrt_a_alpha,
+        sign * -2.0 * ((amp - 1.0) + (amp + 1.0) * c),
+        (amp + 1.0) + (amp - 1.0) * c - two_sqrt_a_alpha,
+    )
 
 
 def low_shelf(*, freq_hz: float, gain_db: float, q: float, sample_rate: int) -> NDArray[np.float64]:

@@ -60,7 +60,7 @@ import numba
 import numpy as np
 from numpy.typing import NDArray
 
-from sonicmix.dsp.biquad import high_shelf, low_shelf
+from sonicmix.dsp.biquad import _check_freq, _checked, _shelf_rows
 
 __all__ = ["NUM_LINES", "FdnDesign", "FdnState", "design_fdn", "distinct_primes", "new_state", "process"]
 
@@ -174,6 +174,12 @@ def distinct_primes(targets: list[float] | tuple[float, ...]) -> list[int]:
     >>> distinct_primes([10.0, 10.2, 100.0])
     [11, 13, 101]
     """
+    return list(_distinct_primes(tuple(float(t) for t in targets)))
+
+
+@functools.lru_cache(maxsize=64)
+def _distinct_primes(targets: tuple[float, ...]) -> tuple[int, ...]:
+    # cached: automation redesigns the network every control block, for the same lengths
     used: set[int] = set()
     out = []
     for target in targets:
@@ -182,7 +188,7 @@ def distinct_primes(targets: list[float] | tuple[float, ...]) -> list[int]:
             p += 1
         used.add(p)
         out.append(p)
-    return out
+    return tuple(out)
 
 
 def _output_patterns() -> NDArray[np.float64]:
@@ -314,6 +320,19 @@ def _late_energy(
     return energy
 
 
+@functools.lru_cache(maxsize=1)
+def _patterns() -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The fixed random choices: line sign patterns (input, output), early tap times and signs."""
+    signs = np.random.default_rng(0x5EED).choice([-1.0, 1.0], size=(2, _MAX_PATTERNS, NUM_LINES))
+    signs[1, : len(_OUTPUT_PATTERNS)] = _OUTPUT_PATTERNS
+    tap_rng = np.random.default_rng(0xE4)
+    times = np.sort(tap_rng.uniform(*_EARLY_SPAN_S, size=(_MAX_PATTERNS, _EARLY_TAPS)), axis=1)
+    tap_signs = tap_rng.choice([-1.0, 1.0], size=(_MAX_PATTERNS, _EARLY_TAPS))
+    for a in (signs, times, tap_signs):
+        a.flags.writeable = False  # shared by every design
+    return signs, times, tap_signs
+
+
 def _design(
     channels: int,
     sample_rate: int,
@@ -335,21 +354,24 @@ def _design(
     lines = np.array(distinct_primes([t * rate for t in _LINE_TIMES_S]), dtype=np.int64)
     sos = np.zeros((NUM_LINES, 2, 6))
     q = 1.0 / math.sqrt(2.0)
-    for i, m in enumerate(lines):
-        seconds = m / rate
-        # Jot: a trip through a line of m samples loses 60 m / (rate T60) dB.
-        mid_db = -60.0 * seconds / decay_s
-        low_db = -60.0 * seconds * (1.0 / decay_low_s - 1.0 / decay_s)
-        high_db = -60.0 * seconds * (1.0 / decay_high_s - 1.0 / decay_s)
-        sos[i, 0] = low_shelf(freq_hz=crossover_low_hz, gain_db=low_db, q=q, sample_rate=sample_rate)[0]
-        sos[i, 0, :3] *= 10.0 ** (mid_db / 20.0)
-        sos[i, 1] = high_shelf(freq_hz=crossover_high_hz, gain_db=high_db, q=q, sample_rate=sample_rate)[0]
+    seconds = lines / rate
+    # Jot: a trip through a line of m samples loses 60 m / (rate T60) dB.
+    mid_db = -60.0 * seconds / decay_s
+    low_db = -60.0 * seconds * (1.0 / decay_low_s - 1.0 / decay_s)
+    high_db = -60.0 * seconds * (1.0 / decay_high_s - 1.0 / decay_s)
+    # All lines' shelves at once (automation redesigns them every control block): the scalar
+    # designs' checks on the frequencies and Q, then the stability check on every row.
+    _check_freq(crossover_low_hz, sample_rate)
+    _check_freq(crossover_high_hz, sample_rate)
+    sos[:, 0] = _shelf_rows("low", crossover_low_hz, low_db, q, sample_rate)
+    sos[:, 0, :3] *= (10.0 ** (mid_db / 20.0))[:, None]
+    sos[:, 1] = _shelf_rows("high", crossover_high_hz, high_db, q, sample_rate)
+    _checked(sos.reshape(-1, 6), f"the absorption shelves of decay_s={decay_s:g}")
 
     # Sign patterns and tap times come from fixed seeds, drawn for _MAX_PATTERNS
     # channels whatever the channel count, so channel c is the same in any layout.
     index = np.arange(channels) % _MAX_PATTERNS
-    signs = np.random.default_rng(0x5EED).choice([-1.0, 1.0], size=(2, _MAX_PATTERNS, NUM_LINES))
-    signs[1, : len(_OUTPUT_PATTERNS)] = _OUTPUT_PATTERNS
+    signs, times, tap_signs = _patterns()
     input_gains = signs[0, index] / math.sqrt(NUM_LINES)
     output_gains = signs[1, index] / math.sqrt(NUM_LINES)
 
@@ -364,9 +386,7 @@ def _design(
     diffuser_gains = np.minimum(np.array(_DIFFUSER_GAINS) * diffusion, ceiling)
 
     pre = int(round(pre_delay_s * rate))
-    tap_rng = np.random.default_rng(0xE4)
-    times = np.sort(tap_rng.uniform(*_EARLY_SPAN_S, size=(_MAX_PATTERNS, _EARLY_TAPS)), axis=1)[index]
-    tap_signs = tap_rng.choice([-1.0, 1.0], size=(_MAX_PATTERNS, _EARLY_TAPS))[index]
+    times, tap_signs = times[index], tap_signs[index]
     gains = np.exp(-times / _EARLY_FALL_S) * tap_signs
     early_gains = gains / np.sqrt(np.sum(gains**2, axis=1, keepdims=True))
     early_samples = pre + np.maximum(1, np.round(times * rate)).astype(np.int64)
