@@ -238,9 +238,7 @@ class _Engine:
                         fade_out, curve_out = overlap, track.crossfade_curve
             layout_in = {1: "mono", 2: "stereo", 5: "5.0", 6: "5.1", 8: "7.1"}[handle.channels]
             matrix = None if layout_in == track.layout else conversion_matrix(layout_in, track.layout)
-            reader = ClipReader(clip, fs, fade_in, fade_out, curve_in, curve_out, handle)
-            reader.matrix = matrix
-            readers.append(reader)
+            readers.append(ClipReader(clip, fs, fade_in, fade_out, curve_in, curve_out, handle, matrix))
         return readers
 
     def close(self) -> None:
@@ -301,7 +299,7 @@ class _Engine:
         if x is None:
             acc = np.zeros((self.channels[name], n), np.float64)
             for reader in readers:
-                reader.add_into(acc, start, reader.matrix)
+                reader.add_into(acc, start)
             x = acc.astype(self.dtype)
         return self.track_lines[name](x) if name in self.track_lines else x
 

@@ -225,8 +225,10 @@ class ClipReader:
         curve_in: str,
         curve_out: str,
         source: Any,
+        matrix: np.ndarray | None = None,
     ) -> None:
         self.clip = clip
+        self.matrix = matrix  # the source's layout to the track's (BS.775), or None
         self.start = _frames(clip.start_s, sample_rate)
         self.length = _frames(clip.length_s(), sample_rate)
         self.stop = self.start + self.length
@@ -236,7 +238,7 @@ class ClipReader:
         self.source = source  # an opened source: .channels and .read(start_frame, n) -> (channels, n)
         self.gain = clip.gain
 
-    def add_into(self, out: np.ndarray, block_start: int, matrix: np.ndarray | None) -> None:
+    def add_into(self, out: np.ndarray, block_start: int) -> None:
         """Add this clip's samples for ``[block_start, block_start + out.shape[1])`` into ``out``."""
         n = out.shape[1]
         lo, hi = max(self.start, block_start), min(self.stop, block_start + n)
@@ -253,8 +255,8 @@ class ClipReader:
             audio[:, k] *= fade_curve((remaining[k] - 0.5) / self.fade_out, self.curve_out)
         if self.gain != 1.0:
             audio *= self.gain
-        if matrix is not None:
-            audio = matrix @ audio
+        if self.matrix is not None:
+            audio = self.matrix @ audio
         out[:, lo - block_start : hi - block_start] += audio
 
     def plain_block(self, block_start: int, n: int, dtype: np.dtype) -> np.ndarray | None:
@@ -262,7 +264,7 @@ class ClipReader:
         when that is just the source's samples: no fade in the block, unity gain, no layout matrix
         and the source already in ``dtype``. None otherwise.
         """
-        if self.gain != 1.0 or getattr(self, "matrix", None) is not None:
+        if self.gain != 1.0 or self.matrix is not None:
             return None
         lo, hi = max(self.start, block_start), min(self.stop, block_start + n)
         if lo < hi and (
