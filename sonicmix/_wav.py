@@ -5,14 +5,17 @@ libsndfile: each float block is interleaved into a reused buffer (PCM comes
 packed from :mod:`sonicmix._pcm`) and handed to ``os.write``. That saves
 libsndfile's per-sample conversion and the ``(frames, channels)`` copy
 soundfile needs. The files are those libsndfile 1.2.2 writes, byte for byte
-(``tests/test_wav.py`` compares them), with two deliberate differences:
+(``tests/test_wav.py`` compares them) for float32 and integer-valued input, with
+these deliberate differences:
 
 - the ``PEAK`` chunk's timestamp is ``SOURCE_DATE_EPOCH`` when that
   environment variable is set (libsndfile always stores the time of
   writing), so that float WAVs can be reproduced byte for byte;
 - on request, a ``JUNK`` chunk of :data:`BEXT_RESERVE_BYTES` just before
   ``data`` keeps room for a BWF ``bext`` chunk, which
-  :func:`sonicmix.bwf.write_bext` then fills in place.
+  :func:`sonicmix.bwf.write_bext` then fills in place;
+- for float64 input, the ``PEAK`` values and positions are those of the
+  float32 samples stored (libsndfile looks at the doubles it was given).
 
 Layouts (chunk payload sizes in bytes)::
 
@@ -74,6 +77,21 @@ def peak_timestamp() -> int | None:
             "(at most 4294967295: a float WAV's PEAK chunk stores it in 32 bits)"
         )
     return value
+
+
+def max_riff_data_bytes(channels: int, subtype: str, reserve: bool) -> int:
+    """Largest ``data`` chunk a RIFF (not RF64) file of this kind can hold, pad byte included.
+
+    The 32-bit RIFF size counts the header too: ``fmt `` (24 bytes), for float
+    ``fact`` (12) and ``PEAK`` (16 + 8 per channel), the reserved ``JUNK``
+    chunk, and the ``data`` chunk's own 8 (as :class:`WavWriter` writes them).
+    """
+    header = 12 + 24 + 8
+    if subtype == "FLOAT":
+        header += 12 + 16 + 8 * channels
+    if reserve:
+        header += 8 + BEXT_RESERVE_BYTES
+    return _RIFF_MAX - (header - 8) - 1
 
 
 def _write_all(fd: int, data: memoryview) -> None:

@@ -290,6 +290,10 @@ def deliver(
     channels = {n: _channels(graph, n) for n in names}
     tell = progress if progress is not None else (lambda stage, done, total: None)
     origination = _origination() if bext else (None, None)  # a bad SOURCE_DATE_EPOCH fails before work
+    if subtype == "FLOAT":  # ... and so it does for float files' PEAK chunk (32 bits)
+        from sonicmix._wav import peak_timestamp
+
+        peak_timestamp()
     created = not os.path.exists(out_dir)
     if created:  # removed again below if the delivery leaves nothing in it
         os.makedirs(out_dir)
@@ -543,7 +547,7 @@ class _Renders:
         from sonicmix.io import AudioWriter
 
         self.writers = {
-            n: AudioWriter(p, self.sample_rate, self.channels[n], subtype="FLOAT")
+            n: AudioWriter(p, self.sample_rate, self.channels[n], subtype="FLOAT", peak_time=0)  # scratch
             for n, p in self.paths.items()
         }
         for block_set in self.held:

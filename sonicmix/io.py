@@ -531,8 +531,8 @@ def write(
         samples are only rounded to the nearest integer.
     seed : int, default 0
         Seed of the dither's generator (SplitMix64, one draw per sample; see
-        ``sonicmix._pcm``): the same audio, seed and subtype give the same
-        bytes, however the audio is cut into blocks.
+        ``sonicmix._pcm``; taken modulo 2**64): the same audio, seed and
+        subtype give the same bytes, however the audio is cut into blocks.
     inputs : iterable of str or os.PathLike, default ()
         Files the audio was rendered from. Writing to any of them (by any path
         that resolves to it: relative, through a symbolic or a hard link) is
@@ -649,6 +649,10 @@ class AudioWriter:
         up to 422 of coding history) that :func:`sonicmix.bwf.write_bext` then
         writes in place, without copying the file. Refused for FLAC and for a
         WAV that ``frames`` makes RF64.
+    peak_time : int, optional
+        Timestamp (seconds since 1970, 32 bits) of a float WAV's ``PEAK``
+        chunk; by default ``SOURCE_DATE_EPOCH`` when set, else the time of
+        writing.
 
     Notes
     -----
@@ -686,6 +690,7 @@ class AudioWriter:
         frames: int | None = None,
         open_now: bool = True,
         reserve_bext: bool = False,
+        peak_time: int | None = None,
     ) -> None:
         given = os.fspath(path)
         extension = os.path.splitext(given)[1].lower()
@@ -708,7 +713,8 @@ class AudioWriter:
         if frames is not None and container == "WAV":
             # Beyond RIFF's 32-bit sizes the file is written as RF64 (EBU Tech 3306, the
             # broadcast WAV for more than 4 GiB), still with its .wav name.
-            if channels * frames * _BYTES_PER_SAMPLE[subtype] > _WAV_MAX_DATA_BYTES:
+            room = min(_WAV_MAX_DATA_BYTES, _wav.max_riff_data_bytes(channels, subtype, reserve_bext))
+            if channels * frames * _BYTES_PER_SAMPLE[subtype] > room:
                 container = "RF64"
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
             raise ParameterError(f"channels={channels!r}; expected a whole number of channels, at least 1")
@@ -724,8 +730,9 @@ class AudioWriter:
                 f"reserve_bext=True for {given!r}, which will be {container}; expected a RIFF WAV "
                 "(the bext chunk exists only there: write a .wav under 4 GiB, or no bext)"
             )
-        # Read now, so that a malformed value fails before the disk is touched.
-        peak_time = _wav.peak_timestamp() if (container == "WAV" and subtype == "FLOAT") else None
+        if peak_time is None and container == "WAV" and subtype == "FLOAT":
+            # Read now, so that a malformed value fails before the disk is touched.
+            peak_time = _wav.peak_timestamp()
         self._given = given
         self._final, self._folder = _check_target(path, inputs, overwrite)
         self._container, self.subtype, self.channels = container, subtype, channels
@@ -798,7 +805,7 @@ class AudioWriter:
         gives, without reading it. For FLOAT that is ``block`` itself when it
         is float32.
         """
-        if self._handle is None:
+        if self._handle is None or self._fd is None:  # closed, or finished (its descriptor is gone)
             raise AudioFileError(f"cannot write {self._given!r}: the writer is closed")
         if check:
             block = check_audio(block, channels=self.channels, min_samples=0, finite=False)
@@ -930,7 +937,7 @@ def resample_file(path: PathLike, sample_rate: int, *, temp_dir: str | None = No
     os.close(fd)
     stream = soxr.ResampleStream(source.sample_rate, rate, source.channels, dtype="float32", quality="VHQ")
     try:
-        with AudioWriter(tmp, rate, source.channels, subtype="FLOAT") as writer:
+        with AudioWriter(tmp, rate, source.channels, subtype="FLOAT", peak_time=0) as writer:  # scratch
             for block in blocks(path, DEFAULT_BLOCK_SIZE):
                 out = stream.resample_chunk(np.ascontiguousarray(block.T))
                 if len(out):

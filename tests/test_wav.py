@@ -21,7 +21,7 @@ import soundfile as sf
 import sonicmix._wav as wav
 import sonicmix.io as sio
 from sonicmix._pcm import Quantiser
-from sonicmix.errors import ParameterError
+from sonicmix.errors import AudioFileError, ParameterError
 
 RATE = 48_000
 SCALE = {"PCM_16": 2.0**15, "PCM_24": 2.0**23}
@@ -253,3 +253,62 @@ def test_the_riff_limit_counts_the_header(tmp_path):
         header = 12 + 24 + 12 + 32 + (8 + 1024) + 8
         assert writer._handle.header_bytes == header
         assert writer._handle.max_data_bytes == 2**32 - 1 - (header - 8) - 1
+
+
+def test_writing_after_finish_is_refused_and_touches_no_other_file(tmp_path):
+    # finish() closes the descriptor; the OS hands its number to the next file opened
+    a = sio.AudioWriter(tmp_path / "a.wav", RATE, 2, subtype="PCM_16")
+    a.write(np.zeros((2, 100), np.float32))
+    a.finish()
+    b = sio.AudioWriter(tmp_path / "b.wav", RATE, 2, subtype="PCM_16", dither=False)
+    b.write(np.zeros((2, 10), np.float32))
+    with pytest.raises(AudioFileError, match=r"a\.wav'.*the writer is closed"):
+        a.write(np.full((2, 1000), 0.5, np.float32))
+    b.commit()
+    assert a.commit().frames == 100
+    np.testing.assert_array_equal(sf.read(tmp_path / "b.wav")[0], np.zeros((10, 2)))
+    assert sf.info(tmp_path / "a.wav").frames == 100
+
+
+@pytest.mark.parametrize("subtype", ["PCM_16", "PCM_24", "FLOAT"])
+@pytest.mark.parametrize("channels", [1, 2, 6, 500])
+@pytest.mark.parametrize("reserve", [False, True])
+def test_the_riff_room_formula_is_the_writers(tmp_path, subtype, channels, reserve):
+    with sio.AudioWriter(tmp_path / "x.wav", RATE, channels, subtype=subtype, reserve_bext=reserve) as writer:
+        assert writer._handle.max_data_bytes == wav.max_riff_data_bytes(channels, subtype, reserve)
+
+
+def test_frames_that_fit_the_limit_but_not_the_header_are_written_as_rf64(tmp_path, monkeypatch):
+    # 500 float channels make a 4 kB header: frames just under the data limit no longer fit in RIFF
+    room = wav.max_riff_data_bytes(500, "FLOAT", False)
+    frames = room // (500 * 4) + 1
+    monkeypatch.setattr(sio, "_WAV_MAX_DATA_BYTES", 2**32 - 1)  # only the header decides here
+    writer = sio.AudioWriter(tmp_path / "x.wav", RATE, 500, subtype="FLOAT", frames=frames, open_now=False)
+    assert writer._container == "RF64"
+
+
+def test_scratch_files_ignore_a_bad_source_date_epoch_and_deliveries_refuse_it_first(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "-1")
+    with pytest.raises(ParameterError, match="SOURCE_DATE_EPOCH='-1'"):
+        sio.AudioWriter(tmp_path / "user.wav", RATE, 1, subtype="FLOAT")
+    with sio.AudioWriter(tmp_path / "scratch.wav", RATE, 1, subtype="FLOAT", peak_time=0) as writer:
+        writer.write(np.zeros((1, 10), np.float32))
+    src = tmp_path / "src.wav"
+    sio.write(src, np.zeros((1, 4410)), 44100, subtype="PCM_16", dither=False)
+    resampled = sio.resample_file(src, RATE, temp_dir=tmp_path)  # a scratch float file
+    assert sf.info(resampled).samplerate == RATE
+    import sonicmix as sm
+    from sonicmix.deliver import deliver
+
+    silence = sm.ArraySource(np.zeros((1, RATE), np.float32), RATE)
+    graph = sm.Graph(
+        tracks={"t": sm.Track(clips=(sm.Clip(source=silence),))}, buses={"master": sm.Bus(output=None)}
+    )
+    out = tmp_path / "out"
+
+    def rendered(*_: object) -> None:
+        pytest.fail("the delivery rendered before refusing SOURCE_DATE_EPOCH")
+
+    with pytest.raises(ParameterError, match="SOURCE_DATE_EPOCH"):
+        deliver(graph, "ebu-r128", out, subtype="FLOAT", bext=False, progress=rendered)
+    assert not out.exists()

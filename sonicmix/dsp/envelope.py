@@ -14,10 +14,10 @@ Massberg & Reiss (JAES 2012), as plain functions over arrays:
    domain whose coefficient depends on the direction of change
    (:func:`smooth_gain_db`), optionally with a hold (:func:`smooth_gain_db_hold`).
 
-:func:`smooth_compressor_gain_db` fuses steps 2 and 3 for one gain channel
-(the common linked or mono compressor), fed by :func:`linked_level`: the
-compressor's three passes of gain computer and its separate smoother cost
-twice as much.
+:func:`smooth_compressor_gain_db` fuses steps 2 and 3, one smoother per row
+(a linked or mono compressor has one row, an unlinked one a row per channel),
+fed by :func:`linked_level`: the gain computer's array passes and a separate
+smoother cost about twice as much.
 
 Audio is ``(channels, samples)`` with time last. The sequential parts (the
 smoothers and the running mean square) are small numba kernels whose state is
@@ -531,12 +531,13 @@ def smooth_compressor_gain_db(
     offset: float = 0.0,
     out: NDArray[np.floating] | None = None,
 ) -> NDArray[np.floating]:
-    """:func:`compressor_gain_db` followed by :func:`smooth_gain_db`, in one pass, for one gain channel.
+    """:func:`compressor_gain_db` followed by :func:`smooth_gain_db`, in one pass, one smoother per row.
 
     The level in dB is ``db_per_decade * log10_level`` (20 for amplitudes, 10
     for mean squares); the curve and the smoother are those of the two
     functions, computed in float64 (they round the curve to the audio's
-    dtype first: the results differ by about 1e-6 dB in float32). The output
+    dtype first: in float32 the results differ by a few 1e-6 dB, the resolution of
+    a float32 level in dB, and these are the closer to exact). The output
     is ``scale * gain_db + offset``: with ``scale = ln(10) / 20`` and the
     makeup's natural log as ``offset``, ``np.exp`` of it is the linear gain.
 
