@@ -65,6 +65,7 @@ def registry() -> dict[str, type]:
 
 def to_plain(value: Any) -> Any:
     """Plain-data form of a graph element, node, automation or parameter value."""
+    from sonicmix.nodes.reverb import ImpulseResponse
     from sonicmix.timeline import ArraySource, FileSource
 
     if isinstance(value, Automation):
@@ -73,6 +74,9 @@ def to_plain(value: Any) -> Any:
         return {"file": value.path}
     if isinstance(value, ArraySource):
         return {"array": value.name}
+    if isinstance(value, ImpulseResponse):  # an inline impulse response: its samples, exactly
+        samples = value.samples
+        return {"samples": samples.tolist(), "dtype": samples.dtype.name}
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         out: dict[str, Any] = {"type": type(value).__name__}
         for f in dataclasses.fields(value):
@@ -118,6 +122,15 @@ def from_plain(data: Any, *, where: str = "value", arrays: dict[str, Any] | None
                 raise GraphError(f"{where}: {err}") from err
         if set(data) == {"file"}:
             return FileSource(data["file"])
+        if set(data) == {"samples", "dtype"}:
+            from sonicmix.nodes.reverb import ImpulseResponse
+
+            if data["dtype"] not in ("float32", "float64"):
+                raise GraphError(f"{where}.dtype={data['dtype']!r}; expected 'float32' or 'float64'")
+            try:
+                return ImpulseResponse(np.asarray(data["samples"], dtype=data["dtype"]))
+            except (TypeError, ValueError) as err:
+                raise GraphError(f"{where}.samples: {err}") from err
         if set(data) == {"array"}:
             name = data["array"]
             if not arrays or name not in arrays:

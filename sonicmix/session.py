@@ -574,7 +574,9 @@ def dumps_session(session: Session, *, folder: str | os.PathLike[str] = ".", pat
             if "chain" in strip:
                 strip["chain"] = [
                     {
-                        k: _relative(v, folder) if k in _PATH_PARAMETERS.get(node["type"], ()) and v else v
+                        k: _relative(v, folder)
+                        if k in _PATH_PARAMETERS.get(node["type"], ()) and isinstance(v, str) and v
+                        else v
                         for k, v in node.items()
                     }
                     for node in strip["chain"]

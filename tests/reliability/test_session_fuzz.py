@@ -991,6 +991,27 @@ def test_options_are_written_in_the_documented_order(folder: str) -> None:
     assert dumps_session(loads_session(text, folder=folder), folder=folder) == text
 
 
+def test_inline_impulse_responses_round_trip_exactly(folder: str) -> None:
+    # An impulse response given as numbers (a TOML array, or a float32 array from Python) saves as
+    # an inline table of its samples and dtype, and loads back equal, value for value.
+    text = BASE + 'chain = [{type = "ConvolutionReverb", impulse_response = [[1.0, 0.5, 0.25]], mix = 0.2}]\n'
+    session = loads_session(text, folder=folder, path=PATH)
+    saved = dumps_session(session, folder=folder)
+    table = tomllib.loads(saved)["buses"]["master"]["chain"][0]["impulse_response"]
+    assert table == {"samples": [[1.0, 0.5, 0.25]], "dtype": "float64"}
+    assert loads_session(saved, folder=folder) == session
+    ir = np.random.default_rng(3).standard_normal((2, 50)).astype(np.float32)
+    reverb = sm.ConvolutionReverb(impulse_response=ir)
+    graph = sm.Graph(buses={"master": sm.Bus(output=None, chain=(reverb,))})
+    session = Session(graph=graph)
+    back = loads_session(dumps_session(session, folder=folder), folder=folder)
+    assert back == session
+    assert back.graph.buses["master"].chain[0].impulse_response.samples.dtype == np.float32
+    bad = saved.replace('dtype = "float64"', 'dtype = "int8"')
+    with pytest.raises(SessionError, match=r"impulse_response\.dtype='int8'; expected 'float32' or"):
+        loads_session(bad, folder=folder, path=PATH)
+
+
 def test_impulse_response_files_are_relative_to_the_session(folder: str, tmp_path: Path) -> None:
     # Like clip files: resolved against the session's folder on load, written relative on save, and
     # a missing one is reported with its table and key before rendering.
