@@ -7,6 +7,7 @@ per block inside a streaming loop.
 from __future__ import annotations
 
 import math
+import os
 from numbers import Real
 
 import numpy as np
@@ -130,3 +131,25 @@ def check_audio(
     if finite:
         check_finite(audio, name, sample_rate)
     return audio
+
+
+def source_date_epoch(high: int | None = None) -> int | None:
+    """``SOURCE_DATE_EPOCH`` in whole seconds (the reproducible-builds convention), None when unset.
+
+    Raises ParameterError, naming the variable, for anything but a whole number,
+    or one outside ``0..high`` when ``high`` is given (a field of fixed width).
+    """
+    epoch = os.environ.get("SOURCE_DATE_EPOCH")
+    if not epoch:
+        return None
+    try:
+        value = int(epoch)
+    except ValueError:
+        value = None
+    if value is None or (high is not None and not 0 <= value <= high):
+        limit = f" (at most {high}: the field that stores it has {high.bit_length()} bits)" if high else ""
+        raise ParameterError(
+            f"SOURCE_DATE_EPOCH={epoch!r}; expected whole seconds since 1970-01-01 UTC, "
+            f"e.g. 1767225600{limit}"
+        )
+    return value

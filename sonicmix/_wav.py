@@ -38,7 +38,7 @@ import time
 
 import numpy as np
 
-from sonicmix.errors import ParameterError
+from sonicmix._checks import source_date_epoch
 
 #: Payload bytes of the ``JUNK`` chunk reserved for a ``bext`` chunk: the 602-byte fixed part
 #: (EBU Tech 3285) and 422 bytes of coding history, about six EBU R 98 lines.
@@ -64,19 +64,7 @@ def peak_timestamp() -> int | None:
     ParameterError
         If it is not a whole number of seconds in 0 to 2**32 - 1 (the field is 32 bits).
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
-        return None
-    try:
-        value = int(epoch)
-    except ValueError:
-        value = -1
-    if not 0 <= value <= _RIFF_MAX:
-        raise ParameterError(
-            f"SOURCE_DATE_EPOCH={epoch!r}; expected whole seconds since 1970-01-01 UTC, e.g. 1767225600 "
-            "(at most 4294967295: a float WAV's PEAK chunk stores it in 32 bits)"
-        )
-    return value
+    return source_date_epoch(high=_RIFF_MAX)
 
 
 def max_riff_data_bytes(channels: int, subtype: str, reserve: bool) -> int:
@@ -143,7 +131,7 @@ class WavWriter:
         self._peaks = np.zeros(channels, np.float32)
         self._positions = [0] * channels
         self._bytes = np.empty(0, np.uint8)  # interleaved output, grown as needed
-        self._scratch = np.empty(0, np.uint8)  # float32 rows or int32 levels before packing
+        self._scratch = np.empty(0, np.uint8)  # float64 rows cast to float32
         header = self._header()
         self.header_bytes = len(header)
         _write_all(fd, memoryview(header))

@@ -493,16 +493,19 @@ def _origination() -> tuple[str | None, str | None]:
     The reproducible-builds convention: with it set, two deliveries of the same
     inputs are the same files byte for byte.
     """
-    epoch = os.environ.get("SOURCE_DATE_EPOCH")
-    if not epoch:
+    from sonicmix._checks import source_date_epoch
+
+    epoch = source_date_epoch()
+    if epoch is None:
         return None, None
     import datetime
 
     try:
-        moment = datetime.datetime.fromtimestamp(int(epoch), tz=datetime.timezone.utc)
+        moment = datetime.datetime.fromtimestamp(epoch, tz=datetime.timezone.utc)
     except (ValueError, OverflowError, OSError):
         raise ParameterError(
-            f"SOURCE_DATE_EPOCH={epoch!r}; expected whole seconds since 1970-01-01 UTC, e.g. 1767225600"
+            f"SOURCE_DATE_EPOCH={os.environ['SOURCE_DATE_EPOCH']!r}; expected whole seconds since 1970-01-01 "
+            "UTC, e.g. 1767225600"
         ) from None
     return moment.strftime("%Y-%m-%d"), moment.strftime("%H:%M:%S")
 

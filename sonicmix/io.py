@@ -710,14 +710,15 @@ class AudioWriter:
         self.sample_rate = check_sample_rate(sample_rate)
         if isinstance(seed, bool) or not isinstance(seed, (int, np.integer)) or seed < 0:
             raise ParameterError(f"seed={seed!r} is invalid; expected a non-negative integer")
+        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
+            raise ParameterError(f"channels={channels!r}; expected a whole number of channels, at least 1")
+        # data bytes a RIFF file of this kind can hold, its header counted
+        self._room = min(_WAV_MAX_DATA_BYTES, _wav.max_riff_data_bytes(channels, subtype, reserve_bext))
         if frames is not None and container == "WAV":
             # Beyond RIFF's 32-bit sizes the file is written as RF64 (EBU Tech 3306, the
             # broadcast WAV for more than 4 GiB), still with its .wav name.
-            room = min(_WAV_MAX_DATA_BYTES, _wav.max_riff_data_bytes(channels, subtype, reserve_bext))
-            if channels * frames * _BYTES_PER_SAMPLE[subtype] > room:
+            if channels * frames * _BYTES_PER_SAMPLE[subtype] > self._room:
                 container = "RF64"
-        if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
-            raise ParameterError(f"channels={channels!r}; expected a whole number of channels, at least 1")
         if container == "FLAC" and channels > _FLAC_MAX_CHANNELS:
             raise ParameterError(f"audio has {channels} channels; FLAC holds at most 8 (write a .wav)")
         if container == "FLAC" and self.sample_rate > _FLAC_MAX_SAMPLE_RATE:
@@ -816,9 +817,7 @@ class AudioWriter:
             except BaseException as err:
                 self._fail(err)
         n = block.shape[1]
-        if self._container == "WAV" and (self._frames + n) * self._bytes_per_frame > min(
-            _WAV_MAX_DATA_BYTES, self._handle.max_data_bytes
-        ):
+        if self._container == "WAV" and (self._frames + n) * self._bytes_per_frame > self._room:
             self._fail(
                 ParameterError(
                     f"{self._given!r} would grow beyond the 4 GiB a RIFF WAV file can hold; pass frames= "

@@ -172,7 +172,7 @@ class _Dynamics(Node):
 
     def _compressor_curve(self) -> dict[str, Any] | None:
         """The arguments of :func:`~sonicmix.dsp.envelope.compressor_gain_db` when that is
-        the gain computer (one gain channel then takes the fused kernel), else None."""
+        the gain computer (a linked, mono or unlinked detector then takes the fused kernel), else None."""
         return None
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DynamicsState:
