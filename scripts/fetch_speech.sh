@@ -1,10 +1,15 @@
 #!/usr/bin/env bash
-# Install the real speech recording that the ducking tests use, if it is missing.
+# Install the real recordings the tests and benchmarks use, if they are missing.
 #
-# Source: Debian's package `codec2-examples` (sample data of the Codec 2 speech codec),
+# 1. Source: Debian's package `codec2-examples` (sample data of the Codec 2 speech codec),
 #   file /usr/share/codec2/raw/speech_orig_16k.wav: a male speaker, 10.8 s, 16 kHz mono 16-bit.
-# Licence: LGPL-2.1, Copyright 2007-2019 David Rowe (Debian's copyright file for the package,
+#   Also its 8 kHz radio-link recordings of male voices (wav/vk2tpm_004.wav, wav/david4.wav).
+#   Licence: LGPL-2.1, Copyright 2007-2019 David Rowe (Debian's copyright file for the package,
 #   /usr/share/doc/codec2-examples/copyright, covers raw/* and wav/*).
+# 2. Debian's `asterisk-core-sounds-en-wav`: 358 studio prompts by one female voice (Allison Smith),
+#   8 kHz mono, /usr/share/asterisk/sounds/en_US_f_Allison/. Licence: CC-BY-SA-3.0.
+# 3. Debian's `sonic-pi-samples`: recorded noise (vinyl_hiss, loop_3d_printer) and music loops,
+#   44.1 kHz stereo FLAC, /usr/share/sonic-pi/samples/. Licence: CC0 (its README names each source).
 # The audio stays outside the repository: tests read it from where the package installs it
 # (or from $SONICMIX_SPEECH_WAV) and skip with a reason when it is absent.
 #
@@ -12,8 +17,10 @@
 set -euo pipefail
 
 FILE=/usr/share/codec2/raw/speech_orig_16k.wav
-if [ -f "$FILE" ]; then
-    echo "speech recording present: $FILE"
+PROMPT=/usr/share/asterisk/sounds/en_US_f_Allison/activated.wav
+NOISE=/usr/share/sonic-pi/samples/vinyl_hiss.flac
+if [ -f "$FILE" ] && [ -f "$PROMPT" ] && [ -f "$NOISE" ]; then
+    echo "recordings present: $FILE $PROMPT $NOISE"
     exit 0
 fi
 if ! command -v apt-get >/dev/null 2>&1; then
@@ -27,9 +34,12 @@ if [ "$(id -u)" -ne 0 ]; then
 fi
 export DEBIAN_FRONTEND=noninteractive
 $SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends codec2-examples >/dev/null
-if [ ! -f "$FILE" ]; then
-    echo "codec2-examples installed but $FILE is missing" >&2
-    exit 1
-fi
-echo "speech recording installed: $FILE"
+$SUDO apt-get install -y -qq --no-install-recommends \
+    codec2-examples asterisk-core-sounds-en-wav sonic-pi-samples >/dev/null
+for f in "$FILE" "$PROMPT" "$NOISE"; do
+    if [ ! -f "$f" ]; then
+        echo "packages installed but $f is missing" >&2
+        exit 1
+    fi
+done
+echo "recordings installed: $FILE $PROMPT $NOISE"
