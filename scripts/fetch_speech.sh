@@ -3,7 +3,7 @@
 #
 # 1. Source: Debian's package `codec2-examples` (sample data of the Codec 2 speech codec),
 #   file /usr/share/codec2/raw/speech_orig_16k.wav: a male speaker, 10.8 s, 16 kHz mono 16-bit.
-#   Also its 8 kHz radio-link recordings of male voices (wav/vk2tpm_004.wav, wav/david4.wav).
+#   Also its 8 kHz male voices received over HF radio (wav/ve9qrp.wav, wav/vk5qi.wav).
 #   Licence: LGPL-2.1, Copyright 2007-2019 David Rowe (Debian's copyright file for the package,
 #   /usr/share/doc/codec2-examples/copyright, covers raw/* and wav/*).
 # 2. Debian's `asterisk-core-sounds-en-wav`: 358 studio prompts by one female voice (Allison Smith),

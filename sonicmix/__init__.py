@@ -68,6 +68,10 @@ _EXPORTS: dict[str, str] = {
     "Resample": "sonicmix.nodes.resample",
     "TimeStretch": "sonicmix.nodes.stretch",
     "PitchShift": "sonicmix.nodes.stretch",
+    "DeHum": "sonicmix.nodes.dehum",
+    "DeClick": "sonicmix.nodes.dehum",
+    "Denoise": "sonicmix.nodes.denoise",
+    "Leveler": "sonicmix.nodes.leveler",
     # mix graphs and rendering
     "Automation": "sonicmix.automation",
     "ArraySource": "sonicmix.timeline",
@@ -77,7 +81,12 @@ _EXPORTS: dict[str, str] = {
     "Bus": "sonicmix.graph",
     "Send": "sonicmix.graph",
     "Graph": "sonicmix.graph",
+    "Automix": "sonicmix.automix",
     "render": "sonicmix.renderer",
+    # speech detection
+    "detect_speech": "sonicmix.speech",
+    "SpeechActivity": "sonicmix.speech",
+    "SpeechDetector": "sonicmix.speech",
     "render_blocks": "sonicmix.renderer",
     "RenderResult": "sonicmix.renderer",
 }
@@ -89,6 +98,7 @@ __all__ = [
     "AudioFileError",
     "AudioWriter",
     "Automation",
+    "Automix",
     "Band",
     "BandPass",
     "Bus",
@@ -99,8 +109,11 @@ __all__ = [
     "Compressor",
     "ConvolutionReverb",
     "DCBlocker",
+    "DeClick",
     "DeEsser",
+    "DeHum",
     "Delay",
+    "Denoise",
     "Ducker",
     "Fade",
     "FileSource",
@@ -114,6 +127,7 @@ __all__ = [
     "KeyedCompressor",
     "Layout",
     "LayoutError",
+    "Leveler",
     "Limiter",
     "LinkwitzRileyHighPass",
     "LinkwitzRileyLowPass",
@@ -134,10 +148,13 @@ __all__ = [
     "Saturation",
     "Send",
     "SonicmixError",
+    "SpeechActivity",
+    "SpeechDetector",
     "TimeStretch",
     "Track",
     "Width",
     "__version__",
+    "detect_speech",
     "measure",
     "read",
     "render",
@@ -147,6 +164,7 @@ __all__ = [
 
 if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.automation import Automation
+    from sonicmix.automix import Automix
     from sonicmix.errors import (
         AudioError,
         AudioFileError,
@@ -160,7 +178,9 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.layouts import Layout
     from sonicmix.loudness import LoudnessMeter, LoudnessReport, measure
     from sonicmix.nodes.base import Chain
+    from sonicmix.nodes.dehum import DeClick, DeHum
     from sonicmix.nodes.delay import Delay
+    from sonicmix.nodes.denoise import Denoise
     from sonicmix.nodes.ducking import Ducker
     from sonicmix.nodes.dynamics import Compressor, DeEsser, Gate, KeyedCompressor
     from sonicmix.nodes.eq import (
@@ -181,6 +201,7 @@ if TYPE_CHECKING:  # pragma: no cover
     )
     from sonicmix.nodes.fade import Fade
     from sonicmix.nodes.gain import Gain
+    from sonicmix.nodes.leveler import Leveler
     from sonicmix.nodes.limiter import Limiter
     from sonicmix.nodes.pan import Pan, Width
     from sonicmix.nodes.resample import Resample
@@ -189,6 +210,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.nodes.stretch import PitchShift, TimeStretch
     from sonicmix.nodes.utility import DCBlocker, Polarity
     from sonicmix.renderer import RenderResult, render, render_blocks
+    from sonicmix.speech import SpeechActivity, SpeechDetector, detect_speech
     from sonicmix.timeline import ArraySource, Clip, FileSource
 
 

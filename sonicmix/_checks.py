@@ -14,7 +14,11 @@ import numpy as np
 
 from sonicmix.errors import AudioError, ParameterError
 
-__all__ = ["check_audio", "check_sample_rate", "check_range", "check_finite"]
+__all__ = ["check_audio", "check_sample_rate", "check_range", "check_finite", "file_name_problem"]
+
+#: Longest name accepted where a name becomes part of a file name, in UTF-8 bytes. File systems
+#: allow 255 per component, and a deliverable adds the delivery name, a dot and a suffix.
+MAX_NAME_BYTES = 100
 
 
 def check_sample_rate(sample_rate: object, name: str = "sample_rate") -> int:
@@ -153,3 +157,79 @@ def source_date_epoch(high: int | None = None) -> int | None:
             f"e.g. 1767225600{limit}"
         )
     return value
+
+
+def file_name_problem(name: object) -> str | None:
+    """Why ``name`` cannot be part of a file name, or None when it can.
+
+    Names of sessions, tracks and buses end up in deliverable names
+    (``<session>.<bus>.wav``), on the operator's terminal and in reports, so
+    they must stay one harmless path component: a non-empty string without
+    folder separators, control characters (NUL, ESC, C1) or surrounding
+    spaces, not ``.`` or ``..``, at most :data:`MAX_NAME_BYTES` bytes in UTF-8.
+    Any other character, accents included, is fine.
+
+    >>> file_name_problem("épisode-01") is None
+    True
+    >>> file_name_problem("x/../../victim/keep")
+    "contains a folder separator ('/')"
+    """
+    if not isinstance(name, str):
+        return f"is a {type(name).__name__}; expected a string"
+    if not name:
+        return "is empty"
+    for ch in name:
+        if ch in "/\\":
+            return f"contains a folder separator ({ch!r})"
+        code = ord(ch)
+        if code < 0x20 or 0x7F <= code < 0xA0 or ch in "\u2028\u2029":
+            return f"contains the control character {ch!r} at index {name.index(ch)}"
+    if name in (".", ".."):
+        return "is a folder reference"
+    if name != name.strip():
+        return "starts or ends with a space"
+    size = len(name.encode("utf-8", "surrogatepass"))
+    if size > MAX_NAME_BYTES:
+        return f"is {size} bytes long in UTF-8; expected at most {MAX_NAME_BYTES}"
+    return None
+
+
+def check_regular_file(path: str | os.PathLike[str], *, what: str = "read") -> os.stat_result:
+    """Refuse, without opening it, a path that is not a regular file; return its ``os.stat``.
+
+    Opening a FIFO blocks until something writes to it, and a device or a socket
+    is no audio file either: checking the file type first means no reader can hang.
+
+    Raises
+    ------
+    AudioFileError
+        If the path does not exist, is a directory, a FIFO, a device or a
+        socket (the message names the path and what it is).
+    """
+    import stat
+
+    from sonicmix.errors import AudioFileError
+
+    name = os.fspath(path)
+    try:
+        info_ = os.stat(name)
+    except FileNotFoundError as err:
+        raise AudioFileError(f"cannot {what} {name!r}: the file does not exist (check the path)") from err
+    except OSError as err:
+        raise AudioFileError(f"cannot {what} {name!r}: {err.strerror or err}") from err
+    mode = info_.st_mode
+    if stat.S_ISDIR(mode):
+        raise AudioFileError(f"cannot {what} {name!r}: it is a directory; expected an audio file")
+    if not stat.S_ISREG(mode):
+        kinds = (
+            (stat.S_ISFIFO, "a FIFO (named pipe)"),
+            (stat.S_ISCHR, "a character device"),
+            (stat.S_ISBLK, "a block device"),
+            (stat.S_ISSOCK, "a socket"),
+        )
+        kind = next((text for test, text in kinds if test(mode)), "not a regular file")
+        raise AudioFileError(
+            f"cannot {what} {name!r}: it is {kind}; expected a regular audio file "
+            "(copy a stream to a file first)"
+        )
+    return info_

@@ -80,6 +80,8 @@ class SessionOutcome:
         Name of the target it was delivered to.
     files : dict of str to str
         Deliverable name to path (empty when nothing was written).
+    warnings : tuple of str
+        The delivery's warnings (heavy limiting; see :attr:`sonicmix.deliver.Delivery.warnings`).
     """
 
     session: str
@@ -91,6 +93,7 @@ class SessionOutcome:
     out_dir: str = ""
     target: str | None = None
     files: dict[str, str] = field(default_factory=dict)
+    warnings: tuple[str, ...] = ()
 
     def to_dict(self) -> dict[str, Any]:
         """Plain JSON-safe values."""
@@ -187,6 +190,7 @@ class BatchSummary:
             if o.status != "ok":  # error messages already start with the session's path
                 named = o.message.startswith((o.session, os.path.abspath(o.session)))
                 lines.append(f"  {o.message}" if named else f"  {o.session}: {o.message}")
+            lines += [f"  {o.session}: warning: {w}" for w in o.warnings]
         return "\n".join(lines)
 
 
@@ -197,7 +201,13 @@ def _finite(value: float) -> float | None:
     return float(value) if math.isfinite(value) else None
 
 
-def _render_one(session: str | Session, given: str, out_dir: str, target: LoudnessTarget | None) -> dict:
+def _render_one(
+    session: str | Session,
+    given: str,
+    out_dir: str,
+    target: LoudnessTarget | None,
+    options: dict[str, Any] | None = None,
+) -> dict:
     """Render one session; never raises for a problem with the session (the outcome says it)."""
     from sonicmix.session import load_session, render_session
 
@@ -205,7 +215,7 @@ def _render_one(session: str | Session, given: str, out_dir: str, target: Loudne
     base: dict[str, Any] = {"session": given, "out_dir": out_dir}
     try:
         loaded = load_session(session) if isinstance(session, str) else session
-        delivery = render_session(loaded, out_dir, target=target)
+        delivery = render_session(loaded, out_dir, target=target, **(options or {}))
     except KeyboardInterrupt:
         raise
     except (SonicmixError, OSError) as err:
@@ -237,6 +247,7 @@ def _render_one(session: str | Session, given: str, out_dir: str, target: Loudne
         "true_peak_dbtp": peak,
         "target": delivery.target.name,
         "files": dict(delivery.files),
+        "warnings": tuple(delivery.warnings),
     }
 
 
@@ -268,6 +279,20 @@ def _jobs(sessions: Iterable[str | os.PathLike[str] | Session]) -> list[tuple[st
             jobs.append((item, item.path, Path(item.path).stem))
         elif isinstance(item, (str, os.PathLike)):
             given = os.fspath(item)
+            if not os.path.isfile(given):
+                # a shell leaves a glob that matches nothing as it is: "sessions/*.toml"
+                glob = any(c in given for c in "*?[")
+                if glob:
+                    what = "matches no file"
+                elif os.path.exists(given):
+                    what = "is not a regular file"
+                else:
+                    what = "does not exist"
+                hint = " (a shell pattern that matched nothing is passed on as it is)" if glob else ""
+                raise ParameterError(
+                    f"sessions[{i}]={given!r} {what}; expected a session file (.toml){hint}. "
+                    "Nothing was rendered"
+                )
             jobs.append((os.path.abspath(given), given, Path(given).stem))
         else:
             raise ParameterError(
@@ -346,6 +371,8 @@ def render_many(
     executor: Any = None,
     max_workers: int | None = None,
     progress: Callable[[str, int, int], None] | None = None,
+    overwrite: bool = False,
+    warn_limiting_db: float | None = None,
 ) -> BatchSummary:
     """Deliver every session into ``out_dir/<session stem>/``, in parallel.
 
@@ -370,6 +397,12 @@ def render_many(
     progress : callable, optional
         Called as ``progress("batch", sessions_done, sessions_total)`` as each
         session finishes (e.g. :class:`sonicmix._progress.ProgressBar`).
+    overwrite : bool, default False
+        Replace a delivery of the same name already in a session's folder;
+        without it such a session's outcome is an error, checked before it
+        renders (see :func:`sonicmix.deliver.deliver`).
+    warn_limiting_db : float, optional
+        Overrides the deliveries' limiting warning threshold (default 3 dB).
 
     Returns
     -------
@@ -379,7 +412,8 @@ def render_many(
     Raises
     ------
     ParameterError
-        Before anything renders: for no sessions, two sessions with the same
+        Before anything renders: for no sessions, a session file that does
+        not exist (a shell glob that matched nothing), two sessions with the same
         file name (they would share a folder), an unknown target, or an
         invalid ``max_workers`` or ``executor``. Problems with a session
         itself become its outcome instead.
@@ -421,6 +455,12 @@ def render_many(
         isinstance(max_workers, bool) or not isinstance(max_workers, int) or max_workers < 1
     ):
         raise ParameterError(f"max_workers={max_workers!r}; expected a whole number >= 1, or None")
+    options: dict[str, Any] = {"overwrite": bool(overwrite)}
+    if warn_limiting_db is not None:
+        from sonicmix._checks import check_range
+
+        check_range("warn_limiting_db", warn_limiting_db, low=0.0, hint="dB of gain reduction, e.g. 3.0")
+        options["warn_limiting_db"] = warn_limiting_db
     own = executor is None
     if not own:
         _submitter(executor)  # refuse a wrong executor before creating anything
@@ -446,7 +486,7 @@ def render_many(
         for i, (what, given, stem) in enumerate(jobs):
             folder = os.path.join(root, stem)
             try:
-                future = submit(_render_one, what, given, folder, chosen)
+                future = submit(_render_one, what, given, folder, chosen, options)
             except Exception as err:  # e.g. a closed executor, or a session that cannot be pickled
                 results[i] = {
                     "session": given,

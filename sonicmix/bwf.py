@@ -77,6 +77,7 @@ import os
 import re
 import struct
 import tempfile
+import unicodedata
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TYPE_CHECKING
@@ -92,6 +93,7 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = [
     "FIXED_SIZE_BYTES",
     "LOUDNESS_UNSET",
+    "ascii_rendition",
     "build_bext",
     "loudness_fields",
     "parse_bext",
@@ -153,6 +155,20 @@ def _decode_loudness(stored: int, smallest: int) -> float | None:
     if stored == LOUDNESS_UNSET or not smallest <= stored <= 9999:
         return None
     return stored / 100.0
+
+
+def ascii_rendition(text: str, size: int = 256) -> str:
+    """``text`` as printable ASCII of at most ``size`` characters, for bext's ASCII fields.
+
+    Accents are dropped (NFKD decomposition without the combining marks), any
+    other character outside printable ASCII becomes ``?``.
+
+    >>> ascii_rendition("sonicmix épisode-01 mix for Spotify")
+    'sonicmix episode-01 mix for Spotify'
+    """
+    decomposed = unicodedata.normalize("NFKD", text)
+    kept = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return "".join(ch if " " <= ch <= "~" else "?" for ch in kept)[:size]
 
 
 def _text(name: str, value: object, size: int) -> bytes:
@@ -396,6 +412,9 @@ def read_bext(path: PathLike) -> dict[str, object] | None:
         ``bext`` chunk is shorter than 602 bytes.
     """
     name = os.fspath(path)
+    from sonicmix._checks import check_regular_file
+
+    check_regular_file(name)  # a FIFO would block the open for ever
     try:
         fh = open(name, "rb")
     except OSError as err:

@@ -2,14 +2,16 @@
 
 Commands
 --------
-- ``sonicmix measure [FILE...] [--json] [--layout NAME]``: loudness reports
-  (BS.1770 / EBU R 128); with no file, a built-in test signal.
+- ``sonicmix measure FILE... [--json [--series]] [--layout NAME]``: loudness reports
+  (BS.1770 / EBU R 128); ``--demo`` measures a built-in test signal instead. A FILE is
+  required: a shell glob that matched nothing must not look like a pass.
 - ``sonicmix normalize IN OUT --target NAME [--subtype S] [--layout NAME] [--dialogue] [--json]``:
   bring a file to a loudness target with gain and the true-peak limiter (the
   closed loop of :func:`sonicmix.deliver.deliver`) and write it atomically
   to OUT (``.wav`` or ``.flac``); IN is never overwritten.
 - ``sonicmix targets [--json]``: the loudness target presets and their sources.
-- ``sonicmix render SESSION -o DIR [--target NAME] [--json]``: deliver a session file.
+- ``sonicmix render SESSION -o DIR [--target NAME] [--name NAME] [--force] [--json]``: deliver a
+  session file; a delivery of the same name already in DIR is replaced only with ``--force``.
 - ``sonicmix batch SESSION... -o DIR [--target NAME] [--jobs N | --scheduler ADDRESS] [--json]``:
   deliver many sessions in parallel, each into ``DIR/<session name>/``
   (see :func:`sonicmix.batch.render_many`).
@@ -64,7 +66,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from sonicmix import __version__
-from sonicmix.errors import AudioFileError, ParameterError, SonicmixError
+from sonicmix.errors import AudioError, AudioFileError, ParameterError, SonicmixError
 
 if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.loudness import LoudnessReport
@@ -148,8 +150,14 @@ def builtin_signal() -> tuple[np.ndarray, int]:
 # --------------------------------------------------------------------------------------- measure
 
 
-def _measure_file(path: str, layout: str | None, progress: Progress | None = None) -> LoudnessReport:
-    """Measure a file block by block (constant memory)."""
+def _measure_file(
+    path: str, layout: str | None, progress: Progress | None = None, speech: list[Any] | None = None
+) -> LoudnessReport:
+    """Measure a file block by block (constant memory).
+
+    With a list as ``speech``, the built-in speech detector runs over the same
+    blocks and the list receives its :class:`~sonicmix.speech.SpeechActivity`.
+    """
     import sonicmix.io as sio
     from sonicmix.loudness import LoudnessMeter
 
@@ -161,11 +169,35 @@ def _measure_file(path: str, layout: str | None, progress: Progress | None = Non
     stage = f"measure {os.path.basename(path)}"
     done = 0
     # float32 holds every 16- and 24-bit PCM sample and every 32-bit float sample exactly.
+    detector = state = None
+    probabilities = []
+    if speech is not None:
+        from sonicmix.speech import SpeechDetector
+
+        detector = SpeechDetector()
+        state = detector.init_state(file_info.sample_rate)
     for block in sio.blocks(path, _MEASURE_BLOCK_SIZE, dtype="float32"):
-        meter.update(block)
+        try:
+            meter.update(block)
+        except AudioError as err:  # NaN or inf samples: the meter counts from the file's start
+            raise AudioError(f"cannot measure {path!r}: {err}") from None
+        if detector is not None:
+            p, state = detector.process(block, file_info.sample_rate, state)
+            probabilities.append(p)
         done += block.shape[1]
         if progress is not None:
             progress(stage, done, file_info.frames)
+    if detector is not None and speech is not None:
+        from sonicmix.speech import SpeechActivity
+
+        probabilities.append(detector.flush(file_info.sample_rate, state))
+        speech.append(
+            SpeechActivity.from_probabilities(
+                np.concatenate(probabilities),
+                detector.hop_s(file_info.sample_rate),
+                duration_s=done / file_info.sample_rate,
+            )
+        )
     return meter.report()
 
 
@@ -204,29 +236,58 @@ def _measured_against(report: LoudnessReport, target: Any, dialogue: bool) -> tu
     return report, evaluate(report, target)
 
 
+def _estimated_against(report: LoudnessReport, target: Any, activity: Any) -> tuple[LoudnessReport, Any, Any]:
+    """A mix without stems against a dialogue-gated target: the speech-gated estimate and compliance.
+
+    With too little speech (``MIN_SPEECH_SHARE``, Netflix's 15 %) Netflix's rule judges the
+    programme loudness against ``netflix-programme``; other dialogue-gated targets have no such rule,
+    so their integrated criterion fails, saying why.
+    """
+    import dataclasses
+    import math
+
+    from sonicmix.compliance import evaluate
+    from sonicmix.speech.estimate import estimate_dialogue_lufs
+
+    estimate = estimate_dialogue_lufs(report.block_powers, activity)
+    dialogue = estimate.dialogue_lufs if estimate.enough_speech else math.nan
+    report = dataclasses.replace(report, dialogue_lufs=dialogue, notes=(*report.notes, estimate.text))
+    if not estimate.enough_speech and target.name == "netflix":
+        target = "netflix-programme"
+    return report, evaluate(report, target), estimate
+
+
 def _cmd_measure(args: argparse.Namespace) -> int:
     entries: list[dict[str, object]] = []
     failed = False
     compliant = True
-    sources: list[str | None] = list(args.files) if args.files else [None]
+    if not args.files and not args.demo:
+        raise ParameterError(
+            "FILE is missing; expected at least one audio file (an unmatched shell glob passes no file "
+            "when nullglob is set) or --demo for the built-in test signal"
+        )
+    sources: list[str | None] = [*args.files, *([None] if args.demo else [])]
     target = None
     if args.target is not None:
         from sonicmix.targets import get_target
 
         target = get_target(args.target)
-        if target.measurement == "dialogue" and not args.dialogue:
-            raise ParameterError(
-                f"target {target.name!r} is dialogue-gated (measurement='dialogue'); a file alone has "
-                "no separate dialogue: expected --dialogue if the files are speech only, or a "
-                "programme-gated target (see sonicmix targets)"
-            )
+    # A dialogue-gated target on a finished mix (not declared speech only by --dialogue): estimate
+    # the dialogue loudness by gating the mix with the speech detector.
+    estimating = target is not None and target.measurement == "dialogue" and not args.dialogue
     for index, source in enumerate(sources):
+        speech: list[Any] = []
+        estimate = None
         logger.debug("measuring %s", "the built-in signal" if source is None else source)
         try:
             if source is None:
                 report = _measure_builtin(args.layout)
+                if estimating:
+                    from sonicmix.speech import detect_speech
+
+                    speech.append(detect_speech(*builtin_signal()))
             else:
-                report = _measure_file(source, args.layout, args.bar)
+                report = _measure_file(source, args.layout, args.bar, speech if estimating else None)
         except KeyboardInterrupt:
             raise
         except SonicmixError as err:
@@ -246,21 +307,29 @@ def _cmd_measure(args: argparse.Namespace) -> int:
         finally:
             args.bar.close()
         compliance = None
-        if target is not None:
+        if target is not None and estimating:
+            report, compliance, estimate = _estimated_against(report, target, speech[0])
+            compliant = compliant and compliance.passed
+        elif target is not None:
             report, compliance = _measured_against(report, target, args.dialogue)
             compliant = compliant and compliance.passed
         if args.json:
             entry: dict[str, object] = {"file": source}
             if source is None:
                 entry["signal"] = BUILTIN_DESCRIPTION
-            entry.update(report.to_dict())
+            entry.update(_rounded(report.to_dict(series=args.series)))
+            if estimate is not None:
+                entry["dialogue_estimate"] = estimate.to_dict()
             if compliance is not None:
                 entry["compliance"] = compliance.to_dict()
             entries.append(entry)
         elif args.quiet:
             verdict = ""
             if compliance is not None:
-                verdict = f", {'PASS' if compliance.passed else 'FAIL'} {target.name}"
+                verdict = f", {'PASS' if compliance.passed else 'FAIL'} {compliance.target.name}"
+            if estimate is not None:
+                share = 100 * estimate.speech_share
+                verdict += f" (dialogue estimated by speech gating, speech {share:.0f} %)"
             print(f"{'built-in signal' if source is None else source}: {_report_line(report)}{verdict}")
         else:
             print(BUILTIN_DESCRIPTION if source is None else source)
@@ -276,6 +345,24 @@ def _cmd_measure(args: argparse.Namespace) -> int:
     if failed:
         return EXIT_ERROR
     return EXIT_OK if compliant else EXIT_NOT_COMPLIANT
+
+
+#: Decimal places of JSON values by unit suffix: levels to 0.01 dB / LU (finer than the meter's
+#: BS.1770 accuracy and EBU Tech 3341's +-0.1 LU tolerance), times to the microsecond.
+_JSON_PLACES = {"_lufs": 2, "_lu": 2, "_dbtp": 2, "_dbfs": 2, "_db": 2, "_s": 6}
+
+
+def _rounded(data: dict[str, object]) -> dict[str, object]:
+    """A report's plain values with levels rounded to what the meter resolves (``--json``)."""
+    out: dict[str, object] = {}
+    for key, value in data.items():
+        places = next((n for suffix, n in _JSON_PLACES.items() if key.endswith(suffix)), None)
+        if places is not None and isinstance(value, float):
+            value = round(value, places)
+        elif places is not None and isinstance(value, list):
+            value = [round(v, places) if isinstance(v, float) else v for v in value]
+        out[key] = value
+    return out
 
 
 # ------------------------------------------------------------------------------------- normalize
@@ -392,6 +479,7 @@ def _cmd_normalize(args: argparse.Namespace) -> int:
             bext=os.path.splitext(output)[1].lower() == ".wav",
             reports=False,
             progress=args.bar,
+            **_limiting_option(args),
         )
         args.bar.close()
         if delivery.passed:
@@ -402,6 +490,12 @@ def _cmd_normalize(args: argparse.Namespace) -> int:
         shutil.rmtree(work, ignore_errors=True)
     _print_normalized(args, source, output, before, delivery, written)
     return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+def _limiting_option(args: argparse.Namespace) -> dict[str, Any]:
+    """``warn_limiting_db`` for deliver() when ``--warn-limiting-db`` was given (else its default)."""
+    value = getattr(args, "warn_limiting_db", None)
+    return {} if value is None else {"warn_limiting_db": value}
 
 
 def _print_normalized(
@@ -424,6 +518,7 @@ def _print_normalized(
             print(
                 f"{output}: {verdict} {delivery.target.name}: {_level(_judged(delivery), 'LUFS')}, "
                 f"{_level(after.true_peak_dbtp, 'dBTP')} (gain {delivery.gain_db:+.2f} dB)"
+                + "".join(f"; warning: {w}" for w in delivery.warnings)
             )
         else:
             why = "; ".join(delivery.reasons) or "the target is not met"
@@ -434,6 +529,8 @@ def _print_normalized(
     print(f"Normalized to {delivery.target.name}: {verdict}")
     for reason in delivery.reasons:
         print(f"  reason: {reason}")
+    for warning in delivery.warnings:
+        print(f"  warning: {warning}")
     if np.isfinite(delivery.gain_db):
         print(
             f"  gain {delivery.gain_db:+.2f} dB after {delivery.iterations} pass(es); limiter max reduction "
@@ -509,6 +606,7 @@ def _delivery_line(delivery: Any, where: str) -> str:
     peak = delivery.compliance["true_peak"].measured
     levels = f"{_level(_judged(delivery), 'LUFS')}, {_level(peak, 'dBTP')}"
     text = f"{where}: {verdict} {delivery.target.name}: {levels}"
+    text += "".join(f"; warning: {w}" for w in delivery.warnings)
     return text if delivery.passed else f"{text}; {'; '.join(delivery.reasons)}"
 
 
@@ -539,7 +637,10 @@ def _cmd_render(args: argparse.Namespace) -> int:
     try:
         session = load_session(args.session)
         logger.debug("rendering %s into %s", args.session, args.out)
-        delivery = render_session(session, args.out, target=args.target, progress=args.bar)
+        options = {"overwrite": args.force, **_limiting_option(args)}
+        if args.name is not None:
+            options["name"] = args.name
+        delivery = render_session(session, args.out, target=args.target, progress=args.bar, **options)
     except KeyboardInterrupt:
         raise
     except (SonicmixError, OSError) as err:
@@ -553,6 +654,37 @@ def _cmd_render(args: argparse.Namespace) -> int:
         args.bar.close()
     logger.info("rendered %s into %s in %.1f s", args.session, args.out, delivery.elapsed_s)
     _print_delivery(args, delivery, args.session)
+    return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+def _cmd_podcast(args: argparse.Namespace) -> int:
+    from sonicmix.podcast import make_podcast
+
+    where = args.voices[0]
+    try:
+        delivery = make_podcast(
+            args.voices,
+            args.out,
+            target=args.target,
+            name=args.name,
+            music=args.music,
+            intro=args.intro,
+            outro=args.outro,
+            denoise=not args.no_denoise,
+            automix=False if args.no_automix else None,
+            overwrite=args.force,
+            progress=args.bar,
+            **_limiting_option(args),
+        )
+    except KeyboardInterrupt:
+        raise
+    except (SonicmixError, OSError) as err:
+        _error(args, str(err))
+        return EXIT_ERROR
+    finally:
+        args.bar.close()
+    logger.info("made the podcast %s into %s in %.1f s", args.name, args.out, delivery.elapsed_s)
+    _print_delivery(args, delivery, where)
     return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
 
 
@@ -584,7 +716,14 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     bar = ProgressBar(enabled=args.bar.enabled, unit="session")
     try:
         summary = render_many(
-            args.sessions, args.out, target=args.target, executor=client, max_workers=args.jobs, progress=bar
+            args.sessions,
+            args.out,
+            target=args.target,
+            executor=client,
+            max_workers=args.jobs,
+            progress=bar,
+            overwrite=args.force,
+            warn_limiting_db=args.warn_limiting_db,
         )
     finally:
         bar.close()
@@ -635,11 +774,26 @@ def _parser() -> argparse.ArgumentParser:
         help="measure loudness (ITU-R BS.1770 / EBU R 128) of audio files",
         description=(
             "Print integrated loudness, loudness range, true and sample peak, and the momentary and "
-            "short-term maxima of each FILE. With no FILE, measure a built-in test signal."
+            "short-term maxima of each FILE. A FILE is required (a shell glob that matches nothing is an "
+            "error, not a pass); --demo measures a built-in test signal instead."
         ),
     )
     measure.add_argument("files", nargs="*", metavar="FILE", help="audio files (any format soundfile reads)")
-    measure.add_argument("--json", action="store_true", help='print a JSON list of {"file": ..., report}')
+    measure.add_argument(
+        "--demo",
+        action="store_true",
+        help="measure the built-in 20 s test signal (a 1 kHz tone and noise bursts); with FILEs, after them",
+    )
+    measure.add_argument(
+        "--json",
+        action="store_true",
+        help='print a JSON list of {"file": ..., report}, levels rounded to 0.01 dB / LU',
+    )
+    measure.add_argument(
+        "--series",
+        action="store_true",
+        help="with --json, add the momentary and short-term loudness every 100 ms and their times",
+    )
     measure.add_argument(
         "--layout",
         metavar="NAME",
@@ -653,7 +807,8 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "--dialogue",
         action="store_true",
-        help="the files are dialogue only: measure dialogue-gated loudness (for dialogue-gated targets)",
+        help="the files are dialogue only: measure dialogue-gated loudness (for dialogue-gated targets); "
+        "without it a dialogue-gated target is judged on an estimate, the mix gated by speech detection",
     )
     measure.set_defaults(run=_cmd_measure)
 
@@ -690,6 +845,7 @@ def _parser() -> argparse.ArgumentParser:
         help="IN is speech only: measure it as dialogue (needed for dialogue-gated targets such as netflix)",
     )
     normalize.add_argument("--json", action="store_true", help="print the report as JSON")
+    _add_warn_limiting(normalize)
     normalize.set_defaults(run=_cmd_normalize)
 
     targets = commands.add_parser(
@@ -719,6 +875,19 @@ def _parser() -> argparse.ArgumentParser:
         "-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)"
     )
     render.add_argument("--target", metavar="NAME", help="loudness target preset; overrides the session's")
+    render.add_argument(
+        "--name",
+        metavar="NAME",
+        help="name of the delivery: the files are NAME.wav, NAME.<stem>.wav, NAME.report.json... "
+        "(overrides the session's name, default 'mix'); e.g. episode-01-r128",
+    )
+    render.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a delivery of the same name already in DIR (without it, that is an error, "
+        "reported before rendering)",
+    )
+    _add_warn_limiting(render)
     render.add_argument("--json", action="store_true", help="print the delivery report as JSON")
     render.set_defaults(run=_cmd_render)
 
@@ -744,8 +913,50 @@ def _parser() -> argparse.ArgumentParser:
         metavar="ADDRESS",
         help="dask scheduler address (e.g. tcp://10.0.0.5:8786); needs: pip install 'sonicmix[cluster]'",
     )
+    batch.add_argument(
+        "--force",
+        action="store_true",
+        help="replace deliveries already in DIR/<session name>/ (without it, such a session is an error)",
+    )
+    _add_warn_limiting(batch)
     batch.add_argument("--json", action="store_true", help="print the summary as JSON")
     batch.set_defaults(run=_cmd_batch)
+
+    podcast = commands.add_parser(
+        "podcast",
+        parents=[common],
+        help="mix raw voice recordings (and music) into a leveled, cleaned, compliant podcast",
+        description=(
+            "Mix one recording per microphone into a podcast: each voice is denoised, leveled "
+            "(speech-aware), "
+            "compressed and de-essed, several voices are automixed, a music bed is ducked under the speech, "
+            "an intro and an outro frame the conversation, and the result is delivered to the target with "
+            "its stems and reports (see docs/cookbook/podcast-raw.md). Exit status 0 when compliant, 1 when "
+            "not, 2 on error."
+        ),
+    )
+    podcast.add_argument("voices", nargs="+", metavar="VOICE", help="voice recordings, one per microphone")
+    podcast.add_argument(
+        "-o", "--out", required=True, metavar="DIR", help="output folder (created if missing)"
+    )
+    podcast.add_argument("--music", metavar="FILE", help="music bed under the conversation")
+    podcast.add_argument("--intro", metavar="FILE", help="played before the conversation")
+    podcast.add_argument("--outro", metavar="FILE", help="played after the conversation")
+    podcast.add_argument(
+        "--target",
+        default="apple-podcasts",
+        metavar="NAME",
+        help="loudness target preset (default: %(default)s)",
+    )
+    podcast.add_argument(
+        "--name", default="podcast", metavar="NAME", help="name of the delivered files (default: %(default)s)"
+    )
+    podcast.add_argument("--no-denoise", action="store_true", help="leave the voices' noise as it is")
+    podcast.add_argument("--no-automix", action="store_true", help="sum the voices without gain sharing")
+    podcast.add_argument("--force", action="store_true", help="replace a delivery of the same name in DIR")
+    _add_warn_limiting(podcast)
+    podcast.add_argument("--json", action="store_true", help="print the delivery report as JSON")
+    podcast.set_defaults(run=_cmd_podcast)
 
     demo = commands.add_parser(
         "demo",
@@ -766,6 +977,16 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("--seconds", type=float, default=30.0, help="length of the demo (default: %(default)s)")
     demo.set_defaults(run=_cmd_demo)
     return parser
+
+
+def _add_warn_limiting(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--warn-limiting-db",
+        type=float,
+        metavar="DB",
+        help="warn (the delivery still passes) when the true-peak limiter reduces the gain by more than "
+        "DB dB (default: 3)",
+    )
 
 
 def _positive_int(text: str) -> int:

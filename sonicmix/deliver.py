@@ -88,6 +88,12 @@ class Delivery:
         or the M&E mix whose true peak is over the target's ceiling (they
         carry the mix's gain and limiter curve so that they sum to it, and a
         stem may peak higher than the mix it is part of).
+    warnings : tuple of str
+        What passes but deserves a look: the master limiter reduced the gain by
+        more than ``warn_limiting_db`` (the peaks are high for the loudness, and
+        heavy limiting is audible).
+    clip_gains_db : dict of str to tuple of float
+        For tracks with ``clip_loudness_lufs``: the gain chosen for each of their clips.
     """
 
     target: LoudnessTarget
@@ -101,6 +107,8 @@ class Delivery:
     compliance: Any = None
     elapsed_s: float = 0.0
     notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    clip_gains_db: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary: every measured value, the target, pass/fail per criterion, gains."""
@@ -118,17 +126,22 @@ class Delivery:
             "compliance": None if self.compliance is None else self.compliance.to_dict(),
             "measurements": {name: r.to_dict(series=False) for name, r in self.reports.items()},
             "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "clip_gains_db": {t: [round(g, 2) for g in gains] for t, gains in self.clip_gains_db.items()},
             "elapsed_s": self.elapsed_s,
         }
 
     def __str__(self) -> str:
         lines = [f"Delivery to {self.target.name}: {'PASSED' if self.passed else 'FAILED'}"]
         lines += [f"  reason: {r}" for r in self.reasons]
+        lines += [f"  warning: {w}" for w in self.warnings]
         lines += [f"  note: {n}" for n in self.notes]
         lines.append(
             f"  gain {self.gain_db:+.2f} dB after {self.iterations} pass(es); limiter max reduction "
             f"{self.limiter.get('max_reduction_db', 0.0):.2f} dB"
         )
+        for track, gains in self.clip_gains_db.items():
+            lines.append(f"  clip gains of {track!r}: " + ", ".join(f"{g:+.1f}" for g in gains) + " dB")
         if self.compliance is not None:
             lines.append(str(self.compliance))
         width = max((len(str(p)) for p in self.files.values()), default=0)
@@ -177,9 +190,10 @@ def deliver(
     bext: bool = True,
     tolerance_lu: float = 0.1,
     max_limiting_db: float = 12.0,
+    warn_limiting_db: float = 3.0,
     max_iterations: int = 6,
     release_s: float = 0.05,
-    lookahead_s: float = 0.005,
+    lookahead_s: float | None = None,
     strict: bool = False,
     block_size: int = 1 << 16,
     tail_s: float = 0.0,
@@ -189,6 +203,7 @@ def deliver(
     progress: Callable[[str, int, int], None] | None = None,
     threads: int = 1,
     memory_mb: float = 768.0,
+    overwrite: bool = False,
 ) -> Delivery:
     """Render ``graph`` to ``target`` and write the deliverables into ``out_dir``.
 
@@ -202,7 +217,9 @@ def deliver(
         Folder for the files (created if missing): ``<name>.wav``, ``<name>.<stem>.wav``,
         ``<name>.ME.wav`` and, with ``reports``, ``<name>.report.json``,
         ``<name>.report.txt`` and (when matplotlib is installed)
-        ``<name>.loudness.png``.
+        ``<name>.loudness.png``. A delivery of the same ``name`` already there is
+        refused (before anything is rendered) unless ``overwrite=True``, and two
+        deliveries of one name into one folder cannot run at once (see ``overwrite``).
     sample_rate : int, default 48000
     stems : sequence of str, optional
         Buses delivered as stems (default: every bus but the master).
@@ -222,12 +239,28 @@ def deliver(
         target's own tolerance if tighter).
     max_limiting_db : float, default 12.0
         Largest gain reduction the limiter may apply; needing more fails.
+    warn_limiting_db : float, default 3.0
+        A delivery whose limiter reduces the gain by more than this many dB
+        still passes, with a warning in :attr:`Delivery.warnings` (and the reports).
+    overwrite : bool, default False
+        Replace the files of a delivery of the same ``name`` in ``out_dir``.
+        Without it, any of them existing raises :class:`~sonicmix.errors.AudioFileError`
+        before the render starts. Either way a lock file ``.sonicmix-<name>.lock``
+        (created atomically, removed at the end) keeps a second delivery of the
+        same name out of the folder while one runs: the second one raises
+        ``AudioFileError`` at once. A lock left by a killed process on this
+        machine is taken over.
     strict : bool, default False
         Raise :class:`TargetNotMetError` instead of returning a failed delivery.
 
     Other Parameters
     ----------------
-    max_iterations, release_s, lookahead_s, block_size, tail_s, seed, inputs
+    max_iterations, release_s, block_size, tail_s, seed, inputs
+    lookahead_s : float, optional
+        The true-peak limiter's lookahead: by default 5 ms, or 64 samples where
+        that is longer (below 12.8 kHz; see
+        :meth:`sonicmix.nodes.limiter.Limiter.min_lookahead_s`). A given value shorter
+        than 64 samples at ``sample_rate`` is refused before the render.
     threads : int, default 1
         Threads for rendering the graph (see :func:`sonicmix.renderer.render`)
         and for writing and measuring the deliverables file by file. The
@@ -257,6 +290,7 @@ def deliver(
     target = get_target(target)
     check_range("tolerance_lu", tolerance_lu, low=0.0, low_inclusive=False, hint="in LU, e.g. 0.1")
     check_range("max_limiting_db", max_limiting_db, low=0.0)
+    check_range("warn_limiting_db", warn_limiting_db, low=0.0, hint="dB of gain reduction, e.g. 3.0")
     check_range("memory_mb", memory_mb, low=0.0, hint="in MiB; 0 keeps nothing in memory")
     if isinstance(max_iterations, bool) or not isinstance(max_iterations, int) or max_iterations < 1:
         raise ParameterError(f"max_iterations={max_iterations!r}; expected a whole number >= 1")
@@ -276,10 +310,14 @@ def deliver(
                 f"stem {stem!r} is not a bus of the graph (other than the master)"
                 f"{_did_you_mean(stem, [b for b in graph.buses if b != graph.master])}"
             )
+    final = _deliverable_paths(out_dir, name, stem_names, me_mix, reports)
     closeness = min(
         tolerance_lu, target.tolerance_below_lu or tolerance_lu, target.tolerance_above_lu or tolerance_lu
     )
+    if lookahead_s is None:  # 5 ms, but at least the 64 samples the limiter needs at low rates
+        lookahead_s = max(0.005, Limiter.min_lookahead_s(sample_rate))
     limiter = Limiter(ceiling_dbtp=target.true_peak_dbtp, release_s=release_s, lookahead_s=lookahead_s)
+    limiter.margin_db(sample_rate)  # a lookahead too short at this rate fails here, before the render
     dialogue_stems = [d for d in dialogue if d in stem_names]
     if target.measurement == "dialogue" and not dialogue_stems:
         raise ParameterError(
@@ -297,12 +335,21 @@ def deliver(
     created = not os.path.exists(out_dir)
     if created:  # removed again below if the delivery leaves nothing in it
         os.makedirs(out_dir)
+    lock = _lock(out_dir, name)  # one delivery of a name in a folder at a time
+    try:
+        if not overwrite:
+            _refuse_existing(final, out_dir, name, reports)
+        work = tempfile.mkdtemp(prefix=".sonicmix-", dir=out_dir)
+    except BaseException:
+        _unlock(lock)
+        if created and not os.listdir(out_dir):
+            os.rmdir(out_dir)
+        raise
     pool = None
     if threads > 1:  # the deliverables are written and measured file by file in parallel
         from concurrent.futures import ThreadPoolExecutor
 
         pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonicmix-deliver")
-    work = tempfile.mkdtemp(prefix=".sonicmix-", dir=out_dir)
     try:
         # 1. render the graph once; keep it (in memory while it fits) for the closed loop
         renders = _Renders(work, channels, sample_rate, memory_mb)
@@ -339,10 +386,7 @@ def deliver(
         # 2. closed loop: gain, limiter, re-measure. The first pass also writes the deliverables
         # (under temporary names): when it lands within tolerance, as it does unless the limiter
         # works hard, it is the last pass. Later passes measure the mix only.
-        final = {name: os.path.join(out_dir, f"{name}.wav")}
-        final.update({s: os.path.join(out_dir, f"{name}.{s}.wav") for s in stem_names})
         if me_mix:
-            final["ME"] = os.path.join(out_dir, f"{name}.ME.wav")
             channels["ME"] = channels["master"]
 
         def deliverables() -> _Deliverables:
@@ -440,6 +484,7 @@ def deliver(
                 for key, r in measured_files.items()
                 if key != name and r.true_peak_dbtp > target.true_peak_dbtp
             )
+            warnings = _limiting_warnings(limiter_stats, warn_limiting_db, target)
             if strict and not compliance.passed:
                 reasons_text = "; ".join(str(c.reason) for c in compliance.failures)
                 raise TargetNotMetError(
@@ -448,14 +493,14 @@ def deliver(
             # 5. finish every file under its temporary name (bext, reports), then move them all.
             # The writers left room for the bext chunk: write_bext fills it in place (no copy of the file).
             if bext:
-                from sonicmix.bwf import write_bext
+                from sonicmix.bwf import ascii_rendition, write_bext
 
                 date, clock = origination
                 for key, pending in written.pending().items():
                     write_bext(
                         pending,
                         report=measured_files[key],
-                        description=f"sonicmix {name} {key} for {target.name}",
+                        description=ascii_rendition(f"sonicmix {name} {key} for {target.name}"),
                         origination_date=date,
                         origination_time=clock,
                     )
@@ -470,7 +515,9 @@ def deliver(
                 reports=measured_files,
                 compliance=compliance,
                 elapsed_s=time.perf_counter() - started,
-                notes=notes,
+                notes=notes + blocks.notes,
+                warnings=warnings,
+                clip_gains_db=blocks.clip_gains_db,
             )
             if reports:
                 written.extra.extend(_write_reports(delivery, out_dir, name))
@@ -483,8 +530,120 @@ def deliver(
         shutil.rmtree(work, ignore_errors=True)
         if pool is not None:
             pool.shutdown()
+        _unlock(lock)
         if created and not os.listdir(out_dir):
             os.rmdir(out_dir)
+
+
+def _limiting_warnings(stats: dict[str, float], warn_db: float, target: LoudnessTarget) -> tuple[str, ...]:
+    """A warning when the master limiter worked harder than ``warn_db`` (the delivery still passes)."""
+    reduction = stats.get("max_reduction_db", 0.0)
+    if not reduction > warn_db:
+        return ()
+    return (
+        f"heavy limiting: up to {reduction:.1f} dB of true-peak limiting "
+        f"({stats.get('time_limiting_percent', 0.0):.0f} % of the time) for {target.integrated_lufs:g} LUFS, "
+        f"more than warn_limiting_db={warn_db:g} (the peaks are high for the loudness: compress or limit "
+        "in the mix, or raise warn_limiting_db if intended)",
+    )
+
+
+def _lock_path(out_dir: str, name: str) -> str:
+    return os.path.join(out_dir, f".sonicmix-{name}.lock")
+
+
+def _lock(out_dir: str, name: str) -> str:
+    """Create the delivery's lock file atomically (``O_EXCL``); return its path.
+
+    It holds ``<pid> <host>``. A lock whose process is gone on this host (a killed
+    delivery) is taken over; any other lock means a delivery of ``name`` is running
+    in ``out_dir`` now, and a second one would replace its files as it finishes.
+    """
+    import socket
+
+    from sonicmix.errors import AudioFileError
+
+    path = _lock_path(out_dir, name)
+    me = f"{os.getpid()} {socket.gethostname()}\n"
+    for _ in range(2):
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileExistsError:
+            holder = _lock_holder(path)
+            if holder is not None and _is_stale(*holder):
+                try:
+                    os.unlink(path)
+                except FileNotFoundError:
+                    pass
+                continue
+            who = "another process" if holder is None else f"process {holder[0]} on {holder[1]}"
+            raise AudioFileError(
+                f"cannot deliver name={name!r} into out_dir={out_dir!r}: a delivery of that name is running "
+                f"there now ({who} holds the lock file {path!r}); expected one delivery of a name per "
+                "folder at a time (wait for it, or choose another name or folder; if no such process "
+                "runs, remove the lock file)"
+            ) from None
+        except OSError as err:
+            raise AudioFileError(
+                f"cannot deliver into out_dir={out_dir!r}: cannot create the lock file {path!r} "
+                f"({err.strerror or err}); expected a writable folder"
+            ) from err
+        with os.fdopen(fd, "w") as fh:
+            fh.write(me)
+        return path
+    raise AudioFileError(f"cannot deliver into out_dir={out_dir!r}: the lock file {path!r} keeps reappearing")
+
+
+def _lock_holder(path: str) -> tuple[int, str] | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            pid, host = fh.read().split()
+        return int(pid), host
+    except (OSError, ValueError):  # being written, unreadable, or not ours
+        return None
+
+
+def _is_stale(pid: int, host: str) -> bool:
+    """True when ``pid`` was on this machine and no longer runs."""
+    import socket
+
+    if host != socket.gethostname() or pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    except OSError:  # it exists, owned by someone else
+        return False
+    return False
+
+
+def _unlock(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass
+
+
+def _refuse_existing(final: dict[str, str], out_dir: str, name: str, reports: bool) -> None:
+    """Refuse to replace a delivery of ``name`` (any of its files) that is already in ``out_dir``."""
+    from sonicmix.errors import AudioFileError
+
+    paths = list(final.values())
+    if reports:
+        paths += [os.path.join(out_dir, f"{name}{suffix}") for suffix in _REPORT_SUFFIXES]
+    there = [p for p in paths if os.path.lexists(p)]
+    if there:
+        more = f" and {len(there) - 1} more of its files" if len(there) > 1 else ""
+        raise AudioFileError(
+            f"cannot deliver name={name!r} into out_dir={out_dir!r}: a delivery of that name is already "
+            f"there ({there[0]!r}{more}); expected overwrite=True to replace it (--force on the command "
+            "line), or another name (--name) or folder. Nothing was rendered"
+        )
+
+
+#: The report files a delivery writes beside its audio, ``<name><suffix>``.
+_REPORT_SUFFIXES = (".report.json", ".report.txt", ".loudness.png")
 
 
 def _origination() -> tuple[str | None, str | None]:
@@ -781,6 +940,47 @@ def _failed(
         limiter=limiter_stats,
         elapsed_s=time.perf_counter() - started,
     )
+
+
+def _deliverable_paths(
+    out_dir: str, name: str, stems: Sequence[str], me_mix: bool, reports: bool
+) -> dict[str, str]:
+    """The deliverables' paths by key, proven to be distinct files directly inside ``out_dir``.
+
+    Checked before anything is rendered or written: every name that becomes part of
+    a file name is one harmless path component, and every resolved path (symbolic
+    links followed) has ``out_dir`` itself as its folder.
+    """
+    from sonicmix._checks import file_name_problem
+
+    problem = file_name_problem(name)
+    if problem:
+        raise ParameterError(f"name={name!r} {problem}; expected a plain file name such as 'episode-01'")
+    for stem in stems:  # a graph checks its names; this guards callers that pass stems= by hand
+        problem = file_name_problem(stem)
+        if problem:
+            raise ParameterError(f"stem {stem!r} {problem}; expected a plain bus name")
+    keys = [name, *stems, *(["ME"] if me_mix else [])]
+    if len(set(keys)) != len(keys):
+        twice = next(k for k in keys if keys.count(k) > 1)
+        raise ParameterError(
+            f"{twice!r} would name two deliverables (the delivery name={name!r}, the stems {list(stems)}"
+            f"{' and the M&E mix ME' if me_mix else ''}); expected distinct names"
+        )
+    final = {name: os.path.join(out_dir, f"{name}.wav")}
+    final.update({s: os.path.join(out_dir, f"{name}.{s}.wav") for s in stems})
+    if me_mix:
+        final["ME"] = os.path.join(out_dir, f"{name}.ME.wav")
+    extra = [f"{name}.report.json", f"{name}.report.txt", f"{name}.loudness.png"] if reports else []
+    folder = os.path.realpath(out_dir)
+    for path in [*final.values(), *(os.path.join(out_dir, e) for e in extra)]:
+        if os.path.dirname(os.path.realpath(path)) != folder:
+            raise ParameterError(
+                f"deliverable {path!r} resolves to {os.path.realpath(path)!r}, outside out_dir={out_dir!r}; "
+                "expected every file directly inside the output folder (a name or a symbolic link "
+                "points elsewhere)"
+            )
+    return final
 
 
 def _write_reports(delivery: Delivery, out_dir: str, name: str) -> list[tuple[str, str]]:

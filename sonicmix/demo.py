@@ -154,7 +154,9 @@ def demo_session(seconds: float = 30.0, sample_rate: int = 48000, seed: int = 20
 def run_demo(out_dir: str, *, target: str = "ebu-r128", seconds: float = 30.0, progress=None):
     """Render the demo session to ``target`` into ``out_dir`` (created if missing); return the Delivery.
 
-    ``progress`` is passed to :func:`sonicmix.deliver.deliver`.
+    ``progress`` is passed to :func:`sonicmix.deliver.deliver`. The demo replaces its own
+    previous output (``demo.*`` files in ``out_dir``), so running it twice works; two demos
+    into one folder at the same time are still refused (the delivery's lock).
     """
     import os
 
@@ -169,4 +171,6 @@ def run_demo(out_dir: str, *, target: str = "ebu-r128", seconds: float = 30.0, p
         os.makedirs(out_dir, exist_ok=True)
     except OSError as err:
         raise AudioFileError(f"cannot create the output folder {out_dir!r}: {err.strerror or err}") from err
-    return deliver(demo_session(seconds), chosen, out_dir, name="demo", me_mix=True, progress=progress)
+    return deliver(
+        demo_session(seconds), chosen, out_dir, name="demo", me_mix=True, progress=progress, overwrite=True
+    )

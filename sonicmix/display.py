@@ -348,6 +348,9 @@ def _delivery_html(delivery: Any) -> str:
     ]
     if delivery.reasons:
         parts.append("<ul>" + "".join(f"<li>{_e(r)}</li>" for r in delivery.reasons) + "</ul>")
+    warnings = getattr(delivery, "warnings", ())
+    if warnings:
+        parts.append("<ul>" + "".join(f"<li>warning: {_e(w)}</li>" for w in warnings) + "</ul>")
     limiting = delivery.limiter.get("max_reduction_db", 0.0)
     gain = "undefined" if not math.isfinite(delivery.gain_db) else f"{delivery.gain_db:+.2f} dB"
     parts.append(

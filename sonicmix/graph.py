@@ -41,17 +41,60 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sonicmix._checks import check_range
+from sonicmix._checks import check_range, file_name_problem
 from sonicmix.automation import Automation, Value
+from sonicmix.automix import Automix
 from sonicmix.errors import GraphError, LayoutError
 from sonicmix.layouts import LAYOUTS, conversion_matrix, get_layout
 from sonicmix.nodes.base import Chain, Node
 from sonicmix.nodes.fade import _CURVES, FadeCurve
 from sonicmix.timeline import Clip
 
-__all__ = ["Send", "Track", "Bus", "Graph"]
+__all__ = ["Send", "Track", "Bus", "Graph", "ReadOnlyMap"]
 
 PanLaw = Literal["constant_power", "compromise", "linear"]
+
+
+class ReadOnlyMap(Mapping[str, Any]):
+    """A mapping that cannot be changed after construction (a graph's tracks, buses, automation).
+
+    A validated graph stays valid: ``graph.tracks["dx"] = ...`` raises TypeError
+    instead of leaving a graph that fails later with a bare KeyError. It
+    compares equal to a dict with the same items, and pickles (batch rendering
+    sends graphs to other processes).
+
+    >>> table = ReadOnlyMap({"dx": 1})
+    >>> table == {"dx": 1}, list(table)
+    (True, ['dx'])
+    """
+
+    __slots__ = ("_items",)
+
+    def __init__(self, items: Mapping[str, Any] | None = None) -> None:
+        object.__setattr__(self, "_items", dict(items or {}))
+
+    def __getitem__(self, key: str) -> Any:
+        return self._items[key]
+
+    def __iter__(self) -> Any:
+        return iter(self._items)
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise TypeError("a graph's tables are read-only; build a new Graph (e.g. with dataclasses.replace)")
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._items == dict(other)
+
+    __hash__ = None  # type: ignore[assignment]  # equal to dicts, which are unhashable
+
+    def __repr__(self) -> str:
+        return repr(self._items)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (ReadOnlyMap, (self._items,))
 
 
 def _check_value(name: str, value: Value, *, low: float | None = None, high: float | None = None) -> None:
@@ -165,7 +208,7 @@ class _Strip:
             if value is not None and not isinstance(value, str):
                 raise GraphError(f"{name}={value!r}; expected the name of a bus (a string) or None")
         _check_value("fader_db", self.fader_db, high=24.0)
-        object.__setattr__(self, "automation", dict(self.automation))
+        object.__setattr__(self, "automation", ReadOnlyMap(self.automation))
         for target, envelope in self.automation.items():
             _check_node_automation(self.chain, target, envelope)
 
@@ -206,6 +249,11 @@ class Track(_Strip):
         Track or bus whose post-fader output keys the chain's side-chain nodes.
     crossfade_curve : str, default "equal_power"
         Curve of automatic cross-fades between overlapping clips.
+    clip_loudness_lufs : float, optional
+        Give each clip the gain that brings its speech-gated loudness (before the
+        chain) to this level; the clip's ``gain_db`` is a trim on top. The gains
+        chosen are in the render's ``clip_gains_db`` and the delivery report.
+        See :mod:`sonicmix.clip_loudness`.
     automation : dict of str to Automation, optional
         Node parameters that follow an envelope: ``{"chain[0].gain_db":
         Automation(...)}``. Evaluated at the start of every 256-sample control
@@ -224,9 +272,13 @@ class Track(_Strip):
     pan_law: PanLaw = "constant_power"
     solo: bool = False
     crossfade_curve: FadeCurve = "equal_power"
+    clip_loudness_lufs: float | None = None
 
     def __post_init__(self) -> None:
         self._check_common()
+        if self.clip_loudness_lufs is not None:
+            check_range("clip_loudness_lufs", self.clip_loudness_lufs, low=-60.0, high=0.0,
+                        hint="in LUFS, e.g. -20.0")
         object.__setattr__(self, "clips", _tuple_of("clips", self.clips, Clip))
         if self.pan is not None:
             _check_value("pan", self.pan, low=-1.0, high=1.0)
@@ -242,11 +294,22 @@ class Bus(_Strip):
 
     The sum is a plain sum (Web Audio fan-in): two inputs at 0 dB add, they
     are not averaged. Parameters are those of :class:`Track` without clips,
-    pan and solo.
+    pan and solo, and:
+
+    automix : Automix or bool, optional
+        Gain-share the signals routed here before summing them (an automixer
+        for open mics that hear each other; see :class:`~sonicmix.automix.Automix`).
+        ``True`` means ``Automix()``.
     """
+
+    automix: Automix | None = None
 
     def __post_init__(self) -> None:
         self._check_common()
+        if isinstance(self.automix, bool):
+            object.__setattr__(self, "automix", Automix() if self.automix else None)
+        if self.automix is not None and not isinstance(self.automix, Automix):
+            raise GraphError(f"automix={self.automix!r}; expected an Automix, True or None")
 
 
 def _did_you_mean(name: object, names: list[str]) -> str:
@@ -266,12 +329,15 @@ class Graph:
     master: str = "master"
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "tracks", dict(self.tracks))
-        object.__setattr__(self, "buses", dict(self.buses))
+        for kind in ("tracks", "buses"):
+            if not isinstance(getattr(self, kind), Mapping):
+                raise GraphError(f"{kind}={getattr(self, kind)!r}; expected a mapping of names to strips")
+            object.__setattr__(self, kind, ReadOnlyMap(getattr(self, kind)))
         for kind, table, cls in (("track", self.tracks, Track), ("bus", self.buses, Bus)):
             for name, item in table.items():
-                if not isinstance(name, str) or not name:
-                    raise GraphError(f"{kind} name {name!r} is not a non-empty string")
+                problem = file_name_problem(name)
+                if problem:  # names become file names (stems) and reach the operator's terminal
+                    raise GraphError(f"{kind} name {name!r} {problem}; expected a name like 'dialogue'")
                 if not isinstance(item, cls):
                     raise GraphError(f"{kind} {name!r} is a {type(item).__name__}; expected a {cls.__name__}")
         if not isinstance(self.master, str):
@@ -291,6 +357,7 @@ class Graph:
             )
         self._check_names()
         self._check_keys()
+        self._check_automix()
         self._check_layouts()
         self.order()  # raises on cycles
 
@@ -383,6 +450,19 @@ class Graph:
             if strip.key is not None and not keyed:
                 raise GraphError(f"{name!r} has key={strip.key!r} but no node in its chain takes a key")
 
+    def _check_automix(self) -> None:
+        # an automix bus with one mic (or none) is allowed: the mic keeps 0 dB, as the rule says
+        for name, bus in self.buses.items():
+            if bus.automix is None:
+                continue
+            mics = list(dict.fromkeys(self.inputs(name)))
+            for mic in bus.automix.weights_db:
+                if mic not in mics:
+                    raise GraphError(
+                        f"bus {name!r} has automix weights_db[{mic!r}], which is not routed to it"
+                        f"{_did_you_mean(mic, mics)}; expected one of {mics}"
+                    )
+
     def _check_layouts(self) -> None:
         for name in [*self.tracks, *self.buses]:
             strip = self.strip(name)
@@ -422,7 +502,8 @@ class Graph:
                 lines.append(f"{pad}{name}  {info}")
                 return
             sources = self.inputs(name)
-            lines.append(f"{pad}{name}  <- {', '.join(sources) if sources else '(nothing)'}")
+            automix = "  (automix: gain-shared)" if strip.automix is not None else ""  # type: ignore[union-attr]
+            lines.append(f"{pad}{name}  <- {', '.join(sources) if sources else '(nothing)'}{automix}")
             for s in sources:
                 if s not in seen and self.strip(s).output == name:
                     describe(s, depth + 1, seen | {s})

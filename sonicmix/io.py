@@ -46,7 +46,7 @@ from typing import TYPE_CHECKING, Literal
 import numpy as np
 
 from sonicmix import _wav
-from sonicmix._checks import check_audio, check_sample_rate
+from sonicmix._checks import check_audio, check_regular_file, check_sample_rate
 from sonicmix.errors import AudioFileError, ParameterError
 from sonicmix.layouts import Layout, resolve_layout
 
@@ -151,39 +151,50 @@ def _check_block_size(block_size: object) -> int:
 
 
 def _wav_truncation(path: str) -> str | None:
-    """Describe how a RIFF WAV file is cut short, or return None.
+    """Describe how a RIFF WAV or RF64 file is cut short, or return None.
 
     libsndfile silently trusts the file size over the ``data`` chunk's declared
     size, so a truncated WAV would read as a shorter, valid-looking file. This
     walks the chunk list and compares the declared data size with the bytes
-    actually present. A size of 0 or 0xFFFFFFFF (written by streaming tools that
-    could not seek back) means "unknown" and is not flagged.
+    actually present. In RF64 (EBU Tech 3306) the 32-bit ``data`` size is
+    0xFFFFFFFF and the real one is the ``ds64`` chunk's 64-bit ``dataSize``, which
+    is checked the same way. A size of 0, or 0xFFFFFFFF in RIFF (written by
+    streaming tools that could not seek back) means "unknown" and is not flagged.
     """
     with open(path, "rb") as fh:
         head = fh.read(12)
-        if len(head) < 12 or head[:4] != b"RIFF" or head[8:12] != b"WAVE":
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
             return None
+        rf64 = head[:4] == b"RF64"
         size = os.fstat(fh.fileno()).st_size
         block_align = 0
+        ds64_data: int | None = None
         pos = 12
         while pos + 8 <= size:
             fh.seek(pos)
             chunk = fh.read(8)
             chunk_id, chunk_size = chunk[:4], int.from_bytes(chunk[4:8], "little")
+            if chunk_id == b"ds64" and chunk_size >= 16:
+                ds64_data = int.from_bytes(fh.read(16)[8:16], "little")  # riffSize, then dataSize
             if chunk_id == b"fmt " and chunk_size >= 14:
                 block_align = int.from_bytes(fh.read(14)[12:14], "little")
             if chunk_id == b"data":
+                if rf64 and chunk_size == 0xFFFFFFFF:
+                    if ds64_data is None:
+                        return "the RF64 'data' chunk's size is in a 'ds64' chunk, and the file has none"
+                    chunk_size = ds64_data
                 if chunk_size in (0, 0xFFFFFFFF):
                     return None
                 present = size - (pos + 8)
                 if chunk_size <= present:
                     return None
+                container = "RF64 ds64 chunk" if rf64 else "header"
                 if block_align:
                     return (
-                        f"the header declares {chunk_size // block_align} frames but the file holds only "
-                        f"{present // block_align}"
+                        f"the {container} declares {chunk_size // block_align} frames but the file holds "
+                        f"only {present // block_align}"
                     )
-                return f"the header declares {chunk_size} data bytes but the file holds only {present}"
+                return f"the {container} declares {chunk_size} data bytes but the file holds only {present}"
             pos += 8 + chunk_size + (chunk_size & 1)
     return None
 
@@ -196,10 +207,13 @@ def _open_for_reading(path: PathLike):  # -> soundfile.SoundFile
     try:
         # Opening it ourselves first gives the operating system's reason
         # (missing, permission, a directory) rather than libsndfile's "System error".
-        size = os.stat(name).st_size
+        # The file type is checked before opening: a FIFO would block the open for ever.
+        size = check_regular_file(name).st_size
         with open(name, "rb"):
             pass
         truncation = _wav_truncation(name)
+    except AudioFileError:
+        raise
     except FileNotFoundError as err:
         raise AudioFileError(f"cannot read {name!r}: the file does not exist (check the path)") from err
     except IsADirectoryError as err:
@@ -258,7 +272,8 @@ def info(path: PathLike) -> AudioInfo:
     Raises
     ------
     AudioFileError
-        If the file is missing, empty, unreadable, corrupt or a truncated WAV.
+        If the file is missing, empty, unreadable, corrupt, a truncated WAV or RF64,
+        or not a regular file (a FIFO, a device: refused before it is opened).
 
     Examples
     --------

@@ -13,6 +13,7 @@ from __future__ import annotations
 import dataclasses
 import importlib
 import pkgutil
+from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
@@ -57,7 +58,7 @@ def registry() -> dict[str, type]:
                 ).items():  # values defined inside a node (ParametricEQ.Band)
                     if public_dataclass(inner, inner_name):
                         found[inner.__name__] = inner
-        for cls in (graph.Track, graph.Bus, graph.Send, timeline.Clip):
+        for cls in (graph.Track, graph.Bus, graph.Send, timeline.Clip, graph.Automix):
             found[cls.__name__] = cls
         _REGISTRY = found
     return _REGISTRY
@@ -91,7 +92,7 @@ def to_plain(value: Any) -> Any:
         return out
     if isinstance(value, (tuple, list)):
         return [to_plain(v) for v in value]
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return {str(k): to_plain(v) for k, v in value.items()}
     if isinstance(value, np.generic):
         return value.item()
@@ -102,7 +103,8 @@ def to_plain(value: Any) -> Any:
 
 def _same(a: Any, b: Any) -> bool:
     try:
-        return bool(a == b) and type(a) is type(b)
+        both_maps = isinstance(a, Mapping) and isinstance(b, Mapping)  # a graph's read-only tables
+        return bool(a == b) and (type(a) is type(b) or both_maps)
     except Exception:
         return False
 

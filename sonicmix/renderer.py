@@ -38,7 +38,7 @@ from sonicmix.nodes.pan import placement_gains
 from sonicmix.timeline import MAX_TIME_S, ArraySource, ClipReader, OpenArray, OpenFile, _frames
 from sonicmix.units import db_to_gain
 
-__all__ = ["render", "render_blocks", "RenderResult"]
+__all__ = ["render", "render_blocks", "RenderResult", "RenderStream", "automix_gains"]
 
 # Samples per block unless told: each block costs a round of Python calls through every strip,
 # meter and writer, which at 16384 cost 10-25 % of a delivery (measured on the reference mix);
@@ -68,6 +68,11 @@ class RenderResult:
         Sources that were resampled to the render's rate.
     elapsed_s : float
         Wall-clock time of the render.
+    notes : tuple of str
+        What the render decided on its own (e.g. a clip measured without speech).
+    clip_gains_db : dict of str to tuple of float
+        For tracks with ``clip_loudness_lufs``: the gain chosen for each clip, in clip order
+        (the clip's own ``gain_db`` comes on top).
     """
 
     master: np.ndarray
@@ -77,6 +82,7 @@ class RenderResult:
     resampled: tuple[str, ...] = ()
     elapsed_s: float = 0.0
     notes: tuple[str, ...] = field(default=())
+    clip_gains_db: dict[str, tuple[float, ...]] = field(default_factory=dict)
 
     @property
     def duration_s(self) -> float:
@@ -105,6 +111,7 @@ class _Engine:
         self.fs = sample_rate
         self.dtype = dtype
         self.resampled: list[str] = []
+        self.notes: list[str] = []
         self._opened: list[Any] = []
         any_solo = any(t.solo for t in graph.tracks.values())
         self.silent = {n for n, t in graph.tracks.items() if t.mute or (any_solo and not t.solo)}
@@ -143,6 +150,7 @@ class _Engine:
                 routing = None if _is_eye(matrix) else matrix.astype(dtype)  # None: no conversion needed
                 self.connections[name].append((dest, send, routing, line))
         self.key_lines = {}
+        self.key_sources = {graph.strip(n).key for n in self.order} - {None}
         for name in self.order:
             strip = graph.strip(name)
             if strip.key is not None:
@@ -152,6 +160,7 @@ class _Engine:
 
         # sources and clips
         self.readers: dict[str, list[ClipReader]] = {}
+        self.clip_loudness: dict[str, tuple[Any, ...]] = {}  # track: ClipLoudness per clip
         opened: dict[int, Any] = {}
         for name, track in graph.tracks.items():
             readers = []
@@ -163,6 +172,8 @@ class _Engine:
                     opened[id(src)] = handle
                 readers.append((clip, handle))
             self.readers[name] = self._place(track, readers)
+            if track.clip_loudness_lufs is not None:
+                self.clip_loudness[name] = self._level_clips(name, track)
 
         # a track whose key arrives late waits for it: its clips are delayed by its input latency
         self.track_lines = {
@@ -188,6 +199,18 @@ class _Engine:
             n: graph.strip(n).processor.init_state(self.channels[n], sample_rate, dtype) for n in self.order
         }
         self.inputs = {n: None for n in self.order}
+        # automix buses: their mics (each strip routed to the bus, once), the kernel's arguments
+        # and its state; the mics' signals meet at the bus apart and are gain-shared there
+        self.automixers: dict[str, tuple[list[str], dict[str, Any], Any]] = {}
+        for name, bus in graph.buses.items():
+            if bus.automix is not None:
+                from sonicmix.dsp.automix import init_automix_state  # numba: only when used
+
+                mics = list(dict.fromkeys(graph.inputs(name)))
+                self.automixers[name] = (
+                    mics, bus.automix.kernel_arguments(mics, sample_rate), init_automix_state(len(mics))
+                )
+        self.automix_record: dict[str, list[np.ndarray]] | None = None  # {} records the gains
 
     def _open(self, source: Any, temp_dir: str | None) -> Any:
         if isinstance(source, ArraySource):
@@ -241,6 +264,28 @@ class _Engine:
             readers.append(ClipReader(clip, fs, fade_in, fade_out, curve_in, curve_out, handle, matrix))
         return readers
 
+    def clip_gains_db(self) -> dict[str, tuple[float, ...]]:
+        """The gains chosen by clip loudness, per track, in clip order."""
+        return {name: tuple(c.gain_db for c in found) for name, found in self.clip_loudness.items()}
+
+    def _level_clips(self, name: str, track: Track) -> tuple[Any, ...]:
+        """Measure each clip of a track with ``clip_loudness_lufs`` and set its gain (see clip_loudness)."""
+        from sonicmix.clip_loudness import measure_clip
+
+        chosen = []
+        for reader in self.readers[name]:
+            found = measure_clip(
+                reader.source, reader.offset, reader.length, self.fs, track.clip_loudness_lufs,
+                reader.matrix, track.layout,
+            )
+            reader.gain = reader.clip.gain * 10.0 ** (found.gain_db / 20.0)
+            chosen.append(found)
+            if found.basis != "speech":
+                what = "silent: its gain is kept" if found.basis == "silent" else (
+                    f"has {found.speech_s:.1f} s of speech: measured over all it holds")
+                self.notes.append(f"clip loudness: track {name!r} clip {len(chosen) - 1} is {what}")
+        return tuple(chosen)
+
     def close(self) -> None:
         import os
 
@@ -262,6 +307,7 @@ class _Engine:
         inputs = {name: np.zeros((self.channels[name], n), dtype) for name in graph.buses}
         outputs: dict[str, np.ndarray] = {}
         ready: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+        mic_inputs: dict[str, dict[str, np.ndarray]] = {}  # automix bus: {mic: signal}
         if self.pool is not None:
             # Tracks without a key depend on nothing: their chains run in parallel threads (the
             # compiled kernels and scipy release the GIL). Clips are read first, in order, since
@@ -275,12 +321,15 @@ class _Engine:
         for name in self.order:
             strip = graph.strip(name)
             if name in ready:
-                pre, post = ready[name]
+                pre, post = ready.pop(name)
             else:
+                if name in self.automixers:
+                    inputs[name] = self._automix(name, mic_inputs.pop(name, {}), n)
                 x = self._track_input(name, start, n) if isinstance(strip, Track) else inputs[name]
                 key = None if strip.key is None else self.key_lines[name](outputs[strip.key])
                 pre, post = self._strip(name, x, start, n, key)
-            outputs[name] = post
+            if name in want or name in self.key_sources:  # others are dropped once routed: memory
+                outputs[name] = post                         # follows what plays, not the track count
             for dest, send, matrix, line in self.connections[name]:
                 signal = pre if (send is not None and send.pre_fader) else post
                 routed = signal if matrix is None else matrix @ signal
@@ -288,8 +337,30 @@ class _Engine:
                     # the strip's output at engine time `start` is timeline time start - out_latency
                     level = values_for_block(send.level_db, start - self.out_latency[name], n, fs)
                     routed = routed * np.asarray(db_to_gain(level), dtype=dtype)
-                inputs[dest] += line(routed)
+                if dest in self.automixers:  # kept apart until the bus gain-shares its mics
+                    arrived = mic_inputs.setdefault(dest, {})
+                    arrived[name] = line(routed) + arrived[name] if name in arrived else line(routed)
+                else:
+                    inputs[dest] += line(routed)
         return {name: outputs[name] for name in want}
+
+    def _automix(self, name: str, arrived: dict[str, np.ndarray], n: int) -> np.ndarray:
+        """An automix bus's input: its mics, each scaled by its share of the total level, summed."""
+        from sonicmix.dsp.automix import mic_power, share_gains
+
+        mics, arguments, state = self.automixers[name]
+        power = np.zeros((len(mics), n))
+        for i, mic in enumerate(mics):
+            if mic in arrived:
+                mic_power(arrived[mic], out=power[i])
+        gains = np.sqrt(share_gains(power, state=state, **arguments, out=power), out=power)
+        if self.automix_record is not None:
+            self.automix_record.setdefault(name, []).append(gains)
+        total = np.zeros((self.channels[name], n))
+        for i, mic in enumerate(mics):
+            if mic in arrived:
+                total += arrived[mic] * gains[i]
+        return total.astype(self.dtype, copy=False)
 
     def _track_input(self, name: str, start: int, n: int) -> np.ndarray:
         """A track's clips for the block, in its layout, delayed by its input latency."""
@@ -471,7 +542,27 @@ def render_blocks(
     engine, total, stem_names = _prepare(
         graph, sample_rate, block_size, duration_s, tail_s, stems, dtype, temp_dir, threads
     )
-    return _run(engine, total, stem_names, block_size, progress)
+    return RenderStream(_run(engine, total, stem_names, block_size, progress), engine)
+
+
+class RenderStream(Iterator[tuple[int, dict[str, np.ndarray]]]):
+    """The blocks of :func:`render_blocks`, and what the render decided before the first one.
+
+    ``clip_gains_db`` and ``notes`` are known as soon as the stream exists (the
+    clips are measured while the render is prepared).
+    """
+
+    def __init__(self, blocks: Iterator[tuple[int, dict[str, np.ndarray]]], engine: _Engine) -> None:
+        self._blocks = blocks
+        self.clip_gains_db = engine.clip_gains_db()
+        self.notes = tuple(engine.notes)
+
+    def __next__(self) -> tuple[int, dict[str, np.ndarray]]:
+        return next(self._blocks)
+
+    def close(self) -> None:
+        """Stop early and release the sources (as a generator's close does)."""
+        self._blocks.close()  # type: ignore[attr-defined]
 
 
 def render(
@@ -551,4 +642,74 @@ def render(
         latency_samples=engine.latency,
         resampled=tuple(engine.resampled),
         elapsed_s=time.perf_counter() - started,
+        notes=tuple(engine.notes),
+        clip_gains_db=engine.clip_gains_db(),
     )
+
+
+def automix_gains(
+    graph: Graph,
+    *,
+    sample_rate: int,
+    bus: str | None = None,
+    duration_s: float | None = None,
+    tail_s: float = 0.0,
+    block_size: int = _WHOLE_BLOCK,
+    dtype: Any = np.float32,
+) -> dict[str, np.ndarray]:
+    """The gain an automix bus gives each of its mics, sample by sample, on the timeline.
+
+    Renders the graph as :func:`render` does (same parameters) and keeps the
+    gains instead of the audio.
+
+    Parameters
+    ----------
+    graph : Graph
+    sample_rate : int
+    bus : str, optional
+        The automix bus; needed only when the graph has more than one.
+
+    Returns
+    -------
+    gains : dict of str to np.ndarray, shape=(samples,), float64
+        Linear amplitude gain of each mic (the track or bus routed to the
+        automix bus), aligned with the render's timeline (``20 * log10`` for
+        dB). The squares sum to 1 at every sample.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sonicmix.automix import Automix
+    >>> from sonicmix.graph import Bus, Graph, Track
+    >>> from sonicmix.timeline import ArraySource, Clip
+    >>> def mic(level, name):
+    ...     audio = np.full((1, 4800), level, np.float32)
+    ...     return Track(clips=(Clip(source=ArraySource(audio, 48000, name=name)),), layout="mono")
+    >>> graph = Graph(tracks={"a": mic(0.5, "a"), "b": mic(0.05, "b")},
+    ...               buses={"master": Bus(layout="mono", output=None, automix=Automix())})
+    >>> gains = automix_gains(graph, sample_rate=48000)
+    >>> {name: round(float(20 * np.log10(g[-1])), 1) for name, g in gains.items()}
+    {'a': -0.0, 'b': -20.0}
+    """
+    buses = graph.buses.items() if isinstance(graph, Graph) else ()
+    names = [name for name, b in buses if b.automix is not None]
+    if bus is None:
+        if len(names) != 1:
+            raise GraphError(
+                f"the graph has {len(names)} automix buses {names}; "
+                + ("expected one (set Bus(automix=Automix()))" if not names else "pass bus=<name>")
+            )
+        bus = names[0]
+    elif bus not in names:
+        raise GraphError(
+            f"bus={bus!r} is not an automix bus{_did_you_mean(bus, names)}; automix buses are {names}"
+        )
+    engine, total, _ = _prepare(graph, sample_rate, block_size, duration_s, tail_s, [], dtype, None)
+    engine.automix_record = {}
+    for _ in _run(engine, total, [], block_size, None):
+        pass
+    mics = engine.automixers[bus][0]
+    gains = np.concatenate(engine.automix_record.get(bus, []) or [np.zeros((len(mics), 0))], axis=1)
+    # the bus hears the timeline `in_latency` samples late (engine time runs ahead by the latency upstream)
+    start = engine.in_latency[bus]
+    return {mic: gains[i, start : start + total] for i, mic in enumerate(mics)}

@@ -75,9 +75,10 @@ import re
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePath
+from pathlib import PurePath
 from typing import Any
 
+from sonicmix._checks import file_name_problem
 from sonicmix.errors import SonicmixError
 from sonicmix.graph import Graph
 from sonicmix.targets import LoudnessTarget
@@ -166,6 +167,9 @@ def load_session(path: str | os.PathLike[str]) -> Session:
     """
     where = os.fspath(path)
     try:
+        if os.path.exists(where) and not os.path.isdir(where) and not os.path.isfile(where):
+            # a FIFO, a device or a socket: opening a FIFO would wait for a writer for ever
+            raise SessionError(f"{where}: not a regular file; expected a session file (.toml)")
         with open(where, "rb") as handle:
             raw = handle.read()
     except FileNotFoundError:
@@ -179,6 +183,13 @@ def load_session(path: str | os.PathLike[str]) -> Session:
     return loads_session(text, folder=os.path.dirname(os.path.abspath(where)), path=where)
 
 
+#: Arrays or inline tables nested deeper than Python's recursion limit allows to parse.
+_TOO_DEEP = (
+    "{path}: arrays or inline tables are nested too deeply to parse (Python's recursion limit); "
+    "expected a session nested a few levels deep (a chain of nodes, automation points)"
+)
+
+
 def loads_session(text: str, *, folder: str | os.PathLike[str] = ".", path: str = "<session>") -> Session:
     """Parse a session from TOML text; relative paths resolve against ``folder``.
 
@@ -189,10 +200,14 @@ def loads_session(text: str, *, folder: str | os.PathLike[str] = ".", path: str 
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise SessionError(f"{path}: invalid TOML: {err}") from None
+    except RecursionError:  # the parser recurses once per level of nesting
+        raise SessionError(_TOO_DEEP.format(path=path)) from None
     try:
         return _build(data, os.path.abspath(os.fspath(folder)), path)
     except SessionError:
         raise
+    except RecursionError:  # the checks walk the parsed values recursively too
+        raise SessionError(_TOO_DEEP.format(path=path)) from None
     except SonicmixError as err:  # GraphError, ParameterError, LayoutError from the graph's own checks
         raise SessionError(f"{path}: {err}") from err
 
@@ -413,6 +428,8 @@ def _strip_from_toml(
                 )
             converted.append({"type": "Send", **send})
         out["sends"] = converted
+    if isinstance(out.get("automix"), dict) and "type" not in out["automix"]:
+        out["automix"] = {"type": "Automix", **out["automix"]}  # automix = {} is Automix()
     if "clips" in out:
         if kind != "tracks":
             raise _fail(path, f"{where}.clips", "buses have no clips; expected clips under [tracks.NAME]")
@@ -476,12 +493,9 @@ def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> 
         value = settings[key]
         where = f"session.{key}"
         if key == "name":
-            if not isinstance(value, str) or not value.strip() or re.search(r"[\\/\x00-\x1f\x7f]", value):
-                raise _fail(
-                    path,
-                    where,
-                    f"={value!r}; expected a non-empty file name without folders or control characters",
-                )
+            problem = file_name_problem(value)
+            if problem:
+                raise _fail(path, where, f"={value!r} {problem}; expected a file name like 'episode-01'")
         elif key in ("stems", "dialogue"):
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _fail(path, where, f'={value!r}; expected an array of bus names, e.g. ["dialogue"]')
@@ -571,6 +585,8 @@ def dumps_session(session: Session, *, folder: str | os.PathLike[str] = ".", pat
                     strip["output"] = ""
             if "sends" in strip:
                 strip["sends"] = [{k: v for k, v in s.items() if k != "type"} for s in strip["sends"]]
+            if "automix" in strip:
+                strip["automix"] = {k: v for k, v in strip["automix"].items() if k != "type"}
             if "chain" in strip:
                 strip["chain"] = [
                     {
@@ -722,6 +738,6 @@ def render_session(
             f"no such file {file!r}{more}; expected an audio file (relative paths are resolved against "
             "the session file's folder)",
         )
-    Path(out_dir).mkdir(parents=True, exist_ok=True)
+    # deliver() creates out_dir, and removes it again if it refuses or fails before writing
     options = {**session.options, **deliver_options}
     return deliver(session.graph, chosen, out_dir, sample_rate=session.sample_rate, **options)

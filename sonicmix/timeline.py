@@ -315,6 +315,9 @@ class OpenFile:
     def __init__(self, path: str) -> None:
         import soundfile as sf
 
+        from sonicmix._checks import check_regular_file
+
+        check_regular_file(path, what="read source file")  # a FIFO would block the open for ever
         try:
             self._file = sf.SoundFile(path)
         except Exception as err:  # soundfile raises several types for unreadable files

@@ -147,13 +147,96 @@ def _output_is_input_deliver(tmp: Path) -> None:
     out.mkdir()
     source = out / "mix.wav"  # deliver(name="mix") would write exactly this file
     sio.write(source, _noise(1, 2.0), FS, subtype="FLOAT")
+    # overwrite=True: even when asked to replace a delivery, a render's input is never replaced
     deliver(_mono_graph(FileSource(str(source))), "ebu-r128", out, reports=False, bext=False,
-            inputs=[str(source)])  # fmt: skip
+            inputs=[str(source)], overwrite=True)  # fmt: skip
 
 
 def _cli(*argv: str) -> Callable[[Path], int]:
     """A CLI call; '{tmp}' in an argument becomes the row's tmp_path."""
     return lambda tmp: main([a.replace("{tmp}", str(tmp)) for a in argv])
+
+
+# -- issue 20 (items 3, 4, 7, 8): inputs that lie, deep sessions, CLI edges ----------------------
+
+
+def _truncated_rf64(tmp: Path) -> Path:
+    """An RF64 file (EBU Tech 3306) whose ds64 chunk declares 1 s but whose file was cut at about half."""
+    import soundfile as sf
+
+    path = tmp / "truncated-rf64.wav"
+    sf.write(str(path), _noise(1, 1.0).T, FS, format="RF64", subtype="PCM_16")
+    raw = path.read_bytes()
+    assert raw[:4] == b"RF64" and raw[12:16] == b"ds64"
+    path.write_bytes(raw[: len(raw) // 2])
+    return path
+
+
+def _fifo(tmp: Path) -> Path:
+    """A FIFO named like a WAV. Should a reader ever open it (the bug), a helper thread opens the
+    writing end and closes it at once, so the reader sees an empty stream: the row fails, never hangs."""
+    import threading
+    import time
+
+    path = tmp / "stream.wav"
+    os.mkfifo(path)
+
+    def unblock() -> None:
+        deadline = time.monotonic() + 30.0
+        while time.monotonic() < deadline and path.exists():
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_NONBLOCK)  # ENXIO while nobody reads
+            except OSError:
+                time.sleep(0.05)
+                continue
+            os.close(fd)
+
+    threading.Thread(target=unblock, daemon=True).start()
+    return path
+
+
+def _deep_session(tmp: Path) -> Path:
+    """A session file whose only value is an array nested 50,000 deep."""
+    path = tmp / "deep.toml"
+    path.write_text("[session]\nx = " + "[" * 50_000 + "]" * 50_000 + "\n", encoding="utf-8")
+    return path
+
+
+def _nan_wav(tmp: Path) -> Path:
+    """A float WAV with one NaN at sample 100,000 (past the CLI's first 65,536-frame block)."""
+    path = tmp / "nan.wav"
+    sio.write(path, _noise(1, 3.0), FS, subtype="FLOAT")
+    import soundfile as sf
+
+    with sf.SoundFile(str(path), "r+") as handle:  # io.write refuses NaN: patch the stored sample
+        handle.seek(100_000)
+        handle.write(np.array([[np.nan]], np.float32))
+    return path
+
+
+def _first_delivery(tmp: Path) -> None:
+    deliver(_mono_graph(_array(seconds=2.0)), "ebu-r128", tmp / "out", reports=False, bext=False)
+
+
+def _second_delivery(tmp: Path) -> None:
+    def progress(stage: str, done: int, total: int) -> None:
+        raise AssertionError(f"the refusal must come before any work, not at {stage!r}")
+
+    deliver(_mono_graph(_array(seconds=2.0)), "ebu-r128", tmp / "out", reports=False, bext=False,
+            progress=progress)  # fmt: skip
+
+
+def _locked(tmp: Path) -> None:
+    """Deliver while another live process (this one's parent) holds the delivery's lock."""
+    import socket
+
+    out = tmp / "out"
+    out.mkdir()
+    (out / ".sonicmix-mix.lock").write_text(f"{os.getppid()} {socket.gethostname()}\n")
+    try:
+        _deliver(tmp, _mono_graph(_array(seconds=2.0)))
+    finally:
+        (out / ".sonicmix-mix.lock").unlink()
 
 
 # --------------------------------------------------------------------------- the matrix
@@ -923,6 +1006,139 @@ MATRIX = [
             r"target 'ebu-r129' is unknown",
             exit_code=2,
             absent=("demo",),
+        ),
+    ),
+    # -- issue 20, item 3: inputs that lie (RF64 cut short; a FIFO would block an open for ever) -------
+    row(
+        "read-rf64-truncated",
+        Bad(
+            lambda t: sio.read(t / "truncated-rf64.wav"),
+            AudioFileError,
+            r"'.*truncated-rf64\.wav'.*truncated; the RF64 ds64 chunk declares 48000 frames but the file "
+            r"holds only \d+",
+            setup=_truncated_rf64,
+        ),
+    ),
+    row(
+        "info-rf64-truncated",
+        Bad(
+            lambda t: sio.info(t / "truncated-rf64.wav"), AudioFileError, r"truncated", setup=_truncated_rf64
+        ),
+    ),
+    row(
+        "read-fifo",
+        Bad(lambda t: sio.read(t / "stream.wav"), AudioFileError, r"'.*stream\.wav'.*a FIFO", setup=_fifo),
+    ),
+    row(
+        "deliver-filesource-fifo",
+        Bad(
+            lambda t: _deliver(t, _mono_graph(FileSource(str(t / "stream.wav")))),
+            AudioFileError,
+            r"'.*stream\.wav'.*a FIFO",
+            absent=("out/mix.wav",),
+            setup=_fifo,
+        ),
+    ),
+    row(
+        "cli-measure-fifo",
+        Bad(_cli("measure", "{tmp}/stream.wav"), None, r"'.*stream\.wav'.*a FIFO", exit_code=2, setup=_fifo),
+    ),
+    row(
+        "cli-normalize-fifo",
+        Bad(
+            _cli("normalize", "{tmp}/stream.wav", "{tmp}/o.wav", "--target", "ebu-r128"),
+            None,
+            r"'.*stream\.wav'.*a FIFO",
+            exit_code=2,
+            absent=("o.wav",),
+            setup=_fifo,
+        ),
+    ),
+    row(
+        "cli-measure-rf64-truncated",
+        Bad(
+            _cli("measure", "{tmp}/truncated-rf64.wav"),
+            None,
+            r"truncated-rf64\.wav.*truncated",
+            exit_code=2,
+            setup=_truncated_rf64,
+        ),
+    ),
+    # -- issue 20, item 4: a session nested 50,000 deep --------------------------------------------
+    row(
+        "session-nested-50000-deep",
+        Bad(
+            lambda t: __import__("sonicmix.session").session.load_session(t / "deep.toml"),
+            __import__("sonicmix.session").session.SessionError,
+            r"^.*deep\.toml: arrays or inline tables are nested too deeply",
+            setup=_deep_session,
+        ),
+    ),
+    row(
+        "cli-render-session-nested-50000-deep",
+        Bad(
+            _cli("render", "{tmp}/deep.toml", "-o", "{tmp}/out"),
+            None,
+            r"error: .*deep\.toml: arrays or inline tables are nested too deeply",
+            exit_code=2,
+            absent=("out",),
+            setup=_deep_session,
+        ),
+    ),
+    # -- issue 20, item 7: a delivery is not replaced unless asked, nor delivered twice at once -------
+    row(
+        "deliver-into-an-existing-delivery",
+        Bad(
+            _second_delivery,
+            AudioFileError,
+            r"name='mix' into out_dir=.*a delivery of that name is already there \('.*mix\.wav'\); "
+            r"expected overwrite=True",
+            unchanged=("out/mix.wav",),
+            setup=_first_delivery,
+        ),
+    ),
+    row(
+        "deliver-while-another-delivery-of-the-name-runs",
+        Bad(
+            _locked,
+            AudioFileError,
+            r"name='mix' into out_dir=.*a delivery of that name is running there now \(process \d+",
+            absent=("out/mix.wav",),
+        ),
+    ),
+    # -- issue 20, item 8: CLI edges -----------------------------------------------------------------
+    row("cli-measure-without-a-file", Bad(_cli("measure"), None, r"FILE is missing.*--demo", exit_code=2)),
+    row(
+        "cli-normalize-nan-names-the-file",
+        Bad(
+            _cli("normalize", "{tmp}/nan.wav", "{tmp}/o.wav", "--target", "ebu-r128"),
+            None,
+            r"'.*nan\.wav'.*nan at channel 0, sample 100000",
+            exit_code=2,
+            absent=("o.wav",),
+            setup=_nan_wav,
+        ),
+    ),
+    row(
+        "cli-batch-glob-that-matched-nothing",
+        Bad(
+            _cli("batch", "{tmp}/sessions/*.toml", "-o", "{tmp}/out"),
+            None,
+            r"(?s)^(?!.*rendering \d+ session)"
+            r".*sessions\[0\]='.*\*\.toml' matches no file.*Nothing was rendered",
+            exit_code=2,
+            absent=("out",),
+        ),
+    ),
+    row(
+        "deliver-lookahead-too-short-at-8-khz",
+        Bad(
+            lambda t: _deliver(
+                t, _mono_graph(ArraySource(_noise(1, 2.0), FS)), sample_rate=8000, lookahead_s=0.005
+            ),
+            ParameterError,
+            r"lookahead_s=0\.005 is 40 samples at 8000 Hz; expected at least 64 samples",
+            absent=("out/mix.wav",),
         ),
     ),
 ]

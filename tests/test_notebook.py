@@ -74,11 +74,16 @@ def test_the_podcast_notebook_runs(speech, tmp_path, monkeypatch):
     # Apple Podcasts: -16 LUFS +-1, true peak <= -1 dBTP (Apple Podcasts for Creators, audio requirements)
     report = delivery.reports["episode"]
     assert abs(report.integrated_lufs - (-16.0)) <= 1.0 and report.true_peak_dbtp <= -1.0
-    assert sorted(p.name for p in (tmp_path / "podcast-out").glob("episode*.wav")) == [
+    assert sorted(p.name for p in (tmp_path / "podcast-out").glob("episode.*wav")) == [
         "episode.dialogue.wav",
         "episode.music.wav",
         "episode.wav",
     ]
+    # the one-call podcast from the raw files: compliant, with the clip gains it chose
+    auto = namespace["auto"]
+    assert auto.passed, auto.reasons
+    assert set(auto.clip_gains_db) == {"voice 1", "voice 2", "bed"}
+    assert (tmp_path / "podcast-out" / "episode-auto.wav").is_file()
     # graph, render result, delivery, report, player: each displayed as HTML
     assert len(shown) == 5
     assert "<audio" in shown[1] and "data:image/png;base64," in shown[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["DelayLine", "delayed_copy"]
+__all__ = ["DelayLine", "delayed_copy", "ring_delayed"]
 
 
 class DelayLine:
@@ -57,3 +57,35 @@ def delayed_copy(x: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
         delay[:, : lag - n] = delay[:, n:]
         delay[:, lag - n :] = x
     return y
+
+
+def ring_delayed(x: np.ndarray, ring: np.ndarray, position: int) -> tuple[np.ndarray, int]:
+    """``x`` delayed by ``ring.shape[1]`` samples through a circular buffer: ``(y, next position)``.
+
+    The cost is the block's length, not the delay's: for long delays fed in
+    small blocks (a leveler's second of lookahead in 64-sample blocks), where
+    :func:`delayed_copy` would move the whole history on every call.
+
+    Examples
+    --------
+    >>> ring = np.zeros((1, 2), np.float32)
+    >>> y, at = ring_delayed(np.array([[1.0, 2.0, 3.0]], np.float32), ring, 0)
+    >>> y.tolist(), ring_delayed(np.array([[4.0]], np.float32), ring, at)[0].tolist()
+    ([[0.0, 0.0, 1.0]], [[2.0]])
+    """
+    lag, n = ring.shape[1], x.shape[1]
+    if lag == 0:
+        return x.copy(), 0
+    y = np.empty(x.shape, x.dtype)
+    if n >= lag:
+        y[:, : lag - position] = ring[:, position:]
+        y[:, lag - position : lag] = ring[:, :position]
+        y[:, lag:] = x[:, : n - lag]
+        ring[:] = x[:, n - lag :]
+        return y, 0
+    first = min(n, lag - position)  # up to the ring's end, then from its start
+    y[:, :first] = ring[:, position : position + first]
+    ring[:, position : position + first] = x[:, :first]
+    y[:, first:] = ring[:, : n - first]
+    ring[:, : n - first] = x[:, first:]
+    return y, (position + n) % lag

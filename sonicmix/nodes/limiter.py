@@ -354,6 +354,21 @@ class Limiter(Node):
         """The lookahead in samples, ``round(lookahead_s * sample_rate)``: the output's delay."""
         return int(round(self.lookahead_s * sample_rate))
 
+    @staticmethod
+    def min_lookahead_s(sample_rate: int) -> float:
+        """The shortest ``lookahead_s`` the limiter runs with at ``sample_rate``: 64 samples.
+
+        The budget's fixed part is counted in samples (the true-peak interpolation
+        reaches 12 samples on each side at every rate), so the minimum in seconds
+        grows as the rate falls: 1.33 ms at 48 kHz, 5.8 ms at 11.025 kHz, 8 ms at 8 kHz.
+
+        Examples
+        --------
+        >>> Limiter.min_lookahead_s(8000), round(Limiter.min_lookahead_s(48000), 6)
+        (0.008, 0.001333)
+        """
+        return _MIN_LATENCY / sample_rate
+
     def margin_db(self, sample_rate: int) -> float:
         """How far below the ceiling the limiter aims, in dB (see the module notes).
 

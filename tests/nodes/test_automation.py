@@ -36,9 +36,11 @@ from sonicmix.errors import GraphError
 from sonicmix.graph import Bus, Graph, Track
 from sonicmix.nodes.base import Node
 from sonicmix.nodes.delay import Delay
+from sonicmix.nodes.denoise import Denoise
 from sonicmix.nodes.ducking import Ducker
 from sonicmix.nodes.dynamics import Compressor, DeEsser, Gate, KeyedCompressor
 from sonicmix.nodes.fade import Fade
+from sonicmix.nodes.leveler import Leveler
 from sonicmix.nodes.limiter import Limiter
 from sonicmix.nodes.pan import Pan, Width
 from sonicmix.nodes.reverb import ConvolutionReverb, Reverb
@@ -341,6 +343,7 @@ def test_a_ducker_depth_lowered_to_zero_releases_at_once():
 NODES = [
     Compressor(), KeyedCompressor(), Gate(), DeEsser(), Delay(), ConvolutionReverb(impulse_response=_IR),
     Reverb(), Pan(), Width(), Saturation(), Ducker(), Limiter(), DCBlocker(), Polarity(), Fade(),
+    Leveler(), Denoise(),
 ]  # fmt: skip
 
 

@@ -73,6 +73,7 @@ UNITLESS = {
     "rate",  # TimeStretch speed factor (librosa's name); never a sample rate, which is sample_rate
     "semitones",  # the name is the unit (equal-tempered semitones)
     "ir_sample_rate",  # an impulse response's sample rate in Hz, spelt like every `sample_rate: int`
+    "harmonics",  # DeHum: how many harmonics of the mains are removed (a count)
 }
 UNIT_SUFFIX = re.compile(r".*_(hz|s|db|lufs|lu|dbtp|dbfs|samples|ms_never)$")
 

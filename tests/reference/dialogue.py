@@ -6,7 +6,7 @@ Everything here is read from freely licensed Debian packages that
 - ``asterisk-core-sounds-en-wav``: 358 studio prompts by one female voice
   (Allison Smith), 8 kHz mono, CC-BY-SA-3.0 (/usr/share/doc/asterisk-core-sounds-en-wav/copyright);
 - ``codec2-examples``: male voices, a 16 kHz studio recording (speech_orig_16k.wav) and
-  8 kHz radio-link recordings (ve9qrp, vk2tpm_004, david4), LGPL-2.1, Copyright David Rowe;
+  8 kHz voices received over HF radio (ve9qrp, vk5qi), LGPL-2.1, Copyright David Rowe;
 - ``sonic-pi-samples``: real recorded noise (``vinyl_hiss``, ``loop_3d_printer``) and music
   loops, 44.1 kHz stereo, CC0 (/usr/share/sonic-pi/samples/README.md names each source).
 
@@ -192,21 +192,29 @@ class Podcast:
 
 
 def podcast(sample_rate: int = 48000, *, turns: int = 8, quieter_lu: float = 5.5,
-            noise_snr_db: float = 20.0, seed: int = 1) -> Podcast:
-    """A conversation of ``turns`` lines per speaker (host first), about 5 s each."""
+            noise_snr_db: float = 20.0, seed: int = 1,
+            guest_files: tuple[str, ...] = ("wav/ve9qrp.wav", "wav/vk5qi.wav")) -> Podcast:
+    """A conversation of ``turns`` lines per speaker (host first), about 5 s each.
+
+    ``guest_files`` are the guest's recordings, relative to ``CODEC2``: by default two male
+    voices received over HF radio (ve9qrp, 112 s, and vk5qi, 13.5 s; Silero VAD finds speech in
+    95 % and 87 % of them), narrowband and noisy as a phone guest is. codec2's vk2tpm_004.wav
+    and david4.wav are off-air FreeDV *modem* signals, not speech: never use them as a voice.
+    """
     rng = np.random.default_rng(seed)
-    short = [x for x in prompts(120, sample_rate, seed=seed, first=40) if 0.8 * sample_rate < x.shape[1] < 3.0 * sample_rate]
-    male = np.concatenate([load(CODEC2 / "wav" / f, sample_rate) for f in ("vk2tpm_004.wav", "david4.wav")],
-                          axis=1)
+    short = [x for x in prompts(120, sample_rate, seed=seed, first=40)
+             if 0.8 * sample_rate < x.shape[1] < 3.0 * sample_rate]
+    male = np.concatenate([load(CODEC2 / f, sample_rate) for f in guest_files], axis=1)
     host_lines = [concatenate(short[3 * i : 3 * i + 3], sample_rate, seed=seed + i, pause_s=(0.2, 0.5))
                   for i in range(turns)]
     guest_lines = []
-    for i in range(turns):
+    for _ in range(turns):
         length = int(rng.uniform(4.0, 6.0) * sample_rate)
         start = int(rng.uniform(0, male.shape[1] - length))
         guest_lines.append(telephone(male[:, start : start + length], sample_rate))
     # each line its own level (a speaker moving on the mic): +-3 dB around the speaker's level
-    host_lines = [h * 10 ** ((-20.0 + rng.uniform(-3, 3) - _level_db(h, sample_rate)) / 20) for h in host_lines]
+    host_lines = [h * 10 ** ((-20.0 + rng.uniform(-3, 3) - _level_db(h, sample_rate)) / 20)
+                  for h in host_lines]
     guest_lines = [g * 10 ** ((-20.0 - quieter_lu + rng.uniform(-3, 3) - _level_db(g, sample_rate)) / 20)
                    for g in guest_lines]
     gap = int(0.4 * sample_rate)
@@ -231,3 +239,20 @@ def _level_db(x: np.ndarray, sample_rate: int = 48000) -> float:
     import pyloudnorm
 
     return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x.T))
+
+
+def speech_podcast(sample_rate: int = 48000, *, music_below_lu: float = 10.0,
+                   seed: int = 1) -> tuple[np.ndarray, np.ndarray, Podcast]:
+    """A finished podcast mix whose guest speaks, its ground truth, and the parts.
+
+    :func:`podcast` with the male studio voice of ``speech_orig_16k.wav`` as the noisy
+    narrowband guest, and the music bed set ``music_below_lu`` below the BS.1770 loudness of the
+    dialogue (host + guest). Returns ``(mix, truth, parts)``: the stereo mix (dialogue in both
+    channels plus the bed), :func:`truth_frames` of the clean dialogue, and the :class:`Podcast`.
+    """
+    p = podcast(sample_rate, seed=seed, guest_files=("raw/speech_orig_16k.wav",))
+    dialogue = p.host + p.guest
+    bed_db = _level_db(dialogue, sample_rate) - music_below_lu - _level_db(p.music, sample_rate)
+    bed = p.music * 10 ** (bed_db / 20)
+    mix = dialogue + bed
+    return mix, truth_frames(p.host_clean + p.guest_clean, sample_rate), p

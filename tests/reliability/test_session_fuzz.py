@@ -35,6 +35,7 @@ from hypothesis import strategies as st
 
 import sonicmix as sm
 import sonicmix.io as sio
+from sonicmix._checks import file_name_problem
 from sonicmix.cli import main
 from sonicmix.plain import registry
 from sonicmix.session import Session, SessionError, dumps_session, load_session, loads_session
@@ -84,12 +85,13 @@ SOURCES = ("dx.wav", "music bed.wav", "audio/fx 5.1.wav")
 
 # ----------------------------------------------------------------------------------- valid sessions
 
-# Names: plain ones, and arbitrary text (quotes, dots, spaces, control characters, non-ASCII), which
-# the emitter must quote and escape.
+# Names: plain ones, and arbitrary text (quotes, dots, spaces, non-ASCII), which the emitter must
+# quote and escape. Names that cannot be part of a file name (separators, control characters, "..",
+# surrounding spaces) are refused by the graph (issue 20) and drawn again.
 NAMES = st.one_of(
-    st.sampled_from(["dx", "music", "fx", "music bed", "a.b", 'q"t', "ünï", "x\\y", "tab\there", "1"]),
+    st.sampled_from(["dx", "music", "fx", "music bed", "a.b", 'q"t', "ünï", "x=y", "[a]", "1"]),
     st.text(st.characters(blacklist_categories=("Cs",)), min_size=1, max_size=6),
-)
+).filter(lambda name: file_name_problem(name) is None)
 
 
 def floats(low: float, high: float) -> st.SearchStrategy[float]:
@@ -968,7 +970,7 @@ FOUND = {
     "endless tail": ("[session]\ntail_s = inf\n" + BASE, r"session\.tail_s=inf; expected a finite number"),
     "control character in the file name": (
         '[session]\nname = "ep\\u0000"\n' + BASE,
-        r"session\.name='ep\\x00'; expected a non-empty file name without folders or control characters",
+        r"session\.name='ep\\x00' contains the control character '\\x00' at index 2; expected a file name",
     ),
 }
 

@@ -1,0 +1,181 @@
+"""Benchmark: Denoise against issue 15's goals, RNNoise (pyrnnoise) and noisereduce.
+
+Material (held out from the node's tuning, which used Allison's prompts 200-205 and
+300-305): the 16 kHz studio recording of a male voice (codec2-examples, 10.8 s) and
+Allison's prompts 0-4 joined by pauses of digital silence (11 s), both at 48 kHz, plus
+real recorded noise (sonic-pi's vinyl hiss and 3D printer loop) at 5, 10 and 20 dB SNR
+(tests/reference/dialogue.py).
+
+Figures:
+
+- SI-SDR improvement (dB) and STOI before -> after, for Denoise at its defaults,
+  RNNoise (pyrnnoise's library, frame by frame at 48 kHz, its 960-sample delay removed)
+  and noisereduce's spectral gating in its default non-stationary mode;
+- the same input preceded by 1.5 s of the noise alone (room tone), scored on the speech:
+  Denoise adaptive and Denoise learning a profile from that region (``profile_s=(0, 1.5)``);
+- speed on the 10.8 s voice (mono, 48 kHz, float32 as ``sonicmix.read`` returns it, and
+  float64): CPU time of one whole call, median of
+  7 alternating runs after a warm-up, Denoise against noisereduce, as a ratio; and the same
+  in a child process with the kernels compiled for AVX2 only (``NUMBA_CPU_NAME=haswell``,
+  an empty ``NUMBA_CACHE_DIR``).
+
+Run: ``python benchmarks/bench_denoise.py`` (needs scripts/fetch_speech.sh's packages and the
+``bench`` extra: pyrnnoise, noisereduce, pystoi).
+"""
+
+from __future__ import annotations
+
+import os
+
+for _var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "NUMBA_NUM_THREADS"):
+    os.environ.setdefault(_var, "1")
+
+import json  # noqa: E402
+import statistics  # noqa: E402
+import subprocess  # noqa: E402
+import sys  # noqa: E402
+import tempfile  # noqa: E402
+import time  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from sonicmix.nodes.denoise import Denoise  # noqa: E402
+from tests.reference import dialogue, enhancers  # noqa: E402
+
+RATE = 48000
+SNRS_DB = (5.0, 10.0, 20.0)
+NOISES = ("vinyl_hiss", "3d_printer")
+LEAD_S = 1.5
+RUNS = 7
+
+
+def cpu() -> str:
+    model, flags = "unknown", ""
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name") and model == "unknown":
+            model = line.split(":", 1)[1].strip()
+        if line.startswith("flags") and not flags:
+            flags = line.split(":", 1)[1]
+    import numba
+
+    have = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl") if f in flags.split()]
+    return (
+        f"{model}, {os.cpu_count()} cores; flags {' '.join(have) or 'none of avx2/avx512'}; "
+        f"numba {numba.__version__} (NUMBA_CPU_NAME={os.environ.get('NUMBA_CPU_NAME', 'host')}), "
+        f"numpy {np.__version__}"
+    )
+
+
+def materials() -> dict[str, np.ndarray]:
+    return {
+        "male voice": dialogue.wideband_voice(RATE),
+        "prompts 0-4": dialogue.concatenate(dialogue.prompts(5, RATE, first=0), RATE),
+    }
+
+
+def ours(node: Denoise, x: np.ndarray) -> np.ndarray:
+    latency = node.latency_samples(RATE)
+    return node(np.pad(x, ((0, 0), (0, latency))), RATE)[:, latency:]
+
+
+def stoi(clean: np.ndarray, x: np.ndarray) -> float:
+    from pystoi import stoi as _stoi
+
+    return float(_stoi(clean[0], x[0][: clean.shape[1]], RATE))
+
+
+def quality() -> None:
+    methods = {
+        "Denoise": lambda x: ours(Denoise(), x),
+        "RNNoise": lambda x: enhancers.rnnoise(x, RATE),
+        "noisereduce": lambda x: enhancers.noisereduce(x, RATE),
+    }
+    print("\nSI-SDR improvement (dB) and STOI noisy -> processed")
+    print("| material | noise | SNR | " + " | ".join(methods) + " |")
+    print("|---" * (3 + len(methods)) + "|")
+    for name, clean in materials().items():
+        for noise in NOISES:
+            for snr in SNRS_DB:
+                noisy = dialogue.mix_at_snr(clean, dialogue.noise(noise, clean.shape[1], RATE), snr)
+                before, stoi_in = dialogue.si_sdr(noisy, clean), stoi(clean, noisy)
+                cells = []
+                for method in methods.values():
+                    y = method(noisy)
+                    gain = dialogue.si_sdr(y, clean) - before
+                    cells.append(f"{gain:+.1f}, {stoi_in:.3f} -> {stoi(clean, y):.3f}")
+                print(f"| {name} | {noise} | {snr:g} dB | " + " | ".join(cells) + " |", flush=True)
+
+    print(f"\nWith {LEAD_S:g} s of the noise alone before the speech (scored on the speech)")
+    print("| material | noise | SNR | Denoise adaptive | Denoise profile_s=(0, 1.5) |")
+    print("|---|---|---|---|---|")
+    lead = int(LEAD_S * RATE)
+    for name, clean in materials().items():
+        for noise in NOISES:
+            recorded = dialogue.noise(noise, clean.shape[1] + lead, RATE)
+            for snr in SNRS_DB:
+                scale = np.sqrt(np.sum(clean**2) / np.sum(recorded[:, lead:] ** 2) / 10 ** (snr / 10))
+                noisy = np.concatenate([np.zeros((1, lead)), clean], axis=1) + scale * recorded
+                before, stoi_in = dialogue.si_sdr(noisy[:, lead:], clean), stoi(clean, noisy[:, lead:])
+                cells = []
+                for node in (Denoise(), Denoise(profile_s=(0.0, LEAD_S))):
+                    y = ours(node, noisy)[:, lead:]
+                    gain = dialogue.si_sdr(y, clean) - before
+                    cells.append(f"{gain:+.1f}, {stoi_in:.3f} -> {stoi(clean, y):.3f}")
+                print(f"| {name} | {noise} | {snr:g} dB | " + " | ".join(cells) + " |", flush=True)
+
+
+def speed(dtype: str = "float32") -> dict[str, float]:
+    """CPU seconds per call (medians), Denoise and noisereduce alternating, on the 10.8 s voice."""
+    clean = dialogue.wideband_voice(RATE)
+    x = dialogue.mix_at_snr(clean, dialogue.noise("3d_printer", clean.shape[1], RATE), 10.0).astype(dtype)
+    node = Denoise()
+    node(x, RATE)  # compile (or load) the kernels
+    enhancers.noisereduce(x, RATE)
+    times: dict[str, list[float]] = {"denoise": [], "noisereduce": []}
+    for _ in range(RUNS):
+        runs = (("denoise", lambda: node(x, RATE)), ("noisereduce", lambda: enhancers.noisereduce(x, RATE)))
+        for name, run in runs:
+            start = time.process_time()
+            run()
+            times[name].append(time.process_time() - start)
+    out = {name: statistics.median(t) for name, t in times.items()}
+    out["seconds"] = x.shape[1] / RATE
+    return out
+
+
+def report_speed(label: str, s: dict[str, float]) -> None:
+    ratio = s["noisereduce"] / s["denoise"]
+    print(
+        f"| {label} | {s['denoise'] * 1e3:.1f} ms ({s['seconds'] / s['denoise']:.0f}x real time) | "
+        f"{s['noisereduce'] * 1e3:.1f} ms | {ratio:.1f}x |"
+    )
+
+
+def main() -> None:
+    if "--speed-only" in sys.argv:
+        print(json.dumps(speed(sys.argv[-1])))
+        return
+    if not dialogue.available():
+        sys.exit(dialogue.SKIP_REASON)
+    print(cpu())
+    print("\nSpeed, CPU time of one call on 10.8 s mono at 48 kHz (median of 7)")
+    print("| build, input | Denoise | noisereduce | noisereduce / Denoise |")
+    print("|---|---|---|---|")
+    for dtype in ("float32", "float64"):
+        report_speed(f"host CPU, {dtype}", speed(dtype))
+    with tempfile.TemporaryDirectory() as cache:
+        env = dict(os.environ, NUMBA_CPU_NAME="haswell", NUMBA_CACHE_DIR=cache)
+        for dtype in ("float32", "float64"):
+            done = subprocess.run(
+                [sys.executable, __file__, "--speed-only", dtype], env=env, capture_output=True, text=True,
+                check=True,
+            )
+            report_speed(f"AVX2 only (haswell), {dtype}", json.loads(done.stdout.strip().splitlines()[-1]))
+    quality()
+
+
+if __name__ == "__main__":
+    main()

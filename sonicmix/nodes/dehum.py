@@ -1,0 +1,474 @@
+"""Repair nodes: :class:`DeHum` removes mains hum and its harmonics, following drift;
+:class:`DeClick` finds impulsive clicks and interpolates over them.
+
+The maths is in :mod:`sonicmix.dsp.hum`: an adaptive sinusoid canceller per
+channel (one LMS amplitude per harmonic, subtracted from the signal) locked to
+the hum by a third-order phase-locked loop. For a fixed fundamental it is a
+comb of notches ``bandwidth_hz`` wide at their -3 dB points (widening as
+``sqrt(k/4)`` above the 4th harmonic) and flat elsewhere; the loop moves the
+whole comb with the mains frequency. The amplitudes learn only while the
+output is near its floor (the hum, or steady noise): speech freezes them, and
+the comb then holds still while the loop follows the hum's phase.
+
+Importing this module loads numpy only; numba is imported when a node first
+processes audio.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from numbers import Integral
+from typing import Any
+
+import numpy as np
+
+from sonicmix._checks import check_range, check_sample_rate
+from sonicmix._typing import Audio
+from sonicmix.dsp.delayline import delayed_copy
+from sonicmix.errors import ParameterError
+from sonicmix.nodes.base import Node
+
+__all__ = ["DeHum", "DeHumState", "DeClick", "DeClickState"]
+
+#: Audio analysed to find the fundamental when it is not given (the latency then).
+DETECT_S = 1.0
+#: Where the fundamental is searched for: 50 and 60 Hz mains +- 5 Hz.
+SEARCH_HZ = (45.0, 65.0)
+#: Given fundamentals must lie here (mains is 50 or 60 Hz; tape and varispeed move it).
+FUNDAMENTAL_RANGE_HZ = (40.0, 70.0)
+_MAX_HARMONICS = 200
+#: Passes of the canceller over the analysed second before the output starts
+#: (backwards, forwards, backwards: odd, so that it ends at the first sample
+#: and starts there converged).
+_PRIMING_PASSES = 3
+
+
+@dataclass(slots=True)
+class DeHumState:
+    """Stream state of :class:`DeHum`.
+
+    Attributes
+    ----------
+    hum : HumState or None
+        The canceller (:class:`sonicmix.dsp.hum.HumState`); None until the
+        fundamental has been found.
+    loop : HumLoop or None
+        Its constants (:class:`sonicmix.dsp.hum.HumLoop`).
+    history : np.ndarray, shape=(channels, latency), or None
+        The delay line (and, during the first ``latency`` samples, the audio
+        analysed for the fundamental) when ``fundamental_hz`` is None.
+    seen : int
+        Samples received so far.
+    fundamental_hz : float or None
+        The fundamental the canceller started from (given or found).
+    """
+
+    hum: Any
+    loop: Any
+    history: np.ndarray | None
+    seen: int = 0
+    fundamental_hz: float | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeHum(Node):
+    """Remove mains hum (50/60 Hz and harmonics), following the drift of its frequency.
+
+    Each harmonic ``k * f0`` is cancelled by subtracting an adaptive estimate
+    of it (Widrow's adaptive noise canceller with a sinusoidal reference): a
+    notch ``bandwidth_hz`` wide at -3 dB, exact at the tracked frequency and
+    flat between harmonics, so speech between them passes untouched. The
+    amplitudes learn in the pauses and hold still while speech (anything
+    well above the output's floor of the last seconds) is present, so dense
+    dialogue with short pauses does not drag them off the hum. A
+    phase-locked loop follows the fundamental within ``max_drift_hz`` (mains
+    wanders by +-0.2 Hz, tape and drifting clocks by more), through the
+    speech too; it weighs every harmonic by its own signal-to-noise ratio.
+
+    Parameters
+    ----------
+    fundamental_hz : float or None, default None
+        Mains frequency in Hz, 40 to 70 (50.0 in Europe, 60.0 in the
+        Americas). None finds it from the first ``DETECT_S`` = 1 s of audio
+        by a harmonic sum over a long FFT, between 45 and 65 Hz; the node
+        then has 1 s of latency (:meth:`latency_samples`), and the canceller
+        is converged on that second before the first sample comes out.
+    harmonics : int, default 20
+        Number of harmonics removed, ``f0`` included, 1 to 200 (20 reaches
+        1 kHz at 50 Hz; a buzz has strong odd harmonics further up). The
+        highest, ``harmonics * (f0 + max_drift_hz)``, must be below the
+        Nyquist frequency (checked when the stream starts).
+    bandwidth_hz : float, default 2.0
+        Width of the notches at -3 dB, in Hz, 0.1 to 20, at the first four
+        harmonics; above, harmonic ``k``'s notch is ``sqrt(k/4)`` times wider
+        (4.5 Hz at the 20th), because harmonic ``k`` feels ``k`` times the
+        tracked phase's jitter. Wider notches lock on faster (time constant
+        ``1 / (pi * bandwidth_hz)`` s: 0.16 s) and take away more of
+        steady programme (the comb holds still under speech, which keeps its
+        level within 0.01 dB in 200 Hz - 4 kHz).
+    max_drift_hz : float, default 1.0
+        How far the fundamental is followed from its starting value, Hz, 0 to
+        5; 0 fixes it (then a drifting hum is followed only by the
+        amplitudes, in the pauses: on dense dialogue that is not enough).
+    tracking_hz : float, default 1.0
+        Natural frequency of the tracking loop, Hz, 0.1 to 10: how fast it
+        follows a change of the mains frequency (for its first seconds the
+        loop runs up to 4 times faster, at most 3 Hz, to pull in). Raise it
+        for tape wow; below about 0.5 it lags a mains drift of +-0.2 Hz
+        through long speech.
+
+    See Also
+    --------
+    sonicmix.dsp.hum.cancel_hum : The canceller.
+    sonicmix.dsp.hum.detect_fundamental : How the fundamental is found.
+
+    Notes
+    -----
+    Measured (``benchmarks/bench_dehum.py``): on a male voice with hum 7 dB
+    below it drifting by +-0.3 Hz, every harmonic is more than 34 dB down in
+    the pauses; on dense female dialogue (80 % speech, pauses of 0.4-1.2 s)
+    over a buzz 23-44 dB below it drifting by +-0.2 Hz, more than 45 dB down
+    over the pauses and 38 dB in the worst one, fundamental given or found.
+    Under the speech, where the amplitudes hold still, the tracked phase's
+    jitter leaves the top harmonics of the male voice's hum 23 dB down (30
+    dB under the speech, which masks them). The level of speech in 200 Hz -
+    4 kHz moves by less than 0.01 dB. A hum that appears later, or one the
+    canceller has to learn again, is taken up within 4-5 s (the floor's
+    memory), in the pauses. Arithmetic is float64; float32 audio comes out
+    as float32. Channels are cancelled independently (the fundamental, when
+    found, is found from all of them together).
+
+    References
+    ----------
+    B. Widrow et al., "Adaptive noise cancelling: principles and
+    applications", Proc. IEEE 63(12), 1975.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rate = 16000
+    >>> t = np.arange(3 * rate) / rate
+    >>> hum = 0.05 * np.sin(2 * np.pi * 50.2 * t) + 0.02 * np.sin(2 * np.pi * 150.6 * t + 1.0)
+    >>> x = hum[np.newaxis].astype(np.float32)
+    >>> node = DeHum(fundamental_hz=50.0, harmonics=4)
+    >>> y = node(x, rate)
+    >>> bool(np.sqrt(np.mean(y[:, -rate:] ** 2)) < 0.001)  # the last second: > 30 dB down
+    True
+    >>> state = node.init_state(1, rate, np.float32)
+    >>> a, state = node.process(x[:, :1000], rate, state)
+    >>> b, state = node.process(x[:, 1000:], rate, state)
+    >>> bool(np.array_equal(np.concatenate([a, b], axis=1), y))
+    True
+    """
+
+    fundamental_hz: float | None = None
+    harmonics: int = 20
+    bandwidth_hz: float = 2.0
+    max_drift_hz: float = 1.0
+    tracking_hz: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.fundamental_hz is not None:
+            low, high = FUNDAMENTAL_RANGE_HZ
+            check_range(
+                "fundamental_hz",
+                self.fundamental_hz,
+                low=low,
+                high=high,
+                hint="mains hum is at 50.0 or 60.0 Hz; use None to find it in the audio",
+            )
+        if isinstance(self.harmonics, bool) or not isinstance(self.harmonics, Integral):
+            raise ParameterError(
+                f"harmonics={self.harmonics!r} is not an integer; expected 1 <= harmonics <= {_MAX_HARMONICS}"
+            )
+        if not 1 <= int(self.harmonics) <= _MAX_HARMONICS:
+            raise ParameterError(
+                f"harmonics={self.harmonics} is out of range; expected 1 <= harmonics <= {_MAX_HARMONICS} "
+                "(the fundamental counts as the first)"
+            )
+        check_range(
+            "bandwidth_hz",
+            self.bandwidth_hz,
+            low=0.1,
+            high=20.0,
+            hint="the -3 dB width of the notches; 2.0 settles in 0.16 s",
+        )
+        check_range("max_drift_hz", self.max_drift_hz, low=0.0, high=5.0, hint="0 fixes the fundamental")
+        check_range("tracking_hz", self.tracking_hz, low=0.1, high=10.0)
+
+    def latency_samples(self, sample_rate: int) -> int:
+        """0 with ``fundamental_hz`` given; the analysed second when it is found."""
+        return 0 if self.fundamental_hz is not None else int(round(DETECT_S * sample_rate))
+
+    def _check_nyquist(self, sample_rate: int) -> None:
+        top = self.harmonics * ((self.fundamental_hz or SEARCH_HZ[1]) + self.max_drift_hz)
+        if top >= sample_rate / 2:
+            f0 = "up to 65 Hz (found)" if self.fundamental_hz is None else f"{self.fundamental_hz:g} Hz"
+            raise ParameterError(
+                f"harmonics={self.harmonics} of a fundamental {f0} plus max_drift_hz={self.max_drift_hz:g} "
+                f"reach {top:g} Hz; expected below the Nyquist frequency {sample_rate / 2:g} Hz of "
+                f"sample_rate={sample_rate} (use fewer harmonics)"
+            )
+
+    def _loop(self, fundamental_hz: float, sample_rate: int) -> Any:
+        from sonicmix.dsp import hum  # imports numba; loaded on first use
+
+        return hum.hum_loop(
+            fundamental_hz=fundamental_hz,
+            bandwidth_hz=self.bandwidth_hz,
+            max_drift_hz=self.max_drift_hz,
+            tracking_hz=self.tracking_hz,
+            sample_rate=sample_rate,
+        )
+
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DeHumState:
+        """The canceller at the given fundamental, or an empty delay line to find it in."""
+        rate = check_sample_rate(sample_rate)
+        self._check_nyquist(rate)
+        if self.fundamental_hz is None:
+            latency = self.latency_samples(rate)
+            return DeHumState(None, None, np.zeros((channels, latency), dtype))
+        from sonicmix.dsp import hum
+
+        state = hum.init_hum_state(channels, self.harmonics, self.fundamental_hz, rate)
+        return DeHumState(state, self._loop(self.fundamental_hz, rate), None, 0, float(self.fundamental_hz))
+
+    def process(
+        self, x: Audio, sample_rate: int, state: DeHumState, *, key: Audio | None = None
+    ) -> tuple[Audio, DeHumState]:
+        """Cancel the hum in one block (delayed by the latency when the fundamental is found)."""
+        from sonicmix.dsp import hum
+
+        n = x.shape[1]
+        if state.history is None:
+            y = hum.cancel_hum(x, state.hum, state.loop)
+            state.seen += n
+            return y, state
+        latency = state.history.shape[1]
+        if state.hum is None:
+            # Still filling the analysed second: the delay line gives zeros.
+            take = min(n, latency - state.seen)
+            head = delayed_copy(x[:, :take], state.history)
+            state.seen += take
+            if state.seen < latency:
+                return head, state
+            self._start(state, sample_rate)
+            if take == n:
+                return head, state
+            tail, state = self.process(x[:, take:], sample_rate, state)
+            return np.concatenate([head, tail], axis=1), state
+        delayed = delayed_copy(x, state.history)
+        state.seen += n
+        return hum.cancel_hum(delayed, state.hum, state.loop, out=delayed), state
+
+    def _start(self, state: DeHumState, sample_rate: int) -> None:
+        """Find the fundamental in the analysed second and converge the canceller on it."""
+        from sonicmix.dsp import hum
+
+        assert state.history is not None  # only called with a delay line
+        analysed = np.ascontiguousarray(state.history, dtype=np.float64)
+        low, high = SEARCH_HZ
+        # the search pools 20 harmonics whatever number is removed: the higher ones pin the
+        # fundamental down 20 times finer than its own line does
+        f0 = hum.detect_fundamental(analysed, sample_rate, low_hz=low, high_hz=high, harmonics=20)
+        canceller = hum.init_hum_state(analysed.shape[0], self.harmonics, f0, sample_rate)
+        loop = self._loop(f0, sample_rate)
+        backwards = np.ascontiguousarray(analysed[:, ::-1])
+        scratch = np.empty_like(analysed)
+        for i in range(_PRIMING_PASSES):
+            hum.cancel_hum(backwards if i % 2 == 0 else analysed, canceller, loop, out=scratch)
+            hum.reverse_hum_state(canceller)
+        state.hum, state.loop, state.fundamental_hz = canceller, loop, f0
+
+
+# --------------------------------------------------------------------------- DeClick
+
+#: DeClick analyses audio in frames of this length on a fixed grid from the first sample.
+CLICK_FRAME_S = 0.02
+#: Detection passes per frame (each on the audio repaired by the previous ones).
+CLICK_PASSES = 3
+
+
+@dataclass(slots=True)
+class DeClickState:
+    """Stream state of :class:`DeClick`.
+
+    Attributes
+    ----------
+    pending : np.ndarray, shape=(channels, m), float64
+        Input not yet repaired, from ``context`` samples before the next frame.
+    ready : np.ndarray, shape=(channels, k)
+        Repaired output not yet given out (the delay line, zeros at first).
+    """
+
+    pending: np.ndarray
+    ready: np.ndarray
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DeClick(Node):
+    """Find impulsive clicks (vinyl crackle, digital ticks) and interpolate over them.
+
+    Each 20 ms frame, with context on both sides, gets an autoregressive
+    model; samples whose prediction error stands out by ``threshold_db``
+    above the error's robust level are clicks, and the samples under each
+    click are replaced by the least-squares AR interpolation from the good
+    samples around it (Godsill & Rayner). Clean audio passes unchanged
+    unless something in it is as unpredictable as a click.
+
+    Parameters
+    ----------
+    threshold_db : float, default 26.0
+        How far above its robust level (1.4826 times its median absolute
+        value) the prediction error must rise to flag a sample, in dB, 6 to 40.
+        Lower finds quieter clicks and takes more speech transients for
+        clicks (at 20 dB clean speech comes out at 37 dB SI-SDR instead of 43).
+    max_click_s : float, default 0.002
+        Longest run of samples repaired as one click, in seconds, 0.0001 to
+        0.01; longer disturbances are left alone.
+    order : int, default 32
+        Order of the AR model, 4 to 128.
+
+    Notes
+    -----
+    Measured on real speech with 10 synthetic clicks a second
+    (``benchmarks/bench_dehum.py``): short crackle (up to 0.2 ms) is found and
+    repaired with a recall of 0.98, and clean speech comes out at 43 dB
+    SI-SDR; longer pops with smooth tails (0.2-0.8 ms) only 0.77-0.87, their
+    tails being as predictable as the speech. Latency is one frame plus the
+    context, ``latency_samples``: 20 ms plus ``max_click_s`` and ``2 * order``
+    samples and 0.1 ms. Channels are independent. Arithmetic is float64;
+    float32 audio comes out as float32.
+
+    References
+    ----------
+    S. J. Godsill and P. J. W. Rayner, "Digital Audio Restoration",
+    Springer 1998, ch. 5; S. V. Vaseghi and P. J. W. Rayner, "Detection and
+    suppression of impulsive noise in speech communication systems", IEE
+    Proc. I 137(1), 1990.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rate = 16000
+    >>> t = np.arange(rate) / rate
+    >>> x = 0.3 * np.sin(2 * np.pi * 440 * t) * np.sin(2 * np.pi * 3 * t)
+    >>> clicked = x.copy()
+    >>> clicked[5000:5003] += [0.5, -0.3, 0.2]
+    >>> node = DeClick()
+    >>> y = node(clicked[np.newaxis], rate)[0]
+    >>> lag = node.latency_samples(rate)
+    >>> bool(np.max(np.abs(y[lag:] - x[: rate - lag])) < 0.01)
+    True
+    >>> state = node.init_state(1, rate, np.float64)
+    >>> a, state = node.process(clicked[np.newaxis, :7000], rate, state)
+    >>> b, state = node.process(clicked[np.newaxis, 7000:], rate, state)
+    >>> bool(np.array_equal(np.concatenate([a, b], axis=1)[0], y))
+    True
+    """
+
+    threshold_db: float = 26.0
+    max_click_s: float = 0.002
+    order: int = 32
+
+    def __post_init__(self) -> None:
+        check_range(
+            "threshold_db",
+            self.threshold_db,
+            low=6.0,
+            high=40.0,
+            hint="dB of prediction error above its robust level; 26 finds vinyl crackle and spares speech",
+        )
+        check_range("max_click_s", self.max_click_s, low=0.0001, high=0.01, hint="in seconds: 2 ms is 0.002")
+        if isinstance(self.order, bool) or not isinstance(self.order, Integral):
+            raise ParameterError(f"order={self.order!r} is not an integer; expected 4 <= order <= 128")
+        if not 4 <= int(self.order) <= 128:
+            raise ParameterError(f"order={self.order} is out of range; expected 4 <= order <= 128")
+
+    def _sizes(self, sample_rate: int) -> tuple[int, int, int, int]:
+        """Frame, context, longest click and padding, in samples."""
+        frame = int(round(CLICK_FRAME_S * sample_rate))
+        longest = max(1, int(round(self.max_click_s * sample_rate)))
+        pad = max(2, int(round(1e-4 * sample_rate)))
+        return frame, longest + pad + 2 * self.order, longest, pad
+
+    def latency_samples(self, sample_rate: int) -> int:
+        """One frame and the context after it."""
+        frame, context, _, _ = self._sizes(check_sample_rate(sample_rate))
+        return frame + context
+
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DeClickState:
+        """Context of zeros before the first frame; the delay line full of zeros."""
+        rate = check_sample_rate(sample_rate)
+        _, context, _, _ = self._sizes(rate)
+        return DeClickState(
+            np.zeros((channels, context)), np.zeros((channels, self.latency_samples(rate)), dtype)
+        )
+
+    def process(
+        self, x: Audio, sample_rate: int, state: DeClickState, *, key: Audio | None = None
+    ) -> tuple[Audio, DeClickState]:
+        """Repair the frames this block completes; give out as many samples as came in."""
+        frame, context, longest, pad = self._sizes(sample_rate)
+        window = frame + 2 * context
+        pending = np.concatenate([state.pending, x.astype(np.float64)], axis=1)
+        done = (pending.shape[1] - window) // frame + 1 if pending.shape[1] >= window else 0
+        repaired = np.empty((x.shape[0], done * frame), x.dtype)
+        for j in range(done):
+            for c in range(x.shape[0]):
+                segment = pending[c, j * frame : j * frame + window]
+                repaired[c, j * frame : (j + 1) * frame] = self._repair(segment, context, frame, longest, pad)
+        state.pending = pending[:, done * frame :].copy()
+        ready = np.concatenate([state.ready, repaired], axis=1)
+        n = x.shape[1]
+        state.ready = ready[:, n:].copy()
+        return ready[:, :n].copy(), state
+
+    def _repair(self, segment: np.ndarray, context: int, frame: int, longest: int, pad: int) -> np.ndarray:
+        """The frame ``segment[context : context + frame]`` with its clicks interpolated."""
+        from sonicmix.dsp import click
+
+        p = self.order
+        a = click.ar_coefficients(segment, p)
+        if a is None:
+            return segment[context : context + frame]
+        threshold = 10.0 ** (self.threshold_db / 20.0)
+        fixed = segment
+        found: list[tuple[int, int]] = []
+        # Later passes look again at the repaired window: a click next to a bigger one hides
+        # in the bigger one's smear (on the benchmark's pops, recall 0.85 -> 0.87 with three
+        # passes). The model that interpolates is fitted without the clicks' samples (a click
+        # biases a model fitted over it towards its own spectrum).
+        for _ in range(CLICK_PASSES):
+            runs = click.detect_clicks(
+                click.prediction_error(fixed, a),
+                click.prediction_error(fixed, a, backward=True),
+                threshold=threshold,
+                max_samples=longest + 2 * pad,
+                pad_samples=pad,
+                smear_samples=2 * p,
+            )
+            # every click in the window is repaired (a clean context helps the frame's own),
+            # as far as `order` good samples on both sides allow; only the frame is kept
+            runs = [(start, stop) for start, stop in runs if start >= p and stop <= segment.size - p]
+            if not runs:
+                break
+            found = _merge(found + runs)
+            refit = click.ar_coefficients_around(segment, p, found)
+            # the covariance method does not guarantee a sane model on near-silence
+            model = a if refit is None or not np.max(np.abs(refit)) <= np.max(np.abs(a)) * 4.0 else refit
+            fixed = segment.copy()
+            for start, stop in found:
+                fixed[start:stop] = click.interpolate_gap(fixed, model, start, stop)
+        return fixed[context : context + frame]
+
+
+def _merge(runs: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sorted, overlapping or touching runs joined."""
+    out: list[tuple[int, int]] = []
+    for start, stop in sorted(runs):
+        if out and start <= out[-1][1]:
+            out[-1] = (out[-1][0], max(out[-1][1], stop))
+        else:
+            out.append((start, stop))
+    return out

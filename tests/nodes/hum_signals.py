@@ -1,0 +1,181 @@
+"""Synthetic mains hum with drift and vinyl clicks, and measurements of what a repair leaves of them.
+
+Used by tests/nodes/test_dehum.py and benchmarks/bench_dehum.py. The ground
+truth is the synthesis itself: the hum's phase trajectory and each harmonic's
+amplitude are known, so a residual is measured *along the true trajectory*
+(demodulated by the known phase of harmonic k and averaged over Hann-weighted
+windows), never from the node's own estimates.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+
+@dataclass
+class Hum:
+    """A hum signal and its truth: ``signal = sum_k amplitudes[k-1] * cos(k * phase + offsets[k-1])``."""
+
+    signal: np.ndarray  # (samples,)
+    phase: np.ndarray  # (samples,) fundamental phase, radians
+    amplitudes: np.ndarray  # (harmonics,)
+    offsets: np.ndarray  # (harmonics,)
+    fundamental_hz: np.ndarray  # (samples,) instantaneous frequency
+
+
+def mains_hum(
+    samples: int,
+    sample_rate: int,
+    *,
+    fundamental_hz: float = 50.0,
+    drift_hz: float = 0.3,
+    drift_period_s: float = 25.0,
+    harmonics: int = 20,
+    level_dbfs: float = -30.0,
+    buzz: bool = False,
+    seed: int = 0,
+) -> Hum:
+    """Hum whose fundamental wanders sinusoidally by ``+-drift_hz`` around ``fundamental_hz``.
+
+    Harmonic levels fall as ``k**-0.8`` with +-6 dB of random unevenness; a
+    ``buzz`` (rectifier, SCR dimmer) has its odd harmonics 20 dB above its
+    even ones. The RMS of the whole is ``level_dbfs``.
+    """
+    rng = np.random.default_rng(seed)
+    t = np.arange(samples) / sample_rate
+    f = fundamental_hz + drift_hz * np.sin(2 * np.pi * t / drift_period_s + 0.3)
+    phase = 2 * np.pi * np.cumsum(f) / sample_rate
+    k = np.arange(1, harmonics + 1)
+    amplitudes = k**-0.8 * 10 ** (rng.uniform(-6, 6, harmonics) / 20)
+    if buzz:
+        amplitudes = np.where(k % 2 == 1, 3.0 * amplitudes, 0.3 * amplitudes)
+    offsets = rng.uniform(0, 2 * np.pi, harmonics)
+    signal = np.zeros(samples)
+    for i in range(harmonics):
+        signal += amplitudes[i] * np.cos(k[i] * phase + offsets[i])
+    gain = 10 ** (level_dbfs / 20) / np.sqrt(np.mean(signal**2))
+    return Hum(signal * gain, phase, amplitudes * gain, offsets, f)
+
+
+def harmonic_levels_db(residual: np.ndarray, hum: Hum, start: int, stop: int, sample_rate: int) -> np.ndarray:
+    """Level of each harmonic left in ``residual[start:stop]`` relative to the hum's, in dB.
+
+    ``residual`` is aligned with the hum (sample i of both is the same time).
+    Harmonic k is demodulated by its true phase and averaged over 0.5 s
+    Hann windows hopped by 0.25 s (a 4 Hz wide analysis that follows the
+    drift exactly); the result is the RMS of those window amplitudes over
+    the harmonic's amplitude.
+    """
+    width = int(0.5 * sample_rate)
+    hop = width // 2
+    window = np.hanning(width)
+    window /= window.sum()
+    r = residual[start:stop]
+    phase = hum.phase[start:stop]
+    starts = np.arange(0, r.size - width + 1, hop)
+    out = np.empty(hum.amplitudes.size)
+    for i, amplitude in enumerate(hum.amplitudes):
+        z = r * np.exp(-1j * ((i + 1) * phase + hum.offsets[i]))
+        a = np.array([2 * np.dot(z[s : s + width], window) for s in starts])
+        out[i] = 20 * np.log10(np.sqrt(np.mean(np.abs(a) ** 2)) / amplitude)
+    return out
+
+
+def same_filter(x, trace, harmonics, step, gates=None):
+    """The canceller of sonicmix.dsp.hum with its oscillator and gate trajectories given: a linear filter.
+
+    Given the phasor ``trace[i]`` and the step gate ``gates[i]`` (0 to 1) of
+    each sample, ``y = x - sum_k Re(a_k u**k)`` with ``a_k += gates[i] *
+    step_k * y * conj(u**k)`` is linear in ``x``; ``step_k = step * max(1,
+    k/4)**0.5`` as documented (the notches widen above the 4th harmonic),
+    and the output is ``y * (1 - gates[i] * sum(step_k) / 2)`` (flat between
+    the notches). ``gates=None`` is a gate always open. Running the clean
+    speech through the filter that the hummy input produced, and subtracting,
+    isolates what is left of the hum alone, even while speech covers it.
+    Written here from the equations, independently of the kernel under test.
+    """
+    k = np.arange(1, harmonics + 1)
+    steps = step * np.maximum(1.0, k / 4.0) ** 0.5
+    g = np.ones(x.size) if gates is None else np.asarray(gates, np.float64)
+    return _same_filter(x, trace, harmonics, steps, g) * (1.0 - 0.5 * g * np.sum(steps))
+
+
+@numba.njit(cache=True)
+def _same_filter(x, trace, harmonics, steps, gates):  # pragma: no cover - compiled
+    n = x.size
+    a = np.zeros(harmonics, np.complex128)
+    p = np.empty(harmonics, np.complex128)
+    y = np.empty(n)
+    for i in range(n):
+        u = trace[i]
+        q = u
+        h = 0.0
+        for k in range(harmonics):
+            p[k] = q
+            h += (a[k] * q).real
+            q = q * u
+        e = x[i] - h
+        y[i] = e
+        for k in range(harmonics):
+            a[k] += gates[i] * steps[k] * e * np.conj(p[k])
+    return y
+
+
+def band_level_db(x: np.ndarray, sample_rate: int, low_hz: float = 200.0, high_hz: float = 4000.0) -> float:
+    """Energy of ``x`` between ``low_hz`` and ``high_hz`` (one FFT over the whole signal), dB."""
+    spectrum = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.size, 1 / sample_rate)
+    band = (f >= low_hz) & (f <= high_hz)
+    return float(10 * np.log10(np.sum(np.abs(spectrum[band]) ** 2)))
+
+
+def vinyl_clicks(
+    samples: int, sample_rate: int, *, kind: str = "crackle", per_s: float = 10.0, seed: int = 0
+) -> tuple[np.ndarray, list[tuple[int, int]]]:
+    """Clicks to add to a signal, and their ``(start, stop)`` sample spans.
+
+    ``"crackle"``: impulses up to 0.2 ms long, alternating in sign and
+    decaying (a stylus hitting dust); ``"pop"``: 0.02-0.8 ms of one-signed
+    exponential decay (a scratch). Peaks are 0.05 to 0.5 of full scale,
+    positions uniformly random, ``per_s`` a second.
+    """
+    rng = np.random.default_rng(seed)
+    out = np.zeros(samples)
+    spans = []
+    margin = sample_rate // 10
+    positions = np.sort(
+        rng.choice(np.arange(margin, samples - margin), int(per_s * samples / sample_rate), replace=False)
+    )
+    for p in positions:
+        amplitude = rng.uniform(0.05, 0.5) * rng.choice([-1.0, 1.0])
+        if kind == "crackle":
+            length = int(rng.integers(1, max(2, int(2e-4 * sample_rate)) + 1))
+            k = np.arange(length)
+            shape = amplitude * (-0.7) ** k * (1 + 0.2 * rng.standard_normal(length))
+        else:
+            length = int(rng.integers(max(1, sample_rate // 48000), max(2, int(8e-4 * sample_rate))))
+            k = np.arange(length)
+            shape = amplitude * np.exp(-k / max(length / 3, 0.5)) * (1 + 0.3 * rng.standard_normal(length))
+        out[p : p + length] += shape
+        spans.append((int(p), int(p) + length))
+    return out, spans
+
+
+def click_recall(
+    repaired: np.ndarray, clean: np.ndarray, clicks: np.ndarray, spans, *, margin: int = 5
+) -> float:
+    """Share of clicks repaired: the error left around each is below a tenth of the click's energy.
+
+    ``repaired`` is aligned with ``clean`` (the node's latency removed).
+    """
+    found = total = 0
+    for start, stop in spans:
+        if stop + margin > repaired.size:
+            continue
+        total += 1
+        left = np.sum((repaired[start - margin : stop + margin] - clean[start - margin : stop + margin]) ** 2)
+        found += left < 0.1 * np.sum(clicks[start:stop] ** 2)
+    return found / total
