@@ -50,6 +50,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import describe  # noqa: E402
 from sonicmix.dsp import hum as dsp_hum  # noqa: E402
 from sonicmix.nodes.dehum import DeClick, DeHum  # noqa: E402
 from tests.nodes.hum_signals import (  # noqa: E402
@@ -65,22 +66,6 @@ from tests.reference import dialogue  # noqa: E402
 RATE = 48000
 LEAD_S, TAIL_S = 3.0, 3.0
 RUNS = 5
-
-
-def cpu() -> str:
-    model, flags = "unknown", ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name") and model == "unknown":
-            model = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = line.split(":", 1)[1]
-    import numba
-
-    return (
-        f"{model}, {os.cpu_count()} cores; "
-        f"AVX2 {'avx2' in flags.split()}, AVX-512 {'avx512f' in flags.split()}; "
-        f"numba {numba.__version__}, numpy {np.__version__}"
-    )
 
 
 def clean_speech() -> np.ndarray:
@@ -287,7 +272,7 @@ def declick() -> None:
 
 
 def main() -> None:
-    print(f"CPU: {cpu()}")
+    print(f"CPU: {describe()}")
     if not dialogue.available():
         print(dialogue.SKIP_REASON)
         return

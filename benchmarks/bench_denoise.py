@@ -42,6 +42,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import describe  # noqa: E402
 from sonicmix.nodes.denoise import Denoise  # noqa: E402
 from tests.reference import dialogue, enhancers  # noqa: E402
 
@@ -50,23 +51,6 @@ SNRS_DB = (5.0, 10.0, 20.0)
 NOISES = ("vinyl_hiss", "3d_printer")
 LEAD_S = 1.5
 RUNS = 7
-
-
-def cpu() -> str:
-    model, flags = "unknown", ""
-    for line in Path("/proc/cpuinfo").read_text().splitlines():
-        if line.startswith("model name") and model == "unknown":
-            model = line.split(":", 1)[1].strip()
-        if line.startswith("flags") and not flags:
-            flags = line.split(":", 1)[1]
-    import numba
-
-    have = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512vl") if f in flags.split()]
-    return (
-        f"{model}, {os.cpu_count()} cores; flags {' '.join(have) or 'none of avx2/avx512'}; "
-        f"numba {numba.__version__} (NUMBA_CPU_NAME={os.environ.get('NUMBA_CPU_NAME', 'host')}), "
-        f"numpy {np.__version__}"
-    )
 
 
 def materials() -> dict[str, np.ndarray]:
@@ -160,7 +144,7 @@ def main() -> None:
         return
     if not dialogue.available():
         sys.exit(dialogue.SKIP_REASON)
-    print(cpu())
+    print(describe())
     print("\nSpeed, CPU time of one call on 10.8 s mono at 48 kHz (median of 7)")
     print("| build, input | Denoise | noisereduce | noisereduce / Denoise |")
     print("|---|---|---|---|")

@@ -27,8 +27,8 @@ deal with it:
   sits near the harmonic, such as speech, whose onsets count at once), so
   that the loop's gain does not depend on the hum's level and buried
   harmonics barely steer. The loop's natural frequency is scaled down by
-  the harmonics' pooled signal-to-noise ratio and up for the first seconds
-  (to pull in).
+  the cube root of the harmonics' pooled signal-to-noise ratio (its share
+  ``snr / (snr + confidence)``) and up for the first seconds (to pull in).
 
 The step gate ``g`` keeps the amplitudes still while anything but the hum
 dominates: it compares the output's power over 2 ms with its floor, the
@@ -99,10 +99,23 @@ _A3, _B3 = 1.1, 2.4
 _DETECTOR_HZ = 10.0
 _STAGES = 2
 _NOISE_S = 0.1
-#: Weighted signal-to-noise sum at which the tracking loop runs at half its
-#: natural frequency. Tuned on real speech over hum 7 dB below it: higher
-#: values hold the drift more firmly through speech but cannot acquire a
-#: fundamental 0.9 Hz away from the start (1e4 loses 0.9 Hz, 1e5 even 0.1 Hz).
+#: Weighted signal-to-noise sum ``snr`` against which the tracking loop's
+#: speed is set: its natural frequency is scaled by ``q = (snr / (snr +
+#: _CONFIDENCE)) ** (1/3)`` (0.79 at _CONFIDENCE, half at a seventh of it),
+#: so its three gains go as q, q**2 and q**3 and the gain of the drift's rate
+#: of change is proportional to the SNR share. Under dense dialogue the hum
+#: is seen almost only through its fundamental, below the voice: scaling by
+#: the share itself (q, not its cube root) slowed the q**3 term about
+#: 20-fold when that harmonic lost 7 dB (a HighPass(cutoff_hz=70.0) in front),
+#: and the loop, holding a rate of change of the drift it could no longer
+#: correct, ran to the edge of its range within seconds (the harmonics 2-13
+#: dB down in the pauses instead of 37-44; the whole hum 10 dB lower did the
+#: same). With the cube root, 37-44 dB again, and 30 dB with the
+#: fundamental 20 dB down (36 dB with the whole hum 10 dB down). Tuned on
+#: real speech over hum 7 dB below it: higher values hold the drift more
+#: firmly through speech but cannot acquire a fundamental 0.9 Hz away from
+#: the start (1e4 loses 0.9 Hz, 1e5 even 0.1 Hz; with the cube root, 3e4
+#: loses the high-passed dense dialogue again).
 _CONFIDENCE = 3000.0
 #: Above this harmonic the notches widen as sqrt(k / _WIDEN_FROM): harmonic k
 #: feels k times the tracked phase's jitter (from speech near the harmonics),
@@ -163,7 +176,8 @@ class HumLoop(NamedTuple):
         Per-sample coefficients of the phase detectors' smoothing stages and
         of their power's average.
     confidence : float
-        Pooled signal-to-noise ratio at which the loop runs at half speed.
+        Pooled signal-to-noise ratio ``snr`` that sets the loop's speed,
+        ``(snr / (snr + confidence)) ** (1/3)`` of its natural frequency.
     settle, pull : float
         Decay of the acquisition boost per refresh, and the share of it used.
     fast, slow : float
@@ -237,6 +251,11 @@ class HumState(NamedTuple):
         ``_SPANS`` windows.
     count : np.ndarray, shape=(1,), int64
         Samples processed (it times the refreshes, whatever the block sizes).
+    speed : np.ndarray, shape=(channels,), float64
+        The loop's speed ``q``, its natural frequency over ``tracking_hz``:
+        the cube root of ``snr / (snr + confidence)`` for the harmonics'
+        pooled signal-to-noise ratio ``snr``, times ``1 + pull * boost``;
+        refreshed every ``_REFRESH`` samples.
     """
 
     phasor: NDArray[np.complex128]
@@ -249,6 +268,7 @@ class HumState(NamedTuple):
     weights: NDArray[np.float64]
     gate: NDArray[np.float64]
     count: NDArray[np.int64]
+    speed: NDArray[np.float64]
 
 
 def hum_loop(
@@ -346,6 +366,7 @@ def init_hum_state(channels: int, harmonics: int, fundamental_hz: float, sample_
         np.zeros((ch, 2, k)),
         np.concatenate([[[0.0, 0.0, np.inf, 1.0, np.inf]] * ch, np.full((ch, int(_SPANS)), np.inf)], axis=1),
         np.zeros(1, np.int64),
+        np.zeros(ch),
     )
 
 
@@ -452,6 +473,7 @@ def cancel_hum(
             state.weights,
             state.gate,
             state.count,
+            state.speed,
             loop.step,
             _widening(state.amplitudes.shape[1]),
             loop.phase_gain,
@@ -493,6 +515,7 @@ def _cancel_kernel(
     weights,
     gate,
     count,
+    speed,
     step,
     widen,
     k1,
@@ -555,6 +578,10 @@ def _cancel_kernel(
         k1g = k1 - g * lms_k1
         if k1g < 0.0:
             k1g = 0.0
+        q = speed[c]
+        k1q = k1g * q
+        k2q = k2 * q * q
+        k3q = k3 * q * q * q
         ur = phasor[c].real
         ui = phasor[c].imag
         w = omega[c]
@@ -584,15 +611,18 @@ def _cancel_kernel(
             for k in range(4, n_h):
                 pr[k] = pr[k - 4] * u4r - pi[k - 4] * u4i
                 pi[k] = pr[k - 4] * u4i + pi[k - 4] * u4r
-            # the weights k / n_k and the step gate change slowly: refresh them every
-            # few samples (counted from the start of the stream, so blocks do not matter)
+            # the weights k / n_k, the loop's speed and the step gate change slowly: refresh
+            # them every few samples (counted from the start of the stream, so blocks do not matter)
             if tick & (_REFRESH - 1) == 0:
                 hum = 0.0
+                snr = 0.0
                 for k in range(n_h):
                     zz = zr[k] * zr[k] + zi[k] * zi[k]
+                    aa = ar[k] * ar[k] + ai[k] * ai[k]
                     wk[k] = (k + 1.0) / ((nk[k] if nk[k] > zz else zz) + 1e-20)
                     vk[k] = (k + 1.0) / (nk[k] + 1e-20)
-                    hum += ar[k] * ar[k] + ai[k] * ai[k]
+                    hum += aa
+                    snr += vk[k] * (k + 1.0) * aa
                 extra *= settle
                 # The gate: the output's close power against its floor, the least of
                 # its smooth power over the last _SPANS sub-windows of _SPAN_S.
@@ -631,6 +661,15 @@ def _cancel_kernel(
                 k1g = k1 - g * lms_k1
                 if k1g < 0.0:
                     k1g = 0.0
+                # The loop's natural frequency follows the harmonics' pooled
+                # signal-to-noise ratio, as its cube root: q -> 0 holds the
+                # tracked drift while speech covers the hum (wn -> q*wn
+                # scales the three gains and keeps the loop stable), and the
+                # drift's rate of change learns in proportion to the SNR.
+                q = (snr / (snr + confidence)) ** (1.0 / 3.0) * (1.0 + pull * extra)
+                k1q = k1g * q
+                k2q = k2 * q * q
+                k3q = k3 * q * q * q
             tick += 1
             if gate_trace.shape[1]:
                 gate_trace[c, i] = g
@@ -647,7 +686,6 @@ def _cancel_kernel(
             # the harmonic's vote, so harmonics buried in speech barely steer.
             num = 0.0
             den = 0.0
-            snr = 0.0
             for k in range(n_h):
                 er = e * pr[k]
                 ei = -e * pi[k]
@@ -661,26 +699,21 @@ def _cancel_kernel(
                 num += wk[k] * (zi[k] * ar[k] - zr[k] * ai[k])
                 mag = (k + 1.0) * (ar[k] * ar[k] + ai[k] * ai[k])
                 den += wk[k] * mag
-                snr += vk[k] * mag
             d = 2.0 * num / (den + 1e-30)
             # a transient (a plosive, a click) must not throw the oscillator off
             if d > clip:
                 d = clip
             elif d < -clip:
                 d = -clip
-            # The loop's bandwidth follows the harmonics' signal-to-noise
-            # ratio: q -> 0 holds the tracked drift while speech covers the
-            # hum (wn -> q*wn scales the three gains and keeps the loop stable).
-            q = snr / (snr + confidence) * (1.0 + pull * extra)
-            dw += (k3 * q * q * q) * d
-            w += dw + (k2 * q * q) * d
+            dw += k3q * d
+            w += dw + k2q * d
             if w < w_lo:
                 w = w_lo
                 dw = 0.0
             elif w > w_hi:
                 w = w_hi
                 dw = 0.0
-            s = w + (k1g * q) * d
+            s = w + k1q * d
             s2 = s * s
             cr = 1.0 - s2 * (0.5 - s2 * (1.0 / 24.0 - s2 * (1.0 / 720.0)))
             ci = s * (1.0 - s2 * (1.0 / 6.0 - s2 * (1.0 / 120.0)))
@@ -706,6 +739,7 @@ def _cancel_kernel(
         omega[c] = w
         chirp[c] = dw
         boost[c] = extra
+        speed[c] = q
     count[0] += n
 
 

@@ -20,7 +20,7 @@ How it works (:mod:`sonicmix.dsp.leveler` holds the gain computer):
    channel (stereo-linked), interpolated linearly between frames.
 
 The audio is delayed by the lookahead plus the detector's decision delay
-(:meth:`latency_samples`, about 1.6 s with the defaults); graphs compensate it.
+(:meth:`latency_samples`, about 2.1 s with the defaults); graphs compensate it.
 Streaming gives the samples of a whole-buffer call, bit for bit.
 
 Examples
@@ -28,7 +28,7 @@ Examples
 >>> import numpy as np
 >>> leveler = Leveler(target_lufs=-20.0)
 >>> round(leveler.latency_samples(48000) / 48000, 2)    # seconds: lookahead + the detector's delay
-1.64
+2.14
 """
 
 from __future__ import annotations
@@ -63,11 +63,11 @@ class Leveler(Node):
         Loudness the speech is brought to (automatable).
     max_boost_db, max_cut_db : float, default 12.0
         Largest gain up and down (automatable).
-    response_s : float, default 0.5
+    response_s : float, default 0.3
         Time constant of the gain's movement while speech is present (automatable).
     window_s : float, default 3.0
         Length of the speech-gated loudness window.
-    lookahead_s : float, default 1.5
+    lookahead_s : float, default 2.0
         How much of the window lies ahead of the moment the gain applies to
         (0 .. ``window_s``): the node's latency, with the detector's delay.
     """
@@ -75,9 +75,9 @@ class Leveler(Node):
     target_lufs: float = -20.0
     max_boost_db: float = 12.0
     max_cut_db: float = 12.0
-    response_s: float = 0.5
+    response_s: float = 0.3
     window_s: float = 3.0
-    lookahead_s: float = 1.5
+    lookahead_s: float = 2.0
 
     automatable: ClassVar[frozenset[str]] = frozenset(
         {"target_lufs", "max_boost_db", "max_cut_db", "response_s"}
