@@ -36,3 +36,9 @@ EXAMPLES = [
     (Ducker(below_lu=0.0, depth_db=60.0, mode="band", lookahead_s=0.05, threshold_db=-40.0), 1),
     (Ducker(below_lu=60.0, depth_db=6.0, attack_s=0.001, release_s=0.001, hold_s=0.0), 6),
 ]
+
+# The key gated by the speech detector: broadband, and loudness-aware with a stereo key.
+EXAMPLES += [
+    (Ducker(speech_gate=True), 1),
+    (Ducker(speech_gate=True, below_lu=6.0, lookahead_s=0.0), 2),
+]

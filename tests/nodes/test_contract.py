@@ -74,6 +74,7 @@ UNITLESS = {
     "semitones",  # the name is the unit (equal-tempered semitones)
     "ir_sample_rate",  # an impulse response's sample rate in Hz, spelt like every `sample_rate: int`
     "harmonics",  # DeHum: how many harmonics of the mains are removed (a count)
+    "speech_gate",  # Ducker: a choice (True/False), whether the speech detector gates the key
 }
 UNIT_SUFFIX = re.compile(r".*_(hz|s|db|lufs|lu|dbtp|dbfs|samples|ms_never)$")
 

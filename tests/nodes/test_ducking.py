@@ -534,3 +534,52 @@ def test_filters_above_nyquist_are_refused_at_init_state():
 def test_a_key_is_required():
     with pytest.raises(ParameterError, match="needs a side-chain key"):
         Ducker()(np.zeros((1, 10), np.float32), FS)
+
+
+# ------------------------------------------------------------------ speech_gate: the detector on the key
+
+
+def _recorded_key(fs: int) -> tuple[np.ndarray, np.ndarray]:
+    """A music loop alone for 8 s, then speech over it 10 LU down, then the loop alone again 8 s.
+
+    The ground truth of speech (10 ms frames, from the clean speech) is returned per sample.
+    """
+    from tests.reference import dialogue
+
+    if not dialogue.available():
+        pytest.skip(dialogue.SKIP_REASON)
+    voice = dialogue.concatenate(dialogue.prompts(6, fs, first=60), fs, pause_s=(0.3, 0.6))
+    speech = np.concatenate([np.zeros((1, 8 * fs)), voice, np.zeros((1, 8 * fs))], axis=1)
+    music = dialogue.music("garzul", speech.shape[1], fs).mean(axis=0, keepdims=True)
+    music *= np.sqrt(np.mean(voice**2) / np.mean(music**2)) * 10 ** (-10 / 20)
+    hop = int(dialogue.TRUTH_HOP_S * fs)
+    truth = np.repeat(dialogue.truth_frames(speech, fs), hop)
+    return (speech + music).astype(np.float32), truth
+
+
+def test_speech_gate_ignores_music_on_the_key_and_ducks_for_speech():
+    """With speech_gate, the music before the speech does not duck the bed (without it, it does),
+    and during the speech the bed is ducked by the depth nearly all the time (ground truth from the
+    clean speech)."""
+    fs = 48000
+    key, truth = _recorded_key(fs)
+    bed = np.full((1, key.shape[1]), 0.1, np.float32)
+    measured = {}
+    for gate in (False, True):
+        node = Ducker(depth_db=12.0, speech_gate=gate)
+        gain = node.analyse(bed, fs, key=key).gain_db[node.latency_samples(fs) :]  # on the key's time
+        measured[gate] = (gain[: 7 * fs], gain[: truth.size][truth[: gain.size]])
+    assert measured[True][0].min() > -1.0
+    assert measured[False][0].min() < -11.0
+    assert np.mean(measured[True][1] <= -11.0) > 0.8
+
+
+def test_speech_gate_adds_the_detectors_wait_to_the_latency():
+    from sonicmix.speech import SpeechDetector
+
+    fs = 48000
+    detector = SpeechDetector()
+    wait = detector.latency_samples(fs) + detector.hop_samples(fs) - 1
+    assert Ducker(speech_gate=True).latency_samples(fs) == Ducker().latency_samples(fs) + wait
+    with pytest.raises(ParameterError, match="speech_gate=1; expected True or False"):
+        Ducker(speech_gate=1)
