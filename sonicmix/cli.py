@@ -165,40 +165,36 @@ def _measure_file(
     if file_info.frames == 0:
         raise AudioFileError(f"cannot measure {path!r}: the file holds no audio (0 frames)")
     # Raises LayoutError if the layout is unknown or does not match the file's channel count.
-    meter = LoudnessMeter(file_info.sample_rate, channels=file_info.channels, layout=layout, dtype="float32")
+    # With speech: the built-in detector hears the same blocks (sonicmix.speech.gating.SpeechMeter).
+    meter: Any
+    if speech is None:
+        meter = LoudnessMeter(file_info.sample_rate, channels=file_info.channels, layout=layout,
+                              dtype="float32")
+    else:
+        from sonicmix.speech.gating import SpeechMeter
+
+        meter = SpeechMeter(file_info.sample_rate, channels=file_info.channels, layout=layout,
+                            dtype="float32")
     stage = f"measure {os.path.basename(path)}"
     done = 0
     # float32 holds every 16- and 24-bit PCM sample and every 32-bit float sample exactly.
-    detector = state = None
-    probabilities = []
-    if speech is not None:
-        from sonicmix.speech import SpeechDetector
-
-        detector = SpeechDetector()
-        state = detector.init_state(file_info.sample_rate)
     for block in sio.blocks(path, _MEASURE_BLOCK_SIZE, dtype="float32"):
         try:
             meter.update(block)
         except AudioError as err:  # NaN or inf samples: the meter counts from the file's start
             raise AudioError(f"cannot measure {path!r}: {err}") from None
-        if detector is not None:
-            p, state = detector.process(block, file_info.sample_rate, state)
-            probabilities.append(p)
         done += block.shape[1]
         if progress is not None:
             progress(stage, done, file_info.frames)
-    if detector is not None and speech is not None:
-        from sonicmix.speech import SpeechActivity
+    if speech is None:
+        return meter.report()
+    from sonicmix.speech import SpeechActivity
 
-        probabilities.append(detector.flush(file_info.sample_rate, state))
-        speech.append(
-            SpeechActivity.from_probabilities(
-                np.concatenate(probabilities),
-                detector.hop_s(file_info.sample_rate),
-                duration_s=done / file_info.sample_rate,
-            )
-        )
-    return meter.report()
+    report, probabilities = meter.finish()
+    speech.append(
+        SpeechActivity.from_probabilities(probabilities, meter.hop_s, duration_s=done / file_info.sample_rate)
+    )
+    return report
 
 
 def _measure_builtin(layout: str | None) -> LoudnessReport:

@@ -50,31 +50,19 @@ def measure_clip(source: Any, offset: int, length: int, sample_rate: int, target
     ``source`` has ``read(start, n) -> (channels, n)`` (an opened clip
     source); ``matrix`` converts its channels to the track's ``layout``.
     """
-    from sonicmix.loudness import LoudnessMeter
-    from sonicmix.speech import SpeechDetector
     from sonicmix.speech.activity import THRESHOLD
-    from sonicmix.speech.gating import speech_blocks, speech_gated_lufs
+    from sonicmix.speech.gating import SpeechMeter, speech_blocks, speech_gated_lufs
 
-    detector = SpeechDetector()
-    state = detector.init_state(sample_rate)
-    meter = None
-    frames = []
+    if length <= 0:
+        return ClipLoudness(-math.inf, 0.0, "silent", 0.0)
+    channels = source.channels if matrix is None else matrix.shape[0]
+    meter = SpeechMeter(sample_rate, channels=None if layout else channels, layout=layout, true_peak=False)
     for start in range(0, length, _CHUNK):
         block = source.read(offset + start, min(_CHUNK, length - start)).astype(np.float64)
-        if matrix is not None:
-            block = matrix @ block
-        if meter is None:
-            meter = LoudnessMeter(sample_rate, layout=layout, true_peak=False) if layout else \
-                LoudnessMeter(sample_rate, channels=block.shape[0], true_peak=False)
-        meter.update(block)
-        probabilities, state = detector.process(block, sample_rate, state)
-        frames.append(probabilities)
-    frames.append(detector.flush(sample_rate, state))
-    if meter is None:
-        return ClipLoudness(-math.inf, 0.0, "silent", 0.0)
-    report = meter.report()
-    hop_s = detector.hop_s(sample_rate)
-    speech = np.concatenate(frames) >= THRESHOLD
+        meter.update(block if matrix is None else matrix @ block)
+    report, probabilities = meter.finish()
+    hop_s = meter.hop_s
+    speech = probabilities >= THRESHOLD
     speech_s = float(speech.sum() * hop_s)
     loudness, basis = -math.inf, "speech"
     if speech_s >= MIN_SPEECH_S:

@@ -388,9 +388,14 @@ class Ducker(Node):
 
     def latency_samples(self, sample_rate: int) -> int:
         """Lookahead delay in samples: ``round(lookahead_s * sample_rate)``, plus the speech
-        detector's wait (:func:`speech_gate_delay`) with ``speech_gate``."""
+        detector's wait with ``speech_gate`` (:meth:`SpeechDetector.decision_delay_samples
+        <sonicmix.speech.SpeechDetector.decision_delay_samples>`)."""
         lookahead = int(round(self.lookahead_s * sample_rate))
-        return lookahead + (speech_gate_delay(sample_rate) if self.speech_gate else 0)
+        if not self.speech_gate:
+            return lookahead
+        from sonicmix.speech import SpeechDetector
+
+        return lookahead + SpeechDetector().decision_delay_samples(sample_rate)
 
     def _filters(self, fs: int, dtype: Any) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
         """The key's speech-band filter, the band-mode filter and the K-weighting filter."""
@@ -603,26 +608,14 @@ class Ducker(Node):
         return y, state, record
 
 
-def speech_gate_delay(sample_rate: int) -> int:
-    """Samples the key's level waits for the speech detector's decision on it.
-
-    A detector frame's probability comes ``latency_samples`` after the frame
-    ends; waiting that long plus one frame less a sample gives every sample's
-    decision by the time the sample is used.
-    """
-    from sonicmix.speech import SpeechDetector
-
-    detector = SpeechDetector()
-    return detector.latency_samples(sample_rate) + detector.hop_samples(sample_rate) - 1
-
-
 class SpeechGate:
     """The key's speech detector, and delay lines that hold the key's level until it has decided.
 
     Every per-sample series of the key (band power, and with ``below_lu`` the
-    K-weighted key and programme powers) is delayed by :func:`speech_gate_delay`
-    and the band power is zeroed where the detector heard no speech: the
-    activity detector then sees silence there.
+    K-weighted key and programme powers) is delayed by the detector's
+    :meth:`~sonicmix.speech.SpeechDetector.decision_delay_samples`, and the band
+    power is zeroed where the detector heard no speech: the activity detector
+    then sees silence there.
     """
 
     def __init__(self, sample_rate: int) -> None:
@@ -632,7 +625,7 @@ class SpeechGate:
         self.sample_rate = sample_rate
         self.state = self.detector.init_state(sample_rate)
         self.hop = self.detector.hop_samples(sample_rate)
-        self.wait = speech_gate_delay(sample_rate)
+        self.wait = self.detector.decision_delay_samples(sample_rate)
         self.probabilities = np.zeros(0, np.float32)
         self.first_frame = 0  # frame index of probabilities[0]
         self.seen = 0  # key samples fed so far

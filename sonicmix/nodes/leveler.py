@@ -98,7 +98,7 @@ class Leveler(Node):
 
     # -- timing -------------------------------------------------------------------------------------
     def _frames(self, sample_rate: int) -> tuple[int, int, int, int]:
-        """(hop samples, frames behind, frames ahead, detector delay in samples)."""
+        """(hop samples, frames behind, frames ahead, the detector's decision delay in samples)."""
         from sonicmix.speech import SpeechDetector
 
         detector = SpeechDetector()
@@ -106,13 +106,12 @@ class Leveler(Node):
         hop_s = hop / sample_rate
         ahead = int(round(self.lookahead_s / hop_s))
         behind = max(0, int(round(self.window_s / hop_s)) - 1 - ahead)
-        return hop, behind, ahead, detector.latency_samples(sample_rate)
+        return hop, behind, ahead, detector.decision_delay_samples(sample_rate)
 
     def latency_samples(self, sample_rate: int) -> int:
         hop, _, ahead, delay = self._frames(sample_rate)
-        # frame t's gain needs the speech decisions up to frame t + ahead, which come
-        # `delay` samples after that frame ends; its first sample is then this late
-        return (ahead + 1) * hop + delay - 1
+        # frame t's gain needs the speech decision on frame t + ahead
+        return ahead * hop + delay
 
     # -- streaming -----------------------------------------------------------------------------------
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> LevelerNodeState:

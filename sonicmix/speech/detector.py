@@ -211,6 +211,16 @@ class SpeechDetector:
         """:meth:`latency_samples` in seconds: how far behind the input the decisions are."""
         return self.latency_samples(sample_rate) / sample_rate
 
+    def decision_delay_samples(self, sample_rate: int) -> int:
+        """The most samples any input sample waits until its frame's probability is out.
+
+        A frame's probability comes :meth:`latency_samples` after the frame's
+        last sample; the frame's first sample waits a hop less a sample more.
+        A consumer that delays what it gates by this much has every decision
+        in time (the leveler, the ducker's ``speech_gate``).
+        """
+        return self.latency_samples(sample_rate) + self.hop_samples(sample_rate) - 1
+
     def init_state(self, sample_rate: int) -> SpeechState:
         """The state before the first sample."""
         from sonicmix.speech import features as ft

@@ -11,11 +11,12 @@ relative) then apply to those blocks alone.
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from numpy.typing import NDArray
 
-__all__ = ["speech_blocks", "speech_gated_lufs"]
+__all__ = ["SpeechMeter", "speech_blocks", "speech_gated_lufs"]
 
 #: BS.1770 gating block and its step (75 % overlap), in seconds.
 BLOCK_S, STEP_S = 0.4, 0.1
@@ -56,3 +57,46 @@ def speech_gated_lufs(block_powers: NDArray[np.float64], speech: NDArray[np.bool
     if not kept.any():
         return -math.inf
     return float(-0.691 + 10.0 * np.log10(chosen[kept].mean()))
+
+
+class SpeechMeter:
+    """A BS.1770 meter and the built-in speech detector, fed the same blocks.
+
+    What speech-gated measurement of a file or a clip needs in one pass, in
+    constant memory: :meth:`update` block by block, then :meth:`finish` for
+    the meter's report and the detector's probability of every frame.
+    ``channels``, ``layout``, ``dtype`` and ``true_peak`` are the meter's
+    (:class:`sonicmix.loudness.LoudnessMeter`).
+
+    >>> meter = SpeechMeter(16000, channels=1)
+    >>> meter.update(np.zeros((1, 16000), np.float32))
+    >>> report, probabilities = meter.finish()
+    >>> probabilities.size, round(meter.hop_s, 3)
+    (100, 0.01)
+    """
+
+    def __init__(self, sample_rate: int, *, channels: int | None = None, layout: str | None = None,
+                 dtype: Any = np.float32, true_peak: bool = True) -> None:
+        from sonicmix.loudness import LoudnessMeter
+        from sonicmix.speech.detector import SpeechDetector
+
+        self.meter = LoudnessMeter(
+            sample_rate, channels=channels, layout=layout, dtype=dtype, true_peak=true_peak
+        )
+        self.sample_rate = sample_rate
+        self.detector = SpeechDetector()
+        self.hop_s = self.detector.hop_s(sample_rate)
+        self._state = self.detector.init_state(sample_rate)
+        self._probabilities: list[NDArray[np.float32]] = []
+
+    def update(self, block: NDArray[np.floating]) -> None:
+        """Measure one ``(channels, n)`` block (the meter first: it checks the samples)."""
+        self.meter.update(block)
+        probabilities, self._state = self.detector.process(block, self.sample_rate, self._state)
+        self._probabilities.append(probabilities)
+
+    def finish(self) -> tuple[Any, NDArray[np.float32]]:
+        """``(LoudnessReport, probability of every frame)``; the detector's stream ends here."""
+        self._probabilities.append(self.detector.flush(self.sample_rate, self._state))
+        return self.meter.report(), np.concatenate(self._probabilities)
+
