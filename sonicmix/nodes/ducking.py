@@ -388,8 +388,8 @@ class Ducker(Node):
 
     def latency_samples(self, sample_rate: int) -> int:
         """Lookahead delay in samples: ``round(lookahead_s * sample_rate)``, plus the speech
-        detector's wait with ``speech_gate`` (:meth:`SpeechDetector.decision_delay_samples
-        <sonicmix.speech.SpeechDetector.decision_delay_samples>`)."""
+        detector's wait with ``speech_gate``
+        (:meth:`sonicmix.speech.SpeechDetector.decision_delay_samples`)."""
         lookahead = int(round(self.lookahead_s * sample_rate))
         if not self.speech_gate:
             return lookahead

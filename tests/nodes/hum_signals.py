@@ -124,6 +124,53 @@ def _same_filter(x, trace, harmonics, steps, gates):  # pragma: no cover - compi
     return y
 
 
+def dense_dialogue(voices: list, sample_rate: int, *, seed: int = 3) -> tuple[np.ndarray, np.ndarray, list]:
+    """Dense dialogue and a buzz's phase: ``(voice, phase, pauses)`` at ``sample_rate``.
+
+    The mono recordings ``voices`` (Allison's prompts), each at -20 dBFS RMS +-4 dB, with 0.4-1.2 s
+    of digital silence after each, after 2 s of silence. ``phase`` is that of a 50 Hz fundamental
+    drifting +-0.2 Hz (20 s period). The pauses are the runs of silence after the first 2 s and
+    longer than 0.3 s, 20 ms in from either end.
+    """
+    rng = np.random.default_rng(seed)
+    parts = [np.zeros(2 * sample_rate)]
+    for recording in voices:
+        voice = recording * 1.0  # a copy, scaled below
+        voice *= 10 ** ((rng.uniform(-4, 4) - 20) / 20) / np.sqrt(np.mean(voice**2))
+        parts += [voice, np.zeros(int(rng.uniform(0.4, 1.2) * sample_rate))]
+    voice = np.concatenate(parts)
+    t = np.arange(voice.size) / sample_rate
+    phase = 2 * np.pi * np.cumsum(50.0 + 0.2 * np.sin(2 * np.pi * t / 20)) / sample_rate  # +-0.2 Hz
+    silent = np.concatenate([[False], voice == 0, [False]])
+    edges = np.flatnonzero(silent[1:] != silent[:-1])
+    trim = int(0.02 * sample_rate)
+    runs = zip(edges[::2], edges[1::2], strict=True)
+    pauses = [(a + trim, b - trim) for a, b in runs if a >= 2 * sample_rate and b - a > 0.3 * sample_rate]
+    return voice, phase, pauses
+
+
+def pause_levels_db(
+    y: np.ndarray, phase: np.ndarray, pauses: list, k: np.ndarray, amplitudes: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """What is left of a buzz ``sum amplitudes * sin(k phase + k)`` in the pauses of ``y``, in dB.
+
+    Each harmonic is measured by a lock-in on its known phase in each pause (those within
+    ``y``); returns ``(rms, worst)``: the length-weighted RMS over the pauses and the worst pause,
+    each relative to the harmonic's amplitude.
+    """
+    kept = [(a, b) for a, b in pauses if b <= y.size]
+    levels = np.array(
+        [
+            [2 * abs(np.mean(y[a:b] * np.exp(-1j * (h * phase[a:b] + h - np.pi / 2)))) for h in k]
+            for a, b in kept
+        ]
+    )
+    lengths = np.array([b - a for a, b in kept])[:, np.newaxis]
+    rms = 10 * np.log10(np.sum(lengths * levels**2, axis=0) / np.sum(lengths) / amplitudes**2)
+    worst = 20 * np.log10(np.max(levels / amplitudes, axis=0))
+    return rms, worst
+
+
 def band_level_db(x: np.ndarray, sample_rate: int, low_hz: float = 200.0, high_hz: float = 4000.0) -> float:
     """Energy of ``x`` between ``low_hz`` and ``high_hz`` (one FFT over the whole signal), dB."""
     spectrum = np.fft.rfft(x)

@@ -36,8 +36,10 @@ from sonicmix.nodes.eq import HighPass
 from tests.nodes.hum_signals import (
     band_level_db,
     click_recall,
+    dense_dialogue,
     harmonic_levels_db,
     mains_hum,
+    pause_levels_db,
     same_filter,
     vinyl_clicks,
 )
@@ -171,25 +173,11 @@ DENSE_PROMPTS = (
 def _dense_dialogue() -> tuple[np.ndarray, np.ndarray, list[tuple[int, int]]]:
     """Dense female dialogue, about 50 s at RATE: the voice, the hum's phase, the pauses.
 
-    Allison's prompts (a 17 s monologue among short answers) at -20 dBFS RMS
-    +-4 dB with 0.4-1.2 s of digital silence between them (about 80 % speech), after 2 s
-    of silence; the pauses are the runs of silence, 20 ms in from either end.
+    Allison's prompts (a 17 s monologue among short answers), about 80 % speech
+    (:func:`tests.nodes.hum_signals.dense_dialogue`).
     """
-    rng = np.random.default_rng(3)
-    parts = [np.zeros(2 * RATE)]
-    for name in DENSE_PROMPTS:
-        voice = dialogue.load(dialogue.ALLISON / f"{name}.wav", RATE)[0]
-        voice *= 10 ** ((rng.uniform(-4, 4) - 20) / 20) / np.sqrt(np.mean(voice**2))
-        parts += [voice, np.zeros(int(rng.uniform(0.4, 1.2) * RATE))]
-    voice = np.concatenate(parts)
-    t = np.arange(voice.size) / RATE
-    phase = 2 * np.pi * np.cumsum(50.0 + 0.2 * np.sin(2 * np.pi * t / 20)) / RATE  # +-0.2 Hz
-    silent = np.concatenate([[False], voice == 0, [False]])
-    edges = np.flatnonzero(silent[1:] != silent[:-1])
-    trim = int(0.02 * RATE)
-    runs = zip(edges[::2], edges[1::2], strict=True)
-    pauses = [(a + trim, b - trim) for a, b in runs if a >= 2 * RATE and b - a > 0.3 * RATE]
-    return voice, phase, pauses
+    voices = [dialogue.load(dialogue.ALLISON / f"{name}.wav", RATE)[0] for name in DENSE_PROMPTS]
+    return dense_dialogue(voices, RATE)
 
 
 @needs_speech
@@ -208,16 +196,7 @@ def test_dense_dialogue_every_harmonic_30db_down_in_the_pauses(fundamental_hz):
     node = DeHum(fundamental_hz=fundamental_hz, harmonics=12)
     latency = node.latency_samples(RATE)
     y = node((voice + hum)[np.newaxis], RATE)[0][latency:]
-    pauses = [(a, b) for a, b in pauses if b <= y.size]  # (the last, with the fundamental found)
-    levels = np.array(
-        [
-            [2 * abs(np.mean(y[a:b] * np.exp(-1j * (h * phase[a:b] + h - np.pi / 2)))) for h in k]
-            for a, b in pauses
-        ]
-    )
-    lengths = np.array([b - a for a, b in pauses])[:, np.newaxis]
-    per_harmonic = 10 * np.log10(np.sum(lengths * levels**2, axis=0) / np.sum(lengths) / amplitudes**2)
-    worst_pause = 20 * np.log10(np.max(levels / amplitudes, axis=0))
+    per_harmonic, worst_pause = pause_levels_db(y, phase, pauses, k, amplitudes)
     assert per_harmonic.max() <= -30.0, f"pauses: {np.round(per_harmonic, 1)}"
     assert worst_pause.max() <= -25.0, f"worst pause: {np.round(worst_pause, 1)}"
     # the speech band of the voice through the node (the comb holds still under the speech)
