@@ -23,19 +23,10 @@ if [ -f "$FILE" ] && [ -f "$PROMPT" ] && [ -f "$NOISE" ]; then
     echo "recordings present: $FILE $PROMPT $NOISE"
     exit 0
 fi
-if ! command -v apt-get >/dev/null 2>&1; then
-    echo "apt-get not found: install Debian's codec2-examples by other means, or set" \
-         "SONICMIX_SPEECH_WAV to a mono speech WAV" >&2
+if ! bash "$(dirname "$0")/apt_install.sh" codec2-examples asterisk-core-sounds-en-wav sonic-pi-samples; then
+    echo "or set SONICMIX_SPEECH_WAV to a mono speech WAV" >&2
     exit 1
 fi
-SUDO=""
-if [ "$(id -u)" -ne 0 ]; then
-    SUDO="sudo"
-fi
-export DEBIAN_FRONTEND=noninteractive
-$SUDO apt-get update -qq
-$SUDO apt-get install -y -qq --no-install-recommends \
-    codec2-examples asterisk-core-sounds-en-wav sonic-pi-samples >/dev/null
 for f in "$FILE" "$PROMPT" "$NOISE"; do
     if [ ! -f "$f" ]; then
         echo "packages installed but $f is missing" >&2

@@ -10,8 +10,10 @@ Commands
   closed loop of :func:`sonicmix.deliver.deliver`) and write it atomically
   to OUT (``.wav`` or ``.flac``); IN is never overwritten.
 - ``sonicmix targets [--json]``: the loudness target presets and their sources.
-- ``sonicmix render SESSION -o DIR [--target NAME] [--name NAME] [--force] [--json]``: deliver a
-  session file; a delivery of the same name already in DIR is replaced only with ``--force``.
+- ``sonicmix render SESSION -o DIR [--target NAME] [--formats LIST] [--deliver LIST] [--name NAME]
+  [--force] [--json]``: deliver a session file; a delivery of the same name already in DIR is
+  replaced only with ``--force``. ``--deliver spotify:opus,apple-podcasts:mp3`` renders once and
+  delivers to each target into ``DIR/<target>/``.
 - ``sonicmix batch SESSION... -o DIR [--target NAME] [--jobs N | --scheduler ADDRESS] [--json]``:
   deliver many sessions in parallel, each into ``DIR/<session name>/``
   (see :func:`sonicmix.batch.render_many`).
@@ -636,7 +638,16 @@ def _cmd_render(args: argparse.Namespace) -> int:
         options = {"overwrite": args.force, **_limiting_option(args)}
         if args.name is not None:
             options["name"] = args.name
-        delivery = render_session(session, args.out, target=args.target, progress=args.bar, **options)
+        if args.formats is not None:
+            options["formats"] = args.formats
+        deliver_to = _deliver_spec(args.deliver) if args.deliver else None
+        if deliver_to and (args.target or args.formats):
+            raise ParameterError(
+                "--deliver names the targets and formats; expected no --target or --formats with it"
+            )
+        delivery = render_session(
+            session, args.out, target=args.target, deliver_to=deliver_to, progress=args.bar, **options
+        )
     except KeyboardInterrupt:
         raise
     except (SonicmixError, OSError) as err:
@@ -648,9 +659,39 @@ def _cmd_render(args: argparse.Namespace) -> int:
         return EXIT_ERROR
     finally:
         args.bar.close()
+    if isinstance(delivery, dict):  # --deliver: one delivery per target, each in DIR/<target>/
+        if args.json:
+            print(json.dumps({t: d.to_dict() for t, d in delivery.items()}, indent=2, allow_nan=False))
+        for name, each in delivery.items():
+            logger.info("delivered %s to %s into %s", args.session, name, os.path.join(args.out, name))
+            if not args.json:
+                _print_delivery(args, each, args.session)
+        return EXIT_OK if all(d.passed for d in delivery.values()) else EXIT_NOT_COMPLIANT
     logger.info("rendered %s into %s in %.1f s", args.session, args.out, delivery.elapsed_s)
     _print_delivery(args, delivery, args.session)
     return EXIT_OK if delivery.passed else EXIT_NOT_COMPLIANT
+
+
+def _deliver_spec(text: str) -> dict[str, list[str]]:
+    """``"spotify:opus:96k,apple-podcasts:mp3"`` -> ``{"spotify": ["opus:96k"], "apple-podcasts": ["mp3"]}``.
+
+    Each item is ``TARGET:FORMAT[:SETTING]``; a target named twice gets both formats.
+
+    Examples
+    --------
+    >>> _deliver_spec("spotify:opus,apple-podcasts:mp3:128k,spotify:flac")
+    {'spotify': ['opus', 'flac'], 'apple-podcasts': ['mp3:128k']}
+    """
+    chosen: dict[str, list[str]] = {}
+    for item in (part.strip() for part in text.split(",")):
+        target, _, fmt = item.partition(":")
+        if not target or not fmt:
+            raise ParameterError(
+                f"--deliver item {item!r}; expected TARGET:FORMAT such as 'spotify:opus' or "
+                "'apple-podcasts:mp3:128k', items separated by commas"
+            )
+        chosen.setdefault(target, []).append(fmt)
+    return chosen
 
 
 def _cmd_podcast(args: argparse.Namespace) -> int:
@@ -882,6 +923,18 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="replace a delivery of the same name already in DIR (without it, that is an error, "
         "reported before rendering)",
+    )
+    render.add_argument(
+        "--formats",
+        metavar="LIST",
+        help="formats of the mix, comma-separated: wav, flac, mp3[:192k], aac[:256k], opus[:96k], "
+        "vorbis[:q5] (overrides the session's; encoded files are verified after decoding)",
+    )
+    render.add_argument(
+        "--deliver",
+        metavar="LIST",
+        help="render once and deliver to several targets, each into DIR/<target>/: "
+        "TARGET:FORMAT items separated by commas, e.g. spotify:opus,apple-podcasts:mp3,ebu-r128:wav",
     )
     _add_warn_limiting(render)
     render.add_argument("--json", action="store_true", help="print the delivery report as JSON")

@@ -328,6 +328,7 @@ def _render_result_html(result: Any) -> str:
 
 
 def _read_start(path: str, seconds: float) -> tuple[np.ndarray, int] | None:
+    """The first ``seconds`` of a deliverable: libsndfile, else decoded as a player would (AAC, Opus)."""
     try:
         import soundfile as sf
 
@@ -335,7 +336,19 @@ def _read_start(path: str, seconds: float) -> tuple[np.ndarray, int] | None:
             rate = f.samplerate
             data = f.read(int(round(seconds * rate)), dtype="float32", always_2d=True)
         return np.ascontiguousarray(data.T), rate
-    except (OSError, RuntimeError):  # moved or unreadable (soundfile's errors are RuntimeErrors)
+    except (OSError, RuntimeError):  # moved, or a format libsndfile does not read (soundfile: RuntimeError)
+        pass
+    try:
+        from sonicmix.delivery.codecs import decoded_blocks, decoded_rate
+
+        rate = decoded_rate(path)
+        wanted, parts = int(round(seconds * rate)), []
+        for block in decoded_blocks(path, block_size=rate):
+            parts.append(block)
+            if sum(p.shape[1] for p in parts) >= wanted:
+                break
+        return (np.concatenate(parts, axis=1)[:, :wanted], rate) if parts else None
+    except Exception:  # noqa: BLE001 - no PyAV, or not decodable: the page says it has no player
         return None
 
 

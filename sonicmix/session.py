@@ -97,7 +97,7 @@ __all__ = [
 _TOP_LEVEL = ("session", "tracks", "buses")
 _SUBTYPES = ("PCM_24", "PCM_16", "FLOAT")
 #: Keys of ``[session]`` that become keyword arguments of :func:`sonicmix.deliver.deliver`.
-_OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s")
+_OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s", "formats")
 _SESSION_KEYS = ("sample_rate", "target", "master", *_OPTIONS)
 #: Node parameters that may name a file: resolved against the session's folder like clip files.
 _PATH_PARAMETERS = {"ConvolutionReverb": ("impulse_response",)}
@@ -123,7 +123,8 @@ class Session:
         Deliverable options passed to :func:`sonicmix.deliver.deliver`:
         ``name`` (str), ``stems`` and ``dialogue`` (lists of bus names),
         ``me_mix`` and ``bext`` (bool), ``subtype`` ("PCM_24", "PCM_16" or
-        "FLOAT"), ``tail_s`` (float, seconds).
+        "FLOAT"), ``tail_s`` (float, seconds), ``formats`` (list of format
+        specs such as ``["wav", "mp3:192k"]``, see :mod:`sonicmix.delivery.formats`).
     path : str, optional
         The file the session was read from (used in error messages; not compared).
     """
@@ -516,6 +517,17 @@ def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> 
         elif key == "tail_s":
             if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
                 raise _fail(path, where, f"={value!r}; expected a finite number of seconds >= 0")
+        elif key == "formats":
+            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+                raise _fail(
+                    path, where, f'={value!r}; expected an array of format specs, e.g. ["wav", "mp3:192k"]'
+                )
+            from sonicmix.delivery.formats import parse_formats
+
+            try:
+                parse_formats(value)
+            except SonicmixError as err:
+                raise _fail(path, where, str(err)) from None
         options[key] = value
     return options
 
@@ -702,9 +714,14 @@ def render_session(
     out_dir: str | os.PathLike[str],
     *,
     target: LoudnessTarget | str | None = None,
+    deliver_to: Mapping[str, Any] | None = None,
     **deliver_options: Any,
 ) -> Any:
     """Deliver a session with :func:`sonicmix.deliver.deliver` and return the ``Delivery``.
+
+    With ``deliver_to`` (``{target: formats}``), the session is rendered once and
+    delivered to every target by :func:`sonicmix.deliver.deliver_all`, into
+    ``out_dir/<target>/``; the result is then a dict of ``Delivery`` by target name.
 
     Parameters
     ----------
@@ -722,11 +739,11 @@ def render_session(
         If no target is set, or a clip's file does not exist (the message
         names the session file, the table and key, and the path looked for).
     """
-    from sonicmix.deliver import deliver
+    from sonicmix.deliver import deliver, deliver_all
 
     where = session.path or "<session>"
     chosen = target if target is not None else session.target
-    if chosen is None:
+    if chosen is None and not deliver_to:
         raise _fail(where, "session.target", "is not set; expected a target in [session] or target=...")
     missing = missing_files(session)
     if missing:
@@ -740,4 +757,7 @@ def render_session(
         )
     # deliver() creates out_dir, and removes it again if it refuses or fails before writing
     options = {**session.options, **deliver_options}
+    if deliver_to:
+        options.pop("formats", None)  # each target names its own
+        return deliver_all(session.graph, deliver_to, out_dir, sample_rate=session.sample_rate, **options)
     return deliver(session.graph, chosen, out_dir, sample_rate=session.sample_rate, **options)

@@ -131,6 +131,10 @@ class LoudnessTarget:
         True where the values are a platform's recommendation or playback
         normalisation reference rather than a standard's or a client's
         delivery requirement.
+    formats : tuple of str, default ()
+        The file formats the platform takes, as format specs with their usual
+        bitrate (``"mp3:128k"``; see :mod:`sonicmix.delivery.formats`). A format
+        asked of a delivery without a bitrate takes the one given here.
 
     Raises
     ------
@@ -164,6 +168,7 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
     name: str = "custom"
     source: str = ""
     recommendation: bool = False
+    formats: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -198,6 +203,13 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
             raise ParameterError(f"name={self.name!r} is invalid; expected a non-empty string")
         if not isinstance(self.source, str):
             raise ParameterError(f"source={self.source!r} is not a string; expected a citation text")
+        if isinstance(self.formats, str) or not all(isinstance(f, str) for f in self.formats):
+            raise ParameterError(
+                f"formats={self.formats!r}; expected a tuple of format specs such as ('mp3:128k',)"
+            )
+        from sonicmix.delivery.formats import parse_formats
+
+        set_(self, "formats", tuple(f.spec for f in parse_formats(self.formats)) if self.formats else ())
         if not isinstance(self.recommendation, bool):
             raise ParameterError(
                 f"recommendation={self.recommendation!r} is not a bool; expected True or False"
@@ -272,7 +284,7 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
         sonicmix.errors.ParameterError: key 'true_peak_dbfs' is not a LoudnessTarget field \
 (did you mean 'true_peak_dbtp'?); expected keys among ['integrated_lufs', 'tolerance_lu', \
 'true_peak_dbtp', 'max_lra_lu', 'max_short_term_lufs', 'max_momentary_lufs', 'measurement', \
-'name', 'source', 'recommendation']
+'name', 'source', 'recommendation', 'formats']
         """
         if not isinstance(data, Mapping):
             raise ParameterError(
@@ -291,6 +303,8 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
         kwargs = dict(data)
         if isinstance(kwargs.get("tolerance_lu"), list):
             kwargs["tolerance_lu"] = tuple(kwargs["tolerance_lu"])  # type: ignore[arg-type]
+        if isinstance(kwargs.get("formats"), list):
+            kwargs["formats"] = tuple(kwargs["formats"])  # type: ignore[arg-type]
         return cls(**kwargs)  # type: ignore[arg-type]
 
 
@@ -388,6 +402,9 @@ APPLE_PODCASTS = LoudnessTarget(
     true_peak_dbtp=-1.0,
     recommendation=True,
     source="Apple Podcasts for Creators, Audio requirements: -16 LKFS +-1 dB, true peak not above -1 dB",
+    # Apple Podcasts Connect takes WAV, FLAC or MP3 (stereo MP3: 128-256 kbit/s recommended);
+    # RSS feeds take MP3 or AAC
+    formats=("mp3:128k", "aac:128k", "flac", "wav"),
 )
 """Apple Podcasts: -16 LKFS +-1 dB, true peak <= -1 dBTP (recommendation)."""
 
@@ -400,6 +417,8 @@ SPOTIFY = LoudnessTarget(
     source="Spotify for Artists, Loudness normalization: playback reference -14 LUFS integrated, keep "
     "true peak below -1 dBTP (-2 dBTP for masters louder than -14 LUFS); Spotify states no tolerance, "
     "the +-1 LU window is sonicmix's choice",
+    # lossless masters to ingest; Ogg Vorbis (q5, about 160 kbit/s) and AAC as streamed
+    formats=("flac", "wav", "vorbis:q5", "aac:256k"),
 )
 """Spotify: -14 LUFS playback reference, true peak <= -1 dBTP; tolerance is sonicmix's choice."""
 
@@ -411,6 +430,7 @@ YOUTUBE = LoudnessTarget(
     recommendation=True,
     source="YouTube: about -14 LUFS playback reference, from measurements; YouTube publishes no figure, "
     "no tolerance and no true-peak limit (the -1 dBTP ceiling is AES TD1008's codec-input recommendation)",
+    formats=("aac:384k", "flac", "wav"),  # YouTube's recommended upload audio: AAC-LC, stereo 384 kbit/s
 )
 """YouTube: about -14 LUFS (measured, not published by YouTube); see docs/targets.md."""
 

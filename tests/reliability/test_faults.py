@@ -118,7 +118,7 @@ def test_an_interruption_after_the_audio_is_committed_leaves_no_deliverable(
     project: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, where: str
 ) -> None:
     import sonicmix.bwf
-    import sonicmix.deliver
+    import sonicmix.delivery.pipeline
 
     if where == "bext":
         real = sonicmix.bwf.write_bext
@@ -136,7 +136,7 @@ def test_an_interruption_after_the_audio_is_committed_leaves_no_deliverable(
         def write_reports(*args: Any, **kwargs: Any) -> None:
             raise KeyboardInterrupt
 
-        monkeypatch.setattr(sonicmix.deliver, "_write_reports", write_reports)
+        monkeypatch.setattr(sonicmix.delivery.pipeline, "write_reports", write_reports)
     out = tmp_path / "out"
     with pytest.raises(KeyboardInterrupt):
         render_session(load_session(project), out)

@@ -1,0 +1,190 @@
+"""The loudness loop: gain and a true-peak limiter over the kept render, measured, corrected.
+
+:func:`limited_pass` runs one pass (the mix alone while searching; mix and stems when
+writing); :func:`converge` repeats it with a secant step until the mix is within
+tolerance of the target at its ceiling.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from sonicmix.delivery.kept import KeptRender
+from sonicmix.loudness import LoudnessMeter, LoudnessReport
+
+
+def dialogue_gated_lufs(programme: np.ndarray, dialogue: np.ndarray) -> float:
+    """Programme loudness over the blocks where dialogue is active (stem-informed estimate).
+
+    ``programme`` and ``dialogue`` are the 400 ms block powers
+    (:attr:`LoudnessReport.block_powers`) of the mix and of the dialogue stem. A block counts
+    when the dialogue stem's block passes the BS.1770 gates computed on the
+    dialogue stem itself (-70 LUFS absolute, -10 LU relative).
+    """
+    from sonicmix.loudness.meter import gate_blocks
+
+    active, _ = gate_blocks(dialogue)
+    power = programme[: active.size][active[: programme.size]]
+    return float(-0.691 + 10 * np.log10(power.mean())) if power.size and power.mean() > 0 else -math.inf
+
+
+def measured_lufs(report: LoudnessReport, gate_power: np.ndarray | None) -> float:
+    """Integrated loudness, or the dialogue-gated estimate when ``gate_power`` is given."""
+    if gate_power is None:
+        return report.integrated_lufs
+    return dialogue_gated_lufs(report.block_powers, gate_power)
+
+
+def limited_pass(
+    renders: KeptRender,
+    gain_db: float,
+    limiter: Any,
+    sample_rate: int,
+    block_size: int,
+    sink: Any,
+    tell: Callable[[str, int, int], None],
+    names: Sequence[str] | None = None,
+) -> tuple[LoudnessReport, dict[str, float]]:
+    """Gain + limiter over the rendered mix, measured; a ``sink`` gets ``{bus: block}`` to write.
+
+    ``names`` are the buses processed (the limiter's gain curve applies to all of them):
+    by default the mix alone without a sink, everything with one. Returns the mix's
+    report (as stored, when the sink writes the mix as PCM) and the limiter's statistics.
+    """
+    from sonicmix.dsp.delayline import delayed_copy
+
+    gain = np.float32(10 ** (gain_db / 20))
+    latency = limiter.latency_samples(sample_rate)
+    if names is None:
+        names = renders.channels if sink is not None else ["master"]
+    names = [n for n in names if n in renders.paths]
+    stored = getattr(sink, "master_meter", None)
+    state = limiter.init_state(renders.channels["master"], sample_rate, np.float32)
+    # the gain curve applies to the signals delayed by the limiter's lookahead
+    history = {k: np.zeros((renders.channels[k], latency), np.float32) for k in names}
+    meter = LoudnessMeter(sample_rate, channels=renders.channels["master"]) if stored is None else None
+    min_gain, limiting, total = 1.0, 0, 0
+    skip = latency
+    stage = "write" if sink is not None else "measure"
+    expected = renders.frames
+
+    def step(block_set: dict[str, np.ndarray]) -> None:
+        nonlocal state, min_gain, limiting, total, skip
+        master = block_set["master"] * gain
+        g, state = limiter.gain(master, sample_rate, state)
+        n = master.shape[1]
+        outputs = {}
+        for key, past in history.items():
+            delayed = delayed_copy(master if key == "master" else block_set[key] * gain, past)
+            outputs[key] = np.multiply(delayed, g, out=delayed)
+        drop = min(skip, n)
+        skip -= drop
+        if drop == n:
+            return
+        outputs = {k: v[:, drop:] for k, v in outputs.items()}
+        kept = g[:, drop:]
+        min_gain = min(min_gain, float(kept.min()))
+        limiting += int(np.count_nonzero(kept.min(axis=0) < 10 ** (-0.1 / 20)))
+        total += kept.shape[1]
+        if meter is not None:
+            meter.update(outputs["master"])
+        if sink is not None:
+            sink(outputs)
+        tell(stage, min(total, expected), expected)
+
+    last: dict[str, np.ndarray] = {}
+    for block_set in renders.blocks(block_size, names):
+        step(block_set)
+        last = block_set
+    if latency and last:  # flush the limiter's lookahead with silence
+        step({k: np.zeros((v.shape[0], latency), np.float32) for k, v in last.items()})
+    stats = {
+        "max_reduction_db": max(0.0, float(-20 * math.log10(min_gain))) if min_gain > 0 else math.inf,
+        "time_limiting_percent": 100.0 * limiting / total if total else 0.0,
+    }
+    return (meter if stored is None else stored).report(), stats
+
+
+@dataclass
+class Converged:
+    """Where :func:`converge` stopped: the gain, the last pass's limiter figures and report."""
+
+    gain_db: float
+    limiter: dict[str, float]
+    iterations: int
+    report: LoudnessReport | None = None
+    written: Any = None
+    reasons: list[str] = field(default_factory=list)
+
+
+def converge(
+    renders: KeptRender,
+    target: Any,
+    limiter: Any,
+    gain_db: float,
+    *,
+    closeness: float,
+    max_iterations: int,
+    max_limiting_db: float,
+    gate_power: np.ndarray | None,
+    block_size: int,
+    tell: Callable[[str, int, int], None],
+    sink_factory: Callable[[], Any] | None = None,
+    offset_lu: float = 0.0,
+) -> Converged:
+    """Correct ``gain_db`` until the limited mix measures within ``closeness`` LU of the target.
+
+    The first pass gives its blocks to ``sink_factory()``'s sink (the deliverables,
+    under temporary names): when it lands within tolerance, as it does unless the
+    limiter works hard, it is the last pass and :attr:`Converged.written` holds it.
+    Later passes measure the mix only. A pass needing more than ``max_limiting_db``
+    of gain reduction, or no convergence in ``max_iterations``, gives the reason.
+    ``offset_lu`` is how much louder than its input a codec plays the mix: the loop
+    then aims that much under the target, so the decoded file lands on it.
+    """
+    rate = renders.sample_rate
+    out = Converged(gain_db, {"max_reduction_db": 0.0, "time_limiting_percent": 0.0}, 0)
+    previous: tuple[float, float] | None = None
+    error = math.nan
+    for out.iterations in range(1, max_iterations + 1):  # noqa: B020 - the count is reported
+        sink = sink_factory() if out.iterations == 1 and sink_factory is not None else None
+        try:
+            out.report, out.limiter = limited_pass(
+                renders, out.gain_db, limiter, rate, block_size, sink, tell
+            )
+        except BaseException:
+            if sink is not None:
+                sink.abort()
+            raise
+        reached = measured_lufs(out.report, gate_power)
+        error = target.integrated_lufs - offset_lu - reached
+        ceiling = limiter.ceiling_dbtp
+        done = abs(error) <= closeness and out.report.true_peak_dbtp <= ceiling
+        if done and out.limiter["max_reduction_db"] <= max_limiting_db:
+            out.written = sink
+            return out
+        if sink is not None:
+            sink.abort()
+        if out.limiter["max_reduction_db"] > max_limiting_db:
+            out.reasons.append(
+                f"reaching {target.integrated_lufs:g} LUFS under a {ceiling:g} dBTP ceiling needs "
+                f"{out.limiter['max_reduction_db']:.1f} dB of limiting, more than "
+                f"max_limiting_db={max_limiting_db:g} (the programme's peaks are too high for its "
+                "loudness: compress it, or allow more limiting)"
+            )
+            return out
+        # Secant step: limiting makes loudness grow slower than the gain (slope <= 1).
+        slope = 1.0
+        if previous is not None and out.gain_db != previous[0]:
+            slope = min(1.0, max(0.2, (reached - previous[1]) / (out.gain_db - previous[0])))
+        previous = (out.gain_db, reached)
+        out.gain_db += error / slope
+    out.reasons.append(
+        f"the loudness did not converge within {max_iterations} passes (last error {error:+.2f} LU)"
+    )
+    return out

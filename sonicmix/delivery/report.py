@@ -1,0 +1,216 @@
+"""What a delivery did: the :class:`Delivery` record, its text and JSON, the report files."""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from sonicmix.errors import SonicmixError
+from sonicmix.loudness import LoudnessReport
+from sonicmix.targets import LoudnessTarget
+
+
+class TargetNotMetError(SonicmixError):
+    """A delivery could not meet its loudness target (raised only with ``strict=True``)."""
+
+
+@dataclass(frozen=True, eq=False)
+class Delivery:
+    """What :func:`deliver` did: files, measurements, compliance, and why it failed if it did.
+
+    Attributes
+    ----------
+    passed : bool
+        True when the mix meets the target and every file was written.
+    reasons : tuple of str
+        Why not, when ``passed`` is False.
+    gain_db : float
+        Gain applied to the mix and to every stem before limiting.
+    iterations : int
+        Measure-and-correct passes the closed loop took.
+    limiter : dict
+        Gain-reduction statistics of the master limiter (max reduction in dB,
+        share of time reducing by more than 0.1 dB).
+    files : dict of str to str
+        Deliverable name to path (empty when nothing was written).
+    reports : dict of str to LoudnessReport
+        Measurement of every written file, read back from disk.
+    compliance : Compliance or None
+        The mix judged against the target.
+    notes : tuple of str
+        What a reviewer should know that does not fail the delivery: stems
+        or the M&E mix whose true peak is over the target's ceiling (they
+        carry the mix's gain and limiter curve so that they sum to it, and a
+        stem may peak higher than the mix it is part of).
+    warnings : tuple of str
+        What passes but deserves a look: the master limiter reduced the gain by
+        more than ``warn_limiting_db`` (the peaks are high for the loudness, and
+        heavy limiting is audible).
+    clip_gains_db : dict of str to tuple of float
+        For tracks with ``clip_loudness_lufs``: the gain chosen for each of their clips.
+    encodings : dict of str to Encoding
+        For every lossy deliverable (key as in ``files``): the limiter ceiling it was
+        encoded with, every encode pass, and its loudness before the codec and as
+        decoded (:class:`sonicmix.delivery.encoded.Encoding`). Its ``reports`` entry
+        is the decoded measurement, which is what is judged.
+    """
+
+    target: LoudnessTarget
+    passed: bool
+    reasons: tuple[str, ...]
+    gain_db: float
+    iterations: int
+    limiter: dict[str, float]
+    files: dict[str, str] = field(default_factory=dict)
+    reports: dict[str, LoudnessReport] = field(default_factory=dict)
+    compliance: Any = None
+    elapsed_s: float = 0.0
+    notes: tuple[str, ...] = ()
+    warnings: tuple[str, ...] = ()
+    clip_gains_db: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    encodings: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe summary: every measured value, the target, pass/fail per criterion, gains."""
+        import sonicmix
+
+        return {
+            "sonicmix_version": sonicmix.__version__,
+            "target": self.target.to_dict(),
+            "passed": self.passed,
+            "reasons": list(self.reasons),
+            "gain_db": _finite_or_none(self.gain_db),
+            "iterations": self.iterations,
+            "limiter": {k: _finite_or_none(v) for k, v in self.limiter.items()},
+            "files": dict(self.files),
+            "compliance": None if self.compliance is None else self.compliance.to_dict(),
+            "measurements": {name: r.to_dict(series=False) for name, r in self.reports.items()},
+            "notes": list(self.notes),
+            "warnings": list(self.warnings),
+            "clip_gains_db": {t: [round(g, 2) for g in gains] for t, gains in self.clip_gains_db.items()},
+            "encodings": {key: e.to_dict() for key, e in self.encodings.items()},
+            "elapsed_s": self.elapsed_s,
+        }
+
+    def __str__(self) -> str:
+        lines = [f"Delivery to {self.target.name}: {'PASSED' if self.passed else 'FAILED'}"]
+        lines += [f"  reason: {r}" for r in self.reasons]
+        lines += [f"  warning: {w}" for w in self.warnings]
+        lines += [f"  note: {n}" for n in self.notes]
+        lines.append(
+            f"  gain {self.gain_db:+.2f} dB after {self.iterations} pass(es); limiter max reduction "
+            f"{self.limiter.get('max_reduction_db', 0.0):.2f} dB"
+        )
+        for track, gains in self.clip_gains_db.items():
+            lines.append(f"  clip gains of {track!r}: " + ", ".join(f"{g:+.1f}" for g in gains) + " dB")
+        if self.compliance is not None:
+            lines.append(str(self.compliance))
+        width = max((len(str(p)) for p in self.files.values()), default=0)
+        for name, path in self.files.items():
+            r = self.reports.get(name)
+            extra = f"  {r.integrated_lufs:6.1f} LUFS  {r.true_peak_dbtp:6.2f} dBTP" if r else ""
+            lines.append(f"  {name:<12} {str(path):<{width}}{extra}")
+        for key, e in self.encodings.items():
+            if e.before_codec is None or e.decoded is None:
+                continue
+            lines.append(
+                f"  {key}: {e.format.spec}, limiter ceiling {e.ceiling_dbtp:.2f} dBTP after {len(e.passes)} "
+                f"encode(s); before the codec {e.before_codec.integrated_lufs:.1f} LUFS "
+                f"{e.before_codec.true_peak_dbtp:.2f} dBTP, decoded {e.decoded.integrated_lufs:.1f} LUFS "
+                f"{e.decoded.true_peak_dbtp:.2f} dBTP"
+            )
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:
+        from sonicmix.display import html
+
+        return html(self)
+
+
+def _finite_or_none(value: float) -> float | None:
+    return value if math.isfinite(value) else None
+
+
+def limiting_warnings(stats: dict[str, float], warn_db: float, target: LoudnessTarget) -> tuple[str, ...]:
+    """A warning when the master limiter worked harder than ``warn_db`` (the delivery still passes)."""
+    reduction = stats.get("max_reduction_db", 0.0)
+    if not reduction > warn_db:
+        return ()
+    return (
+        f"heavy limiting: up to {reduction:.1f} dB of true-peak limiting "
+        f"({stats.get('time_limiting_percent', 0.0):.0f} % of the time) for {target.integrated_lufs:g} LUFS, "
+        f"more than warn_limiting_db={warn_db:g} (the peaks are high for the loudness: compress or limit "
+        "in the mix, or raise warn_limiting_db if intended)",
+    )
+
+
+def failed(
+    target: LoudnessTarget,
+    reasons: list[str],
+    gain_db: float,
+    iterations: int,
+    limiter_stats: dict[str, float],
+    strict: bool,
+    started: float,
+) -> Delivery:
+    if strict:
+        raise TargetNotMetError("; ".join(reasons) + " (nothing was written)")
+    return Delivery(
+        target=target,
+        passed=False,
+        reasons=tuple(reasons),
+        gain_db=gain_db,
+        iterations=iterations,
+        limiter=limiter_stats,
+        elapsed_s=time.perf_counter() - started,
+    )
+
+
+def write_reports(delivery: Delivery, out_dir: str, name: str) -> list[tuple[str, str]]:
+    """Write the report files under temporary names; return ``(temporary, final)`` name pairs."""
+    from sonicmix.io import _check_target
+
+    written: list[tuple[str, str]] = []
+    try:
+        try:  # the loudness plot needs the optional matplotlib
+            import matplotlib  # noqa: F401
+        except ImportError:
+            pass
+        else:
+            import matplotlib.pyplot as plt
+
+            from sonicmix.plot import plot_loudness
+
+            path = os.path.join(out_dir, f"{name}.loudness.png")
+            _check_target(path, (), True)
+            tmp = os.path.join(out_dir, f".{name}.loudness.partial.png")  # matplotlib goes by the suffix
+            written.append((tmp, path))
+            ax = plot_loudness(
+                delivery.reports[next(iter(delivery.reports))],  # the mix: its first format
+                target=delivery.target,
+                path=tmp,
+                title=f"{name} ({delivery.target.name})",
+            )
+            plt.close(ax.figure)
+        for suffix, text in (
+            (".report.json", json.dumps(delivery.to_dict(), indent=2, allow_nan=False)),
+            (".report.txt", str(delivery) + "\n"),
+        ):
+            path = os.path.join(out_dir, name + suffix)
+            _check_target(path, (), True)
+            tmp = os.path.join(out_dir, f".{name}{suffix}.partial")
+            written.append((tmp, path))
+            with open(tmp, "w", encoding="utf-8") as fh:
+                fh.write(text)
+                fh.flush()
+                os.fsync(fh.fileno())
+    except BaseException:
+        for tmp, _ in written:
+            if os.path.exists(tmp):
+                os.unlink(tmp)
+        raise
+    return written
