@@ -72,6 +72,7 @@ _EXPORTS: dict[str, str] = {
     "DeClick": "sonicmix.nodes.dehum",
     "Denoise": "sonicmix.nodes.denoise",
     "Leveler": "sonicmix.nodes.leveler",
+    "PluginNode": "sonicmix.nodes.plugin",  # needs the optional pedalboard: pip install "sonicmix[plugins]"
     # mix graphs and rendering
     "Automation": "sonicmix.automation",
     "ArraySource": "sonicmix.timeline",
@@ -141,6 +142,7 @@ __all__ = [
     "ParametricEQ",
     "Peak",
     "PitchShift",
+    "PluginNode",
     "Polarity",
     "RenderResult",
     "Resample",
@@ -204,6 +206,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.nodes.leveler import Leveler
     from sonicmix.nodes.limiter import Limiter
     from sonicmix.nodes.pan import Pan, Width
+    from sonicmix.nodes.plugin import PluginNode
     from sonicmix.nodes.resample import Resample
     from sonicmix.nodes.reverb import ConvolutionReverb, ImpulseResponse, Reverb
     from sonicmix.nodes.saturation import Saturation
@@ -212,6 +215,20 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.renderer import RenderResult, render, render_blocks
     from sonicmix.speech import SpeechActivity, SpeechDetector, detect_speech
     from sonicmix.timeline import ArraySource, Clip, FileSource
+
+
+def _html(obj: Any) -> str:
+    return importlib.import_module("sonicmix.display").html(obj)
+
+
+def _loudness_png(report: Any, **kwargs: Any) -> bool:
+    return importlib.import_module("sonicmix.plot").write_loudness_png(report, **kwargs)
+
+
+# The core asks for notebook HTML and report plots through these hooks; display and plot load on first use.
+from sonicmix import _hooks  # noqa: E402
+
+_hooks.register(html=_html, loudness_png=_loudness_png)
 
 
 def __getattr__(name: str) -> Any:

@@ -21,10 +21,15 @@ Layouts (chunk payload sizes in bytes)::
 
     WAV, PCM_16/PCM_24    RIFF WAVE | fmt  16 (format 1) | [JUNK] | data
     WAV, FLOAT            RIFF WAVE | fmt  16 (format 3) | fact 4 | PEAK 8 + 8 x channels | [JUNK] | data
+    WAV with a mask       RIFF WAVE | fmt  40 (WAVE_FORMAT_EXTENSIBLE) | fact 4 | [PEAK ...] | [JUNK] | data
     RF64 (EBU Tech 3306)  RF64 WAVE | ds64 28 | fmt  40 (WAVE_FORMAT_EXTENSIBLE) | data
 
-Every format uses the plain 16-byte ``fmt `` in RIFF, whatever the number of
-channels, as libsndfile does. In RF64 the 32-bit RIFF and ``data`` sizes are
+Without a channel mask, RIFF uses the plain 16-byte ``fmt `` whatever the
+number of channels, as libsndfile's WAV does. With one (a named layout of more
+than two channels, see :attr:`sonicmix.layouts.Layout.channel_mask`), the ``fmt ``
+is WAVE_FORMAT_EXTENSIBLE with that ``dwChannelMask``, followed by ``fact`` (and
+``PEAK`` for float): the chunks libsndfile's WAVEX writes, byte for byte when the
+mask is libsndfile's own (0x4, 0x3, 0x3F for 1, 2, 6 channels). In RF64 the 32-bit RIFF and ``data`` sizes are
 0xFFFFFFFF and the real ones are in ``ds64``; libsndfile writes no ``fact``
 or ``PEAK`` there, and neither do we. A ``data`` chunk of odd size is followed
 by a pad byte its size does not count.
@@ -67,16 +72,19 @@ def peak_timestamp() -> int | None:
     return source_date_epoch(high=_RIFF_MAX)
 
 
-def max_riff_data_bytes(channels: int, subtype: str, reserve: bool) -> int:
+def max_riff_data_bytes(channels: int, subtype: str, reserve: bool, extensible: bool = False) -> int:
     """Largest ``data`` chunk a RIFF (not RF64) file of this kind can hold, pad byte included.
 
-    The 32-bit RIFF size counts the header too: ``fmt `` (24 bytes), for float
-    ``fact`` (12) and ``PEAK`` (16 + 8 per channel), the reserved ``JUNK``
-    chunk, and the ``data`` chunk's own 8 (as :class:`WavWriter` writes them).
+    The 32-bit RIFF size counts the header too: ``fmt `` (24 bytes, 48 when
+    ``extensible``), ``fact`` (12) for float or extensible, ``PEAK`` (16 + 8 per
+    channel) for float, the reserved ``JUNK`` chunk, and the ``data`` chunk's own
+    8 (as :class:`WavWriter` writes them).
     """
-    header = 12 + 24 + 8
+    header = 12 + (48 if extensible else 24) + 8
+    if subtype == "FLOAT" or extensible:
+        header += 12
     if subtype == "FLOAT":
-        header += 12 + 16 + 8 * channels
+        header += 16 + 8 * channels
     if reserve:
         header += 8 + BEXT_RESERVE_BYTES
     return _RIFF_MAX - (header - 8) - 1
@@ -85,6 +93,32 @@ def max_riff_data_bytes(channels: int, subtype: str, reserve: bool) -> int:
 def _write_all(fd: int, data: memoryview) -> None:
     while data:
         data = data[os.write(fd, data) :]
+
+
+def read_channel_mask(path: str) -> int | None:
+    """The ``dwChannelMask`` of a RIFF/RF64 WAVE file's WAVE_FORMAT_EXTENSIBLE ``fmt `` chunk.
+
+    Returns None for a file that is not RIFF/RF64 WAVE, has no ``fmt `` chunk
+    before ``data``, or whose ``fmt `` is not WAVE_FORMAT_EXTENSIBLE (format tag
+    0xFFFE with at least 40 bytes): such files assign no speakers.
+    """
+    with open(path, "rb") as fh:
+        head = fh.read(12)
+        if len(head) < 12 or head[:4] not in (b"RIFF", b"RF64") or head[8:12] != b"WAVE":
+            return None
+        pos = 12
+        while True:
+            fh.seek(pos)
+            chunk = fh.read(8)
+            if len(chunk) < 8 or chunk[:4] == b"data":
+                return None
+            size = int.from_bytes(chunk[4:8], "little")
+            if chunk[:4] == b"fmt ":
+                fmt = fh.read(min(size, 40))
+                if size < 40 or len(fmt) < 40 or int.from_bytes(fmt[:2], "little") != 0xFFFE:
+                    return None
+                return int.from_bytes(fmt[20:24], "little")
+            pos += 8 + size + (size & 1)
 
 
 class WavWriter:
@@ -109,6 +143,11 @@ class WavWriter:
         Payload size of a ``JUNK`` chunk written before ``data`` (0: none).
     peak_time : int, optional
         ``PEAK`` timestamp in seconds since 1970; by default the time of :meth:`finish`.
+    channel_mask : int, optional
+        ``dwChannelMask`` to write. In RIFF it makes the ``fmt `` chunk
+        WAVE_FORMAT_EXTENSIBLE (followed by ``fact``); in RF64 it replaces
+        libsndfile's default mask for the channel count. By default: RIFF's plain
+        ``fmt ``, RF64 with libsndfile's mask.
     """
 
     def __init__(
@@ -121,8 +160,10 @@ class WavWriter:
         rf64: bool = False,
         reserve_bytes: int = 0,
         peak_time: int | None = None,
+        channel_mask: int | None = None,
     ) -> None:
         self.fd, self.sample_rate, self.channels, self.subtype = fd, sample_rate, channels, subtype
+        self.channel_mask = channel_mask
         self.rf64, self.reserve_bytes, self.peak_time = rf64, reserve_bytes, peak_time
         self.width = _BITS[subtype] // 8
         self.frames = 0
@@ -146,21 +187,27 @@ class WavWriter:
         code = _FORMAT_CODES[self.subtype]
         align = channels * self.width
         rates = struct.pack("<IIHH", rate, rate * align, align, bits)
-        if self.rf64:
+        mask = self.channel_mask
+        if self.rf64 and mask is None:
             mask = _CHANNEL_MASKS.get(channels, 0)
+        if mask is not None:
             fmt = struct.pack("<HH", 0xFFFE, channels) + rates + struct.pack("<HHIH", 22, bits, mask, code)
             fmt += _GUID_TAIL
+        else:
+            fmt = struct.pack("<HH", code, channels) + rates
+        if self.rf64:
             size = 12 + 36 + 8 + len(fmt) + 8 + self.data_bytes + (self.data_bytes & 1)
             ds64 = struct.pack("<QQQI", size - 8, self.data_bytes, self.frames, 0)
             chunks = [(b"ds64", ds64), (b"fmt ", fmt)]
         else:
-            chunks = [(b"fmt ", struct.pack("<HH", code, channels) + rates)]
+            chunks = [(b"fmt ", fmt)]
+            if self.subtype == "FLOAT" or mask is not None:  # WAVEX writes fact for PCM too
+                chunks.append((b"fact", struct.pack("<I", self.frames)))
             if self.subtype == "FLOAT":
                 peaks = b"".join(
                     struct.pack("<fI", value, position)
                     for value, position in zip(self._peaks.tolist(), self._positions, strict=True)
                 )
-                chunks.append((b"fact", struct.pack("<I", self.frames)))
                 chunks.append((b"PEAK", struct.pack("<II", 1, timestamp) + peaks))
             if self.reserve_bytes:
                 chunks.append((b"JUNK", bytes(self.reserve_bytes)))

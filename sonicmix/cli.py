@@ -166,17 +166,17 @@ def _measure_file(
     file_info = sio.info(path)
     if file_info.frames == 0:
         raise AudioFileError(f"cannot measure {path!r}: the file holds no audio (0 frames)")
-    # Raises LayoutError if the layout is unknown or does not match the file's channel count.
+    # The layout given, checked against the file's channel count and WAVE channel mask, or the one the
+    # mask names (7.1.4, 9.1.6, ...), or the one assumed for the count; LayoutError naming the file if none.
     # With speech: the built-in detector hears the same blocks (sonicmix.speech.gating.SpeechMeter).
+    chosen: Any = sio.file_layout(path, layout)
     meter: Any
     if speech is None:
-        meter = LoudnessMeter(file_info.sample_rate, channels=file_info.channels, layout=layout,
-                              dtype="float32")
+        meter = LoudnessMeter(file_info.sample_rate, layout=chosen, dtype="float32")
     else:
         from sonicmix.speech.gating import SpeechMeter
 
-        meter = SpeechMeter(file_info.sample_rate, channels=file_info.channels, layout=layout,
-                            dtype="float32")
+        meter = SpeechMeter(file_info.sample_rate, layout=chosen, dtype="float32")
     stage = f"measure {os.path.basename(path)}"
     done = 0
     # float32 holds every 16- and 24-bit PCM sample and every 32-bit float sample exactly.
@@ -834,7 +834,8 @@ def _parser() -> argparse.ArgumentParser:
     measure.add_argument(
         "--layout",
         metavar="NAME",
-        help="channel layout (mono, stereo, 5.0, 5.1, 7.1); assumed from the channel count if omitted",
+        help="channel layout (mono, stereo, 5.0, 5.1, 7.1, 5.1.2, 5.1.4, 7.1.2, 7.1.4, 9.1.6, 22.2); by "
+        "default the one the file's WAVE channel mask names, else assumed from the channel count",
     )
     measure.add_argument(
         "--target",

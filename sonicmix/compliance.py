@@ -152,6 +152,7 @@ class Compliance:
         labels = {
             "integrated": "Integrated",
             "true_peak": "True peak",
+            "ldr": "Loudness/dialogue",
             "lra": "Loudness range",
             "short_term_max": "Short-term max",
             "momentary_max": "Momentary max",
@@ -230,8 +231,8 @@ def evaluate(report: LoudnessReport, target: LoudnessTarget | str) -> Compliance
     -------
     Compliance
         Criteria in this order: ``integrated`` and ``true_peak`` always, then
-        ``lra``, ``short_term_max`` and ``momentary_max`` when the target sets
-        them.
+        ``ldr`` (loudness-to-dialogue ratio), ``lra``, ``short_term_max`` and
+        ``momentary_max`` when the target sets them.
 
     Raises
     ------
@@ -314,6 +315,8 @@ def evaluate(report: LoudnessReport, target: LoudnessTarget | str) -> Compliance
             "true_peak", "true peak", float(report.true_peak_dbtp), "dBTP", target.true_peak_dbtp, "silence"
         )
     )
+    if target.max_ldr_lu is not None:
+        criteria.append(_ldr(report, target.max_ldr_lu))
     if target.max_lra_lu is not None:
         criteria.append(
             _maximum(
@@ -348,3 +351,29 @@ def evaluate(report: LoudnessReport, target: LoudnessTarget | str) -> Compliance
             )
         )
     return Compliance(target=target, criteria=tuple(criteria))
+
+
+def _ldr(report: LoudnessReport, limit_lu: float) -> Criterion:
+    """Loudness-to-Dialogue Ratio (EBU R 128 s4): programme minus dialogue loudness, at most ``limit_lu``."""
+    dialogue = getattr(report, DIALOGUE_FIELD, None)
+    if dialogue is None or not math.isfinite(float(dialogue)) or not math.isfinite(report.integrated_lufs):
+        return Criterion(
+            "ldr",
+            math.nan,
+            "LU",
+            None,
+            limit_lu,
+            None,
+            math.nan,
+            False,
+            "the loudness-to-dialogue ratio needs the dialogue loudness, which the report does not have "
+            "(sonicmix.deliver measures it from the dialogue stem, or with the speech detector)",
+        )
+    return _maximum(
+        "ldr",
+        "loudness-to-dialogue ratio",
+        float(report.integrated_lufs) - float(dialogue),
+        "LU",
+        limit_lu,
+        "no dialogue",
+    )

@@ -14,7 +14,8 @@ results of sonicmix have one that calls :func:`html`:
   into the master, with chains, sends and side-chain keys); :func:`tree` gives
   the same tree as text.
 
-:func:`audio` wraps any array in a player. Players embed the audio in the page
+:func:`audio` wraps any array in a player, and :func:`binaural` a loudspeaker
+programme rendered for headphones. Players embed the audio in the page
 as a 16-bit WAV (a ``data:`` URI), at most ``max_duration_s`` seconds of it
 (10 s by default) and at most 4 MiB; the players of one result share
 4 MiB among its outputs. Saved notebooks stay small that way;
@@ -54,7 +55,7 @@ import numpy as np
 from sonicmix._checks import check_audio, check_range, check_sample_rate
 from sonicmix.errors import ParameterError
 
-__all__ = ["AudioPlayer", "audio", "html", "node_text", "tree"]
+__all__ = ["AudioPlayer", "audio", "binaural", "html", "node_text", "tree"]
 
 #: Default length of audio embedded in a player, in seconds.
 MAX_DURATION_S = 10.0
@@ -201,6 +202,82 @@ def audio(
     if not isinstance(title, str):
         raise ParameterError(f"title={title!r} is not a string; expected text for the player's heading")
     return AudioPlayer(audio=x, sample_rate=rate, title=title, max_duration_s=float(max_duration_s))
+
+
+def binaural(
+    array: Any,
+    sample_rate: int,
+    *,
+    layout: Any = None,
+    sofa: Any = None,
+    lfe_db: float | None = None,
+    title: str = "",
+    max_duration_s: float = MAX_DURATION_S,
+) -> AudioPlayer:
+    """A player of a loudspeaker programme rendered for headphones.
+
+    The rendering is :func:`sonicmix.spatial.binaural.render_binaural`'s.
+    Only the start the player embeds (``max_duration_s``) is rendered, so a
+    long programme costs no more than a short one; the title says how much
+    of it the player holds. Non-finite samples are rendered as silence, as
+    :func:`audio` plays them, and the title says so.
+
+    Parameters
+    ----------
+    array : np.ndarray, shape=(channels, samples)
+        float32 or float64 loudspeaker feeds.
+    sample_rate : int
+        Sample rate in Hz.
+    layout, sofa, lfe_db
+        As in :class:`sonicmix.spatial.binaural.Binaural` (``layout`` by
+        default the one assumed for the channel count: mono to 7.1).
+    title : str, optional
+        Shown above the player; by default the layout and the HRIR set.
+    max_duration_s : float, default 10.0
+        Render and embed at most this many seconds from the start.
+
+    Returns
+    -------
+    AudioPlayer
+        Two channels (left ear, right ear).
+
+    Raises
+    ------
+    LayoutError, SofaError, AudioError
+        As :func:`sonicmix.spatial.binaural.render_binaural`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> bed = np.zeros((12, 48000 * 60), np.float32)
+    >>> player = binaural(bed, 48000, layout="7.1.4")  # doctest: +SKIP
+    >>> player.audio.shape, player.title  # doctest: +SKIP
+    ((2, 480000), '7.1.4 for headphones (MIT_KEMAR_normal_pinna.sofa), the first 10.0 s of 60.0 s')
+    """
+    from sonicmix.layouts import resolve_layout
+    from sonicmix.spatial.binaural import render_binaural
+    from sonicmix.spatial.sofa import load_hrirs
+
+    x = check_audio(array, "array", min_samples=0, finite=False)
+    rate = check_sample_rate(sample_rate)
+    check_range("max_duration_s", max_duration_s, low=0.0, low_inclusive=False, hint="seconds")
+    resolved = resolve_layout(layout, x.shape[0], name="array")
+    n = x.shape[1]
+    frames = min(n, int(round(max_duration_s * rate)))
+    head = x[:, :frames]
+    notes = []
+    bad = ~np.isfinite(head)
+    if bad.any():
+        head = np.where(bad, 0.0, head).astype(x.dtype)
+        notes.append(f"{int(bad.sum())} non-finite samples rendered as silence")
+    hrirs = load_hrirs(sofa)
+    ears = render_binaural(head, rate, layout=resolved, sofa=hrirs, lfe_db=lfe_db)
+    if frames < n:
+        notes.insert(0, f"the first {frames / rate:.1f} s of {n / rate:.1f} s")
+    if not title:
+        title = f"{resolved.name} for headphones ({os.path.basename(hrirs.name) or 'HRIR set'})"
+    title = ", ".join([title, *notes])
+    return AudioPlayer(audio=ears, sample_rate=rate, title=title, max_duration_s=float(max_duration_s))
 
 
 # ------------------------------------------------------------------------------------------ tables

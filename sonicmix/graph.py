@@ -152,14 +152,17 @@ def _check_node_automation(chain: tuple[Node, ...], target: str, envelope: Any) 
     if not isinstance(envelope, Automation):
         raise GraphError(f"automation {target!r} is a {type(envelope).__name__}; expected an Automation")
     fields = [f.name for f in dataclasses.fields(node)]
+    # a node whose parameters are not all fields (a PluginNode: its plugin's) lists them in parameter_names
+    fields += [p for p in getattr(node, "parameter_names", ()) if p not in fields]
     if name not in fields:
         raise GraphError(
             f"automation {target!r}: {kind} has no parameter {name!r}{_did_you_mean(name, fields)}"
         )
-    if name not in type(node).automatable:
-        allowed = sorted(type(node).automatable & set(fields))
+    automatable = node.automatable  # asked of the node: a PluginNode's depend on its plugin
+    if name not in automatable:
+        allowed = sorted(automatable & set(fields))
         expected = f"expected one of {allowed}" if allowed else f"{kind} has no automatable parameter"
-        reason = getattr(type(node), "automation_refusals", {}).get(name)  # why, if the node says
+        reason = getattr(node, "automation_refusals", {}).get(name)  # why, if the node says
         raise GraphError(
             f"automation {target!r}: {kind}.{name} cannot be automated while streaming"
             + (f" ({reason})" if reason else "")
@@ -511,10 +514,10 @@ class Graph:
         describe(self.master, 1, {self.master})
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        from sonicmix.display import html
+    def _repr_html_(self) -> str | None:
+        from sonicmix import _hooks
 
-        return html(self)
+        return _hooks.html(self)
 
 
 def graph_to_dict(graph: Graph) -> dict[str, Any]:

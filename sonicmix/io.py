@@ -27,7 +27,8 @@ Examples
 >>> back.shape, back.dtype, sample_rate
 ((2, 4800), dtype('float32'), 48000)
 >>> sio.info(result.path)
-AudioInfo(sample_rate=48000, channels=2, frames=4800, duration_s=0.1, subtype='FLOAT', format='WAV')
+AudioInfo(sample_rate=48000, channels=2, frames=4800, duration_s=0.1, subtype='FLOAT', format='WAV',
+          channel_mask=None, layout=None)
 >>> [block.shape for block in sio.blocks(result.path, 2000)]
 [(2, 2000), (2, 2000), (2, 800)]
 >>> folder.cleanup()
@@ -48,12 +49,23 @@ import numpy as np
 from sonicmix import _wav
 from sonicmix._checks import check_audio, check_regular_file, check_sample_rate
 from sonicmix.errors import AudioFileError, ParameterError
-from sonicmix.layouts import Layout, resolve_layout
+from sonicmix.layouts import Layout, default_layout, get_layout, resolve_layout
+from sonicmix.layouts.masks import check_channel_mask, layout_for_mask
 
 if TYPE_CHECKING:  # pragma: no cover
     from sonicmix._typing import Audio, PathLike
 
-__all__ = ["AudioInfo", "WriteResult", "AudioWriter", "info", "read", "blocks", "write", "resample_file"]
+__all__ = [
+    "AudioInfo",
+    "WriteResult",
+    "AudioWriter",
+    "info",
+    "file_layout",
+    "read",
+    "blocks",
+    "write",
+    "resample_file",
+]
 
 #: Frames converted and written (or read) per block, so memory does not grow
 #: with the file's duration.
@@ -70,6 +82,18 @@ _WAV_MAX_DATA_BYTES = 2**32 - 1 - 4096
 #: libsndfile's FLAC encoder refuses more channels or a higher rate.
 _FLAC_MAX_CHANNELS = 8
 _FLAC_MAX_SAMPLE_RATE = 655_350
+#: FLAC's fixed channel assignment for 1 to 8 channels (FLAC format, "Channels bits"), as FFmpeg names
+#: the speakers; a layout with other speakers for its count cannot be told apart in a FLAC file.
+_FLAC_SPEAKERS = {
+    1: ("FC",),
+    2: ("FL", "FR"),
+    3: ("FL", "FR", "FC"),
+    4: ("FL", "FR", "BL", "BR"),
+    5: ("FL", "FR", "FC", "BL", "BR"),
+    6: ("FL", "FR", "FC", "LFE", "BL", "BR"),
+    7: ("FL", "FR", "FC", "LFE", "BC", "SL", "SR"),
+    8: ("FL", "FR", "FC", "LFE", "BL", "BR", "SL", "SR"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,7 +113,14 @@ class AudioInfo:
     subtype : str
         soundfile's name of the sample format, e.g. ``"PCM_24"`` or ``"FLOAT"``.
     format : str
-        soundfile's name of the container, e.g. ``"WAV"`` or ``"FLAC"``.
+        soundfile's name of the container, e.g. ``"WAV"``, ``"WAVEX"`` (a WAV
+        whose ``fmt `` is WAVE_FORMAT_EXTENSIBLE), ``"RF64"`` or ``"FLAC"``.
+    channel_mask : int or None
+        The WAV/RF64 file's ``dwChannelMask`` (0: no speakers assigned), or None
+        when it has none (a plain ``fmt `` chunk, or another container).
+    layout : str or None
+        The named layout the channel mask designates
+        (:func:`sonicmix.layouts.layout_for_mask`), or None.
     """
 
     sample_rate: int
@@ -98,6 +129,8 @@ class AudioInfo:
     duration_s: float
     subtype: str
     format: str
+    channel_mask: int | None = None
+    layout: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -284,18 +317,87 @@ def info(path: PathLike) -> AudioInfo:
     >>> path = os.path.join(folder.name, "silence.flac")
     >>> _ = sio.write(path, np.zeros((1, 44100)), 44_100, subtype="PCM_16", dither=False)
     >>> sio.info(path)
-    AudioInfo(sample_rate=44100, channels=1, frames=44100, duration_s=1.0, subtype='PCM_16', format='FLAC')
+    AudioInfo(sample_rate=44100, channels=1, frames=44100, duration_s=1.0, subtype='PCM_16', format='FLAC',
+              channel_mask=None, layout=None)
+    >>> bed = os.path.join(folder.name, "bed.wav")
+    >>> _ = sio.write(bed, np.zeros((12, 480)), 48_000, layout="7.1.4")
+    >>> found = sio.info(bed)
+    >>> found.format, hex(found.channel_mask), found.layout
+    ('WAVEX', '0x2d63f', '7.1.4')
     >>> folder.cleanup()
     """
     with _open_for_reading(path) as handle:
+        channels, container = int(handle.channels), str(handle.format)
+        mask = _wav.read_channel_mask(os.fspath(path)) if container in ("WAV", "WAVEX", "RF64") else None
+        found = layout_for_mask(mask, channels)
         return AudioInfo(
             sample_rate=int(handle.samplerate),
-            channels=int(handle.channels),
+            channels=channels,
             frames=int(handle.frames),
             duration_s=handle.frames / handle.samplerate,
             subtype=str(handle.subtype),
-            format=str(handle.format),
+            format=container,
+            channel_mask=mask,
+            layout=None if found is None else found.name,
         )
+
+
+def file_layout(path: PathLike, layout: str | Layout | None = None) -> Layout:
+    """The layout of a file's channels: ``layout`` checked against the file, or found from it.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Any file soundfile reads.
+    layout : str or Layout, optional
+        The layout the file should hold. It must have the file's channel count
+        and, for a WAV or RF64 file with a ``dwChannelMask``, a mask that matches
+        (:attr:`sonicmix.layouts.Layout.accepted_masks`; a mask of 0 assigns no
+        speakers and matches any layout). By default the layout the file's
+        channel mask designates, else the one assumed for its channel count
+        (:func:`sonicmix.layouts.default_layout`: mono, stereo, 5.0, 5.1, 7.1).
+
+    Returns
+    -------
+    Layout
+
+    Raises
+    ------
+    AudioFileError
+        If the file cannot be read.
+    LayoutError
+        If ``layout`` is unknown, has another channel count, or contradicts the
+        file's channel mask (the message names the file, its mask and the
+        layout), or if no layout is given and none can be found.
+
+    Examples
+    --------
+    >>> import tempfile, os
+    >>> import numpy as np
+    >>> import sonicmix.io as sio
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> path = os.path.join(folder.name, "bed.wav")
+    >>> _ = sio.write(path, np.zeros((10, 480)), 48_000, layout="5.1.4")
+    >>> sio.file_layout(path).name
+    '5.1.4'
+    >>> sio.file_layout(path, "7.1.2")  # doctest: +ELLIPSIS
+    Traceback (most recent call last):
+    ...
+    sonicmix.errors.LayoutError: file '...bed.wav' has channel mask 0x2D03F
+    (FL+FR+FC+LFE+BL+BR+TFL+TFR+TBL+TBR), which is not layout '7.1.2' (expected 0x563F
+    (FL+FR+FC+LFE+BL+BR+SL+SR+TFL+TFR)); it is '5.1.4': pass layout='5.1.4'
+    >>> folder.cleanup()
+    """
+    found = info(path)
+    where = f"file {os.fspath(path)!r}"
+    if layout is None:
+        if found.layout is not None:
+            return get_layout(found.layout)
+        resolved = default_layout(found.channels, name=where)
+    else:
+        resolved = resolve_layout(layout, found.channels, name=where)
+    check_channel_mask(found.channel_mask, resolved, name=where)
+    return resolved
 
 
 def read(
@@ -320,8 +422,9 @@ def read(
         Sample type of the result (resampling keeps it). Integer PCM is scaled
         by ``2**(bits - 1)``, as soundfile does, so full scale reads as -1.0.
     layout : str or Layout, optional
-        If given, the file must have this layout's channel count
-        (see :mod:`sonicmix.layouts`).
+        If given, the file must have this layout's channel count and, if it is
+        a WAV or RF64 file with a channel mask, that layout's mask (see
+        :func:`file_layout`).
 
     Returns
     -------
@@ -338,7 +441,7 @@ def read(
     ParameterError
         For an unsupported ``dtype`` or an invalid ``sample_rate``.
     LayoutError
-        If ``layout`` does not match the file's channel count.
+        If ``layout`` does not match the file's channel count or channel mask.
 
     See Also
     --------
@@ -371,7 +474,9 @@ def read(
     with _open_for_reading(path) as handle:
         file_rate, channels, frames = int(handle.samplerate), int(handle.channels), int(handle.frames)
         if layout is not None:
-            resolve_layout(layout, channels, name=f"file {name!r}")
+            resolved = resolve_layout(layout, channels, name=f"file {name!r}")
+            if str(handle.format) in ("WAV", "WAVEX", "RF64"):
+                check_channel_mask(_wav.read_channel_mask(name), resolved, name=f"file {name!r}")
         if frames == 0:
             raise AudioFileError(f"cannot read {name!r}: the file holds no audio (0 frames)")
         resample = target_rate is not None and target_rate != file_rate
@@ -524,6 +629,7 @@ def write(
     seed: int = 0,
     inputs: Iterable[PathLike] = (),
     overwrite: bool = True,
+    layout: str | Layout | None = None,
     block_size: int = DEFAULT_BLOCK_SIZE,
 ) -> WriteResult:
     """Write ``(channels, samples)`` audio to a WAV or FLAC file, atomically.
@@ -554,6 +660,15 @@ def write(
         refused.
     overwrite : bool, default True
         If False, an existing file at ``path`` is refused.
+    layout : str or Layout, optional
+        The audio's channel layout (:mod:`sonicmix.layouts`); it must have the
+        audio's channel count. A WAV of more than two channels is then written
+        with a WAVE_FORMAT_EXTENSIBLE ``fmt `` carrying the layout's channel mask
+        (:attr:`sonicmix.layouts.Layout.channel_mask`: 0x63F for 7.1, 0x2D63F for
+        7.1.4, a partial mask for 9.1.6 and 22.2), which players and ``ffprobe``
+        read as the layout. For FLAC, whose channel assignment is fixed for each
+        count, a layout with other speakers (5.1.2 in 8 channels) is refused. By
+        default a WAV's ``fmt `` is the plain one and assigns no speakers.
 
     Returns
     -------
@@ -572,8 +687,11 @@ def write(
     ParameterError
         Before anything touches the disk: for an extension other than .wav or
         .flac, an unknown subtype, ``"FLOAT"`` for FLAC, more than 8 channels or
-        a rate above 655350 Hz for FLAC. (A WAV beyond the 4 GiB RIFF limit is
-        written as RF64, EBU Tech 3306.)
+        a rate above 655350 Hz for FLAC, or a layout FLAC cannot hold. (A WAV
+        beyond the 4 GiB RIFF limit is written as RF64, EBU Tech 3306.)
+    LayoutError
+        Before anything touches the disk: for an unknown ``layout`` or one with
+        another channel count than ``audio``.
     AudioError
         Before anything touches the disk: if ``audio`` is not ``(channels,
         samples)`` float audio or holds NaN or inf (the message names the
@@ -629,6 +747,7 @@ def write(
         overwrite=overwrite,
         frames=audio.shape[1] if isinstance(audio, np.ndarray) and audio.ndim == 2 else None,
         open_now=False,
+        layout=layout,
     )
     # The whole buffer is checked before the disk is touched.
     audio = check_audio(audio, sample_rate=writer.sample_rate)
@@ -658,6 +777,9 @@ class AudioWriter:
 
     Other Parameters
     ----------------
+    layout : str or Layout, optional
+        As in :func:`write`: the channel mask of a WAV of more than two channels
+        (WAVE_FORMAT_EXTENSIBLE) and, for RF64, instead of libsndfile's default mask.
     reserve_bext : bool, default False
         Put a ``JUNK`` chunk of 1024 payload bytes just before the ``data``
         chunk of a RIFF WAV: room for a BWF ``bext`` chunk (602 fixed bytes and
@@ -706,6 +828,7 @@ class AudioWriter:
         open_now: bool = True,
         reserve_bext: bool = False,
         peak_time: int | None = None,
+        layout: str | Layout | None = None,
     ) -> None:
         given = os.fspath(path)
         extension = os.path.splitext(given)[1].lower()
@@ -727,8 +850,22 @@ class AudioWriter:
             raise ParameterError(f"seed={seed!r} is invalid; expected a non-negative integer")
         if isinstance(channels, bool) or not isinstance(channels, (int, np.integer)) or channels < 1:
             raise ParameterError(f"channels={channels!r}; expected a whole number of channels, at least 1")
+        self.layout = None if layout is None else resolve_layout(layout, int(channels), name=f"{given!r}")
+        # A named layout of more than two channels is written with its channel mask (mono and
+        # stereo are unambiguous in a plain fmt chunk, which every reader takes).
+        self._mask = self.layout.channel_mask if self.layout is not None and channels > 2 else None
+        if container == "FLAC" and self.layout is not None and self.layout.speakers:
+            if self.layout.speakers != _FLAC_SPEAKERS.get(channels, self.layout.speakers):
+                raise ParameterError(
+                    f"layout={self.layout.name!r} is not possible in FLAC ({given!r}): FLAC assigns "
+                    f"{channels} channels to {'+'.join(_FLAC_SPEAKERS[channels])}, not "
+                    f"{'+'.join(self.layout.speakers)}; write a .wav, which carries the layout's channel mask"
+                )
         # data bytes a RIFF file of this kind can hold, its header counted
-        self._room = min(_WAV_MAX_DATA_BYTES, _wav.max_riff_data_bytes(channels, subtype, reserve_bext))
+        self._room = min(
+            _WAV_MAX_DATA_BYTES,
+            _wav.max_riff_data_bytes(channels, subtype, reserve_bext, extensible=self._mask is not None),
+        )
         if frames is not None and container == "WAV":
             # Beyond RIFF's 32-bit sizes the file is written as RF64 (EBU Tech 3306, the
             # broadcast WAV for more than 4 GiB), still with its .wav name.
@@ -798,6 +935,7 @@ class AudioWriter:
                     rf64=self._container == "RF64",
                     reserve_bytes=self._reserve,
                     peak_time=self._peak_time,
+                    channel_mask=self._mask,
                 )
         except BaseException as err:
             self._fail(err)

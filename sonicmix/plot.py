@@ -482,3 +482,19 @@ def plot_response(
     name = type(node_or_sos).__name__ if not isinstance(node_or_sos, (np.ndarray, list, tuple)) else "sos"
     ax.set_title(title if title is not None else f"{name} response at {rate} Hz")
     return ax
+
+
+def write_loudness_png(report: LoudnessReport, *, target: Any, path: str, title: str) -> bool:
+    """Save :func:`plot_loudness` of ``report`` to ``path`` (PNG); False when matplotlib is not installed.
+
+    The delivery's report plot (registered with :mod:`sonicmix._hooks` by ``import sonicmix``).
+    """
+    try:
+        import matplotlib  # noqa: F401
+    except ImportError:
+        return False
+    import matplotlib.pyplot as plt
+
+    ax = plot_loudness(report, target=target, path=path, title=title)
+    plt.close(ax.figure)
+    return True

@@ -20,6 +20,7 @@ The render owns all state (``{name: chain state}``); the graph holds none.
 from __future__ import annotations
 
 import dataclasses
+import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -30,7 +31,7 @@ import numpy as np
 from sonicmix._checks import check_range, check_sample_rate
 from sonicmix.automation import Automation, Value, values_for_block
 from sonicmix.dsp.delayline import DelayLine
-from sonicmix.errors import GraphError, ParameterError
+from sonicmix.errors import GraphError, ParameterError, SonicmixError
 from sonicmix.graph import Graph, Track, _did_you_mean, parse_automation_target
 from sonicmix.layouts import LAYOUTS, conversion_matrix
 from sonicmix.nodes.base import Chain
@@ -44,6 +45,12 @@ __all__ = ["render", "render_blocks", "RenderResult", "RenderStream", "automix_g
 # meter and writer, which at 16384 cost 10-25 % of a delivery (measured on the reference mix);
 # the nodes still work in cache-sized chunks inside a block.
 _WHOLE_BLOCK = 1 << 16
+#: An automatic tail ends where every output has stayed below this level (-120 dBFS) ...
+TAIL_FLOOR = 1e-6
+#: ... for this long after the programme, plus the longest delay in the graph (an echo may follow silence);
+TAIL_HOLD_S = 0.5
+#: and never runs longer than this after the last clip (a self-oscillating feedback loop).
+MAX_AUTO_TAIL_S = 30.0
 #: Node-parameter automation is evaluated at the start of every block of this many samples
 #: (5.3 ms at 48 kHz), on a grid fixed to the timeline so renders do not depend on block sizes.
 CONTROL_SAMPLES = 256
@@ -88,10 +95,10 @@ class RenderResult:
     def duration_s(self) -> float:
         return self.master.shape[1] / self.sample_rate
 
-    def _repr_html_(self) -> str:
-        from sonicmix.display import html
+    def _repr_html_(self) -> str | None:
+        from sonicmix import _hooks
 
-        return html(self)
+        return _hooks.html(self)
 
 
 class _Engine:
@@ -233,12 +240,8 @@ class _Engine:
     def _place(self, track: Track, clips: list[tuple[Any, Any]]) -> list[ClipReader]:
         fs = self.fs
         spans = []
-        for clip, handle in clips:
-            if handle.channels not in (1, 2, 5, 6, 8):
-                raise GraphError(
-                    f"a clip's source {clip.source.name!r} has {handle.channels} channels; expected "
-                    "a mono, stereo, 5.0, 5.1 or 7.1 source"
-                )
+        layouts_in = [_source_layout(clip, handle, track.layout) for clip, handle in clips]
+        for clip, _ in clips:
             start = _frames(clip.start_s, fs)
             spans.append((start, start + _frames(clip.length_s(), fs)))
         readers = []
@@ -259,7 +262,7 @@ class _Engine:
                     overlap = stop - other_start
                     if overlap > fade_out:
                         fade_out, curve_out = overlap, track.crossfade_curve
-            layout_in = {1: "mono", 2: "stereo", 5: "5.0", 6: "5.1", 8: "7.1"}[handle.channels]
+            layout_in = layouts_in[i]
             matrix = None if layout_in == track.layout else conversion_matrix(layout_in, track.layout)
             readers.append(ClipReader(clip, fs, fade_in, fade_out, curve_in, curve_out, handle, matrix))
         return readers
@@ -439,6 +442,35 @@ def _varies(value: Value) -> bool:
     return isinstance(value, Automation)
 
 
+def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
+    """The layout of a clip's channels: its file's WAVE channel mask, else the track's, else the usual one.
+
+    A file says what it holds where its mask names a layout (7.1.4, 9.1.6 ...); a source of
+    the track's channel count is taken to be in the track's layout (an immersive bed on an
+    immersive track); other counts are mono, stereo, 5.0, 5.1 or 7.1.
+    """
+    from sonicmix.layouts import default_layout
+
+    channels = handle.channels
+    path = getattr(clip.source, "path", None)
+    if path is not None:
+        from sonicmix.io import info
+
+        found = info(path).layout
+        if found is not None and LAYOUTS[found].n_channels == channels:
+            return found
+    if LAYOUTS[track_layout].n_channels == channels:
+        return track_layout
+    try:
+        return default_layout(channels).name
+    except SonicmixError:
+        raise GraphError(
+            f"a clip's source {clip.source.name!r} has {channels} channels and the track's layout "
+            f"{track_layout!r} has {LAYOUTS[track_layout].n_channels}; expected a mono, stereo, 5.0, 5.1 "
+            "or 7.1 source, a file whose channel mask names its layout, or a track in the source's layout"
+        ) from None
+
+
 def _is_eye(matrix: np.ndarray) -> bool:
     return matrix.shape[0] == matrix.shape[1] and bool(np.all(matrix == np.eye(matrix.shape[0])))
 
@@ -468,7 +500,11 @@ def _prepare(
         raise ParameterError(f"graph={graph!r}; expected a sonicmix.graph.Graph")
     if isinstance(block_size, bool) or not isinstance(block_size, int) or block_size < 1:
         raise ParameterError(f"block_size={block_size!r}; expected a positive number of samples (or None)")
-    check_range("tail_s", tail_s, low=0.0, high=MAX_TIME_S)
+    auto_tail = isinstance(tail_s, str) and tail_s == "auto"
+    if not auto_tail:
+        if isinstance(tail_s, str):
+            raise ParameterError(f"tail_s={tail_s!r}; expected 'auto' or a number of seconds >= 0")
+        check_range("tail_s", tail_s, low=0.0, high=MAX_TIME_S)
     dtype = np.dtype(dtype)
     if dtype not in (np.float32, np.float64):
         raise ParameterError(f"dtype={dtype}; expected float32 or float64")
@@ -479,10 +515,70 @@ def _prepare(
     if duration_s is not None:
         total = _frames(check_range("duration_s", duration_s, low=0.0, high=MAX_TIME_S), rate)
     else:
-        total = _programme_end(graph, rate) + _frames(tail_s, rate)
+        total = _programme_end(graph, rate) + (0 if auto_tail else _frames(tail_s, rate))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ParameterError(f"threads={threads!r}; expected a whole number >= 1")
-    return _Engine(graph, rate, dtype, temp_dir, threads), total, stem_names
+    engine = _Engine(graph, rate, dtype, temp_dir, threads)
+    engine.auto_tail = auto_tail and duration_s is None and total > 0
+    return engine, total, stem_names
+
+
+def _longest_delay_s(graph: Graph) -> float:
+    """The longest delay time or pre-delay of any node in the graph: an echo may follow that much silence."""
+    longest = 0.0
+    for strip in [*graph.tracks.values(), *graph.buses.values()]:
+        for node in strip.chain:
+            values = {name: getattr(node, name, None) for name in _DELAY_FIELDS}
+            values.update(getattr(node, "parameters", None) or {})  # a plugin's own (Delay: delay_seconds)
+            for name, value in values.items():
+                if name in _DELAY_FIELDS and isinstance(value, (int, float)) and math.isfinite(value):
+                    longest = max(longest, float(value))
+    return longest
+
+
+#: Node fields (and plugin parameters) that are delay times in seconds.
+_DELAY_FIELDS = ("time_s", "pre_delay_s", "delay_seconds")
+
+
+class _TailWatch:
+    """Decides where an automatic tail ends: the outputs quiet (< -120 dBFS) for the hold time.
+
+    Blocks after the programme's end are held back while they are quiet; a loud one
+    releases them, a hold's worth of quiet ends the render at the last loud sample.
+    """
+
+    def __init__(self, graph: Graph, rate: int, end: int) -> None:
+        self.hold = _frames(TAIL_HOLD_S + _longest_delay_s(graph), rate)
+        self.limit = end + _frames(MAX_AUTO_TAIL_S, rate)
+        self.held: list[tuple[int, dict[str, np.ndarray]]] = []
+        self.last_loud = end  # first sample after the last loud one
+        self.cut = False
+
+    def push(self, start: int, out: dict[str, np.ndarray]) -> list[tuple[int, dict[str, np.ndarray]]]:
+        """Take a block past the end; return what is certainly tail (up to its last loud sample)."""
+        n = next(iter(out.values())).shape[1]
+        loud = np.zeros(n, bool)
+        for block in out.values():
+            loud |= (np.abs(block) >= TAIL_FLOOR).any(axis=0)
+        if not loud.any():
+            self.held.append((start, {k: v.copy() for k, v in out.items()}))
+            return []
+        cut = int(np.flatnonzero(loud)[-1]) + 1
+        self.last_loud = start + cut
+        released, self.held = self.held, []
+        released.append((start, {k: v[:, :cut].copy() for k, v in out.items()}))
+        if cut < n:  # its quiet end waits: the tail may end there
+            self.held.append((start + cut, {k: v[:, cut:].copy() for k, v in out.items()}))
+        return released
+
+    def done(self, produced: int) -> bool:
+        return produced - self.last_loud >= self.hold or produced >= self.limit
+
+    def finish(self, produced: int) -> list[tuple[int, dict[str, np.ndarray]]]:
+        """The held blocks up to the last loud sample (all of them when the bound cut the tail)."""
+        self.cut = produced >= self.limit and produced - self.last_loud < self.hold
+        end = produced if self.cut else self.last_loud
+        return [(s, {k: v[:, : end - s] for k, v in out.items()}) for s, out in self.held if s < end]
 
 
 def _run(
@@ -497,9 +593,15 @@ def _run(
             name: DelayLine(engine.out_channels[name], latency - engine.out_latency[name], engine.dtype)
             for name in want
         }
+        watch = _TailWatch(graph, engine.fs, total) if getattr(engine, "auto_tail", False) else None
         produced, position, skip = 0, 0, latency
-        while produced < total:
-            n = min(block_size, skip) if skip else min(block_size, total - produced)
+        while produced < total or (watch is not None and not watch.done(produced)):
+            if skip:
+                n = min(block_size, skip)
+            elif produced < total:
+                n = min(block_size, total - produced)
+            else:  # the automatic tail, up to its bound
+                n = min(block_size, watch.limit - produced)
             rendered = engine.block(position, n, want)
             position += n
             rendered = {name: align[name](block) for name, block in rendered.items()}
@@ -508,10 +610,20 @@ def _run(
                 continue
             out = {"master": rendered[graph.master]}
             out.update((stem, rendered[stem]) for stem in stem_names)
-            yield produced, out
+            if produced >= total and watch is not None:  # past the programme: the automatic tail
+                yield from watch.push(produced, out)
+            else:
+                yield produced, out
             produced += n
             if progress is not None:
-                progress(produced, total)
+                progress(min(produced, total), total)
+        if watch is not None:
+            yield from watch.finish(produced)
+            if watch.cut:
+                engine.notes.append(
+                    f"the automatic tail was cut at {MAX_AUTO_TAIL_S:g} s after the last clip: the mix was "
+                    "still above -120 dBFS there (a feedback loop that does not decay?); set tail_s to choose"
+                )
     finally:
         engine.close()
 
@@ -522,7 +634,7 @@ def render_blocks(
     sample_rate: int,
     block_size: int = _WHOLE_BLOCK,
     duration_s: float | None = None,
-    tail_s: float = 0.0,
+    tail_s: float | str = "auto",
     stems: Sequence[str] | None = None,
     dtype: Any = np.float32,
     progress: Progress | None = None,
@@ -554,8 +666,13 @@ class RenderStream(Iterator[tuple[int, dict[str, np.ndarray]]]):
 
     def __init__(self, blocks: Iterator[tuple[int, dict[str, np.ndarray]]], engine: _Engine) -> None:
         self._blocks = blocks
+        self._engine = engine
         self.clip_gains_db = engine.clip_gains_db()
-        self.notes = tuple(engine.notes)
+
+    @property
+    def notes(self) -> tuple[str, ...]:
+        """What the render noted: resampled sources, clip gains, a tail cut at its bound (at the end)."""
+        return tuple(self._engine.notes)
 
     def __next__(self) -> tuple[int, dict[str, np.ndarray]]:
         return next(self._blocks)
@@ -571,7 +688,7 @@ def render(
     sample_rate: int,
     block_size: int | None = None,
     duration_s: float | None = None,
-    tail_s: float = 0.0,
+    tail_s: float | str = "auto",
     stems: Sequence[str] | None = None,
     dtype: Any = np.float32,
     progress: Progress | None = None,
@@ -591,8 +708,12 @@ def render(
         the same samples (to float tolerance).
     duration_s : float, optional
         Length of the render; by default the end of the last clip plus ``tail_s``.
-    tail_s : float, default 0.0
-        Extra time after the last clip (for reverb and delay tails).
+    tail_s : float or "auto", default "auto"
+        Time after the last clip, for reverb and delay tails. ``"auto"`` renders on
+        until every output (the master and the stems) has stayed below -120 dBFS for
+        0.5 s plus the longest delay time in the graph, and ends at the last sample
+        above that; at most 30 s (a note says when that bound cut it). A programme
+        that is silent at its end gets no tail. A number is that many seconds.
     stems : sequence of str, optional
         Buses to return as stems (default: all buses).
     dtype : {float32, float64}, default float32

@@ -100,7 +100,7 @@ _SUBTYPES = ("PCM_24", "PCM_16", "FLOAT")
 _OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s", "formats")
 _SESSION_KEYS = ("sample_rate", "target", "master", *_OPTIONS)
 #: Node parameters that may name a file: resolved against the session's folder like clip files.
-_PATH_PARAMETERS = {"ConvolutionReverb": ("impulse_response",)}
+_PATH_PARAMETERS = {"ConvolutionReverb": ("impulse_response",), "PluginNode": ("path",)}
 
 
 class SessionError(SonicmixError, ValueError):
@@ -123,7 +123,7 @@ class Session:
         Deliverable options passed to :func:`sonicmix.deliver.deliver`:
         ``name`` (str), ``stems`` and ``dialogue`` (lists of bus names),
         ``me_mix`` and ``bext`` (bool), ``subtype`` ("PCM_24", "PCM_16" or
-        "FLOAT"), ``tail_s`` (float, seconds), ``formats`` (list of format
+        "FLOAT"), ``tail_s`` (seconds, or ``"auto"``, the default), ``formats`` (list of format
         specs such as ``["wav", "mp3:192k"]``, see :mod:`sonicmix.delivery.formats`).
     path : str, optional
         The file the session was read from (used in error messages; not compared).
@@ -410,6 +410,9 @@ def _strip_from_toml(
             for key in _PATH_PARAMETERS.get(node["type"], ()):
                 if isinstance(node.get(key), str) and node[key]:  # a file: relative to the session
                     chain[i] = node = {**node, key: os.path.normpath(os.path.join(folder, node[key]))}
+            if node["type"] == "PluginNode" and isinstance(node.get("parameters"), dict):
+                # a plugin's own names, as pairs: a parameter called "type" or "file" is not a sonicmix value
+                chain[i] = node = {**node, "parameters": [[k, v] for k, v in node["parameters"].items()]}
     if "sends" in out:
         sends = out["sends"]
         if not isinstance(sends, list):
@@ -515,8 +518,10 @@ def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> 
             if value not in _SUBTYPES:
                 raise _fail(path, where, f"={value!r}; expected one of {list(_SUBTYPES)}")
         elif key == "tail_s":
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
-                raise _fail(path, where, f"={value!r}; expected a finite number of seconds >= 0")
+            if value == "auto":
+                pass
+            elif isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < math.inf:
+                raise _fail(path, where, f'={value!r}; expected "auto" or a finite number of seconds >= 0')
         elif key == "formats":
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 raise _fail(

@@ -44,6 +44,7 @@ __all__ = [
     "EBU_R128",
     "EBU_R128_QC",
     "EBU_R128_S1",
+    "EBU_R128_S4",
     "ATSC_A85",
     "ARIB_TR_B32",
     "OP_59",
@@ -131,6 +132,10 @@ class LoudnessTarget:
         True where the values are a platform's recommendation or playback
         normalisation reference rather than a standard's or a client's
         delivery requirement.
+    max_ldr_lu : float, optional
+        Maximum Loudness-to-Dialogue Ratio in LU (EBU R 128 s4): programme
+        loudness minus dialogue loudness. A delivery measures the dialogue from its
+        dialogue stem, or with the speech detector where it has none.
     formats : tuple of str, default ()
         The file formats the platform takes, as format specs with their usual
         bitrate (``"mp3:128k"``; see :mod:`sonicmix.delivery.formats`). A format
@@ -168,6 +173,7 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
     name: str = "custom"
     source: str = ""
     recommendation: bool = False
+    max_ldr_lu: float | None = None
     formats: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
@@ -203,6 +209,8 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
             raise ParameterError(f"name={self.name!r} is invalid; expected a non-empty string")
         if not isinstance(self.source, str):
             raise ParameterError(f"source={self.source!r} is not a string; expected a citation text")
+        if self.max_ldr_lu is not None:
+            set_(self, "max_ldr_lu", check_range("max_ldr_lu", self.max_ldr_lu, low=0.0, high=30.0))
         if isinstance(self.formats, str) or not all(isinstance(f, str) for f in self.formats):
             raise ParameterError(
                 f"formats={self.formats!r}; expected a tuple of format specs such as ('mp3:128k',)"
@@ -284,7 +292,7 @@ integrated_lufs <= 0 (a level in LUFS is negative, e.g. -23.0)
         sonicmix.errors.ParameterError: key 'true_peak_dbfs' is not a LoudnessTarget field \
 (did you mean 'true_peak_dbtp'?); expected keys among ['integrated_lufs', 'tolerance_lu', \
 'true_peak_dbtp', 'max_lra_lu', 'max_short_term_lufs', 'max_momentary_lufs', 'measurement', \
-'name', 'source', 'recommendation', 'formats']
+'name', 'source', 'recommendation', 'max_ldr_lu', 'formats']
         """
         if not isinstance(data, Mapping):
             raise ParameterError(
@@ -322,6 +330,21 @@ EBU_R128 = LoudnessTarget(
     ),
 )
 """EBU R 128 v4.0 (2020): -23.0 LUFS +-1.0 LU (production), true peak <= -1 dBTP."""
+
+EBU_R128_S4 = LoudnessTarget(
+    name="ebu-r128-s4",
+    integrated_lufs=-23.0,
+    tolerance_lu=1.0,
+    true_peak_dbtp=-1.0,
+    max_ldr_lu=5.0,
+    source=(
+        "EBU R 128 s4 (2023), Loudness normalisation of Cinematic Content: the R 128 programme loudness "
+        "and true peak, with the Loudness-to-Dialogue Ratio (programme minus dialogue loudness) not above "
+        "5 LU; the 5 LU figure is from secondary summaries of s4, not confirmed against its text"
+    ),
+    formats=("wav",),
+)
+"""EBU R 128 s4 (2023), cinematic content: R 128, and LDR <= 5 LU (figure from summaries)."""
 
 EBU_R128_QC = LoudnessTarget(
     name="ebu-r128-qc",
@@ -470,6 +493,7 @@ AES_TD1008_MUSIC = LoudnessTarget(
 
 _ALL = (
     EBU_R128,
+    EBU_R128_S4,
     EBU_R128_QC,
     EBU_R128_S1,
     ATSC_A85,
@@ -507,7 +531,8 @@ def get_target(name: str | LoudnessTarget) -> LoudnessTarget:
     sonicmix.errors.ParameterError: target 'netflx' is unknown (did you mean 'netflix'?); \
 expected a preset name (see `sonicmix targets`) among ['aes-td1004', 'aes-td1008-music', \
 'aes-td1008-speech', 'apple-podcasts', 'arib-tr-b32', 'atsc-a85', 'ebu-r128', 'ebu-r128-qc', \
-'ebu-r128-s1', 'netflix', 'netflix-programme', 'op-59', 'spotify', 'youtube'], or a LoudnessTarget
+'ebu-r128-s1', 'ebu-r128-s4', 'netflix', 'netflix-programme', 'op-59', 'spotify', 'youtube'], or a \
+LoudnessTarget
     """
     if isinstance(name, LoudnessTarget):
         return name

@@ -229,3 +229,149 @@ def test_source_date_epoch_makes_deliveries_byte_identical_bext_included(tmp_pat
     with pytest.raises(sm.ParameterError, match="SOURCE_DATE_EPOCH='yesterday'"):
         deliver(graph, "ebu-r128", tmp_path / "c")
     assert not (tmp_path / "c").exists()
+
+
+def test_stems_limited_on_their_own_meet_the_ceiling(tmp_path, rng):
+    """stem_ceiling='own': each stem and the M&E meet the ceiling alone; where no limiter worked they
+    still sum to the mix, and the report says how much each stem's own limiter took."""
+    # music and effects nearly cancel in the mix (opposite polarity): each stem peaks far above the mix
+    n = 6 * FS
+    common = rng.standard_normal((2, n)) * 0.2
+    voice = rng.standard_normal((1, n)) * 0.05 * (np.sin(2 * np.pi * 0.7 * np.arange(n) / FS) > -0.3)
+
+    def track(x, bus, **kw):
+        return sm.Track(clips=(sm.Clip(source=sm.ArraySource(x.astype(np.float32), FS)),), output=bus, **kw)
+
+    graph = sm.Graph(
+        tracks={
+            "dx": track(voice, "dialogue", layout="mono", pan=0.0),
+            "mx": track(common, "music"),
+            "fx": track(-0.9 * common, "effects"),
+        },
+        buses={"dialogue": sm.Bus(), "music": sm.Bus(), "effects": sm.Bus(), "master": sm.Bus(output=None)},
+    )
+    shared = deliver(graph, "spotify", tmp_path / "shared", me_mix=True, bext=False, reports=False)
+    over = [k for k in ("dialogue", "music", "effects", "ME") if shared.reports[k].true_peak_dbtp > -1.0]
+    assert over, "the material must have a stem over the ceiling for this test to mean anything"
+    own = deliver(
+        graph, "spotify", tmp_path / "own", me_mix=True, bext=False, reports=False, stem_ceiling="own"
+    )
+    assert own.passed and own.stem_ceiling == "own"
+    for key in ("dialogue", "music", "effects", "ME"):
+        assert own.reports[key].true_peak_dbtp <= -1.0, key
+    assert all(own.stem_limiting_db[k] > 0.1 for k in over)
+    # the mix is the same; a stem its own limiter left alone is the same file as with shared stems
+    mix_a, _ = sm.read(shared.files["mix"], dtype="float64")
+    mix_b, _ = sm.read(own.files["mix"], dtype="float64")
+    assert np.abs(mix_a - mix_b).max() < 1e-6
+    untouched = [k for k in ("dialogue", "music") if own.stem_limiting_db[k] == 0.0]
+    for key in untouched:
+        a, _ = sm.read(shared.files[key], dtype="float64")
+        b, _ = sm.read(own.files[key], dtype="float64")
+        assert a.shape == b.shape and np.abs(a - b).max() < 1e-6
+    assert "stems limited on their own" in str(own) and own.to_dict()["stem_ceiling"] == "own"
+
+
+def test_loudness_to_dialogue_ratio_from_the_stem_and_from_the_detector(tmp_path, rng):
+    """EBU R 128 s4's LDR: programme minus dialogue loudness, reported for every delivery with a dialogue
+    stem, judged by the ebu-r128-s4 preset; without a stem the speech detector finds the dialogue."""
+    from tests.reference import dialogue as material
+
+    if not material.available():
+        pytest.skip(material.SKIP_REASON)
+    _, _, parts = material.speech_podcast(FS)  # real voices and a recorded music loop
+    # cinematic structure: 10 s of dialogue, then 6 s where nobody speaks, five times
+    talk, gap = 10 * FS, 6 * FS
+    voice = np.zeros((1, 5 * (talk + gap)))
+    between = np.ones(voice.shape[1])
+    for k in range(5):
+        voice[:, k * (talk + gap) : k * (talk + gap) + talk] = (parts.host + parts.guest)[
+            :, k * talk : (k + 1) * talk
+        ]
+        between[k * (talk + gap) : k * (talk + gap) + talk] = 0.0
+    between = np.convolve(between, np.ones(4800) / 4800, mode="same")  # 0.1 s ramps
+    bed = np.tile(parts.music, (1, -(-voice.shape[1] // parts.music.shape[1])))[:, : voice.shape[1]]
+    bed = bed * 10 ** ((material._level_db(voice) - material._level_db(bed) - 10.0) / 20)  # 10 LU under
+
+    def graph(music_gain_db, stems):
+        music = bed * (between if music_gain_db > 0 else 1.0)
+
+        def track(x, bus, gain_db=0.0):
+            return sm.Track(
+                clips=(sm.Clip(source=sm.ArraySource(x.astype(np.float32), FS)),),
+                output=bus,
+                fader_db=gain_db,
+                layout="mono" if x.shape[0] == 1 else "stereo",
+            )
+
+        buses = {"master": sm.Bus(output=None)}
+        if stems:
+            buses.update(dialogue=sm.Bus(), music=sm.Bus())
+        return sm.Graph(
+            tracks={
+                "vo": track(voice, "dialogue" if stems else "master"),
+                "mx": track(music, "music" if stems else "master", music_gain_db),
+            },
+            buses=buses,
+        )
+
+    quiet = deliver(graph(-12.0, True), "ebu-r128-s4", tmp_path / "a", bext=False, reports=False)
+    loud = deliver(graph(+22.0, True), "ebu-r128-s4", tmp_path / "b", bext=False, reports=False)
+    assert quiet.passed and abs(quiet.ldr_lu) < 2.0
+    assert not loud.passed and loud.ldr_lu > 5.0, loud.ldr_lu
+    assert any("loudness-to-dialogue ratio" in r for r in loud.reasons)
+    # no dialogue stem: the detector hears the speech in the mix and gives a close figure
+    detected = deliver(graph(-12.0, False), "ebu-r128-s4", tmp_path / "c", bext=False, reports=False)
+    assert detected.passed and abs(detected.ldr_lu - quiet.ldr_lu) < 1.0
+    assert "loudness-to-dialogue ratio" in str(quiet) and quiet.to_dict()["ldr_lu"] is not None
+
+
+def test_a_surround_delivery_reports_its_fold_downs_and_writes_its_channel_mask(tmp_path, rng):
+    """A 5.1 mix: the files carry the 5.1 WAVE channel mask, and the report measures the stereo and mono
+    fold-downs of the mix as written (ITU-R BS.775 coefficients), flagging one over the ceiling."""
+    from sonicmix.io import file_layout
+    from sonicmix.layouts import downmix
+    from sonicmix.loudness import measure
+
+    n = 6 * FS
+    surround = (rng.standard_normal((6, n)) * 0.05).astype(np.float32)
+    surround[3] *= 0.1  # a quiet LFE
+    surround[4] = surround[5] = surround[0] * 4  # loud surrounds correlated with the left: a hot fold-down
+    graph = sm.Graph(
+        tracks={"bed": sm.Track(clips=(sm.Clip(source=sm.ArraySource(surround, FS)),), layout="5.1")},
+        buses={"master": sm.Bus(output=None, layout="5.1")},
+    )
+    delivery = deliver(graph, "ebu-r128", tmp_path, bext=False, reports=False)
+    assert file_layout(delivery.files["mix"]).name == "5.1"
+    folds = {d.layout: d for d in delivery.downmix}
+    assert list(folds) == ["stereo", "mono"]
+    written, _ = sm.read(delivery.files["mix"], dtype="float64")
+    stereo = measure(downmix(written, "5.1", "stereo"), FS)
+    assert folds["stereo"].integrated_lufs == pytest.approx(stereo.integrated_lufs, abs=1e-6)
+    assert folds["stereo"].true_peak_dbtp == pytest.approx(stereo.true_peak_dbtp, abs=0.01)
+    assert any(d.clipped for d in folds.values()) == any("fold-down" in note for note in delivery.notes)
+    assert "fold-down to stereo" in str(delivery) and delivery.to_dict()["downmix"][0]["layout"] == "stereo"
+
+
+def test_an_immersive_bed_from_a_file_is_delivered_with_its_weights_and_mask(tmp_path, rng):
+    """A 7.1.4 WAV (its mask names the layout) on a 7.1.4 track: rendered, delivered with the 7.1.4 mask,
+    measured with BS.1770-5's position weights (not a channel-count guess), and folded down."""
+    from sonicmix.io import file_layout
+    from sonicmix.loudness import measure
+    from sonicmix.timeline import FileSource
+
+    bed = (rng.standard_normal((12, 4 * FS)) * 0.05).astype(np.float32)
+    sm.write(tmp_path / "bed.wav", bed, FS, layout="7.1.4")
+    graph = sm.Graph(
+        tracks={
+            "bed": sm.Track(clips=(sm.Clip(source=FileSource(str(tmp_path / "bed.wav"))),), layout="7.1.4")
+        },
+        buses={"master": sm.Bus(output=None, layout="7.1.4")},
+    )
+    delivery = deliver(graph, "ebu-r128", tmp_path / "out", bext=False, reports=False)
+    assert delivery.passed, delivery.reasons
+    assert file_layout(delivery.files["mix"]).name == "7.1.4"
+    written, _ = sm.read(delivery.files["mix"], dtype="float64")
+    weighted = measure(written, FS, layout="7.1.4").integrated_lufs
+    assert delivery.reports["mix"].integrated_lufs == pytest.approx(weighted, abs=1e-6)
+    assert [d.layout for d in delivery.downmix] == ["7.1", "5.1", "stereo", "mono"]

@@ -19,6 +19,7 @@ PUBLISHED = [
     ("ebu-r128", -23.0, 1.0, 1.0, -1.0, "programme", False, None),  # R 128 v4.0 production
     ("ebu-r128-qc", -23.0, 0.2, 0.2, -1.0, "programme", False, None),  # R 128 v4.0 QC
     ("ebu-r128-s1", -23.0, 1.0, 1.0, -1.0, "programme", False, -18.0),  # R 128 s1
+    ("ebu-r128-s4", -23.0, 1.0, 1.0, -1.0, "programme", False, None),  # R 128 s4: and LDR <= 5 LU
     ("atsc-a85", -24.0, 2.0, 2.0, -2.0, "programme", False, None),
     ("arib-tr-b32", -24.0, 1.0, 1.0, -1.0, "programme", False, None),
     ("op-59", -24.0, 1.0, 1.0, -2.0, "programme", False, None),
@@ -45,6 +46,7 @@ def test_preset_values_match_published_texts(name, lufs, below, above, tp, measu
     assert t.max_short_term_lufs == st_max
     assert t.max_momentary_lufs is None  # R 128 s1 (2016) dropped the momentary option
     assert t.max_lra_lu is None  # no preset's text makes LRA a pass/fail limit
+    assert t.max_ldr_lu == (5.0 if name == "ebu-r128-s4" else None)
     assert len(t.source) > 20, "every preset cites its source"
 
 

@@ -145,7 +145,7 @@ def encode_verified(
                 tell,
                 names=["master"],
             )
-            decoded = measure_decoded(writer.finish())
+            decoded = measure_decoded(writer.finish(), layout=renders.layouts.get("master"))
         except BaseException:
             writer.abort()
             raise

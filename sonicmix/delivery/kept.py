@@ -29,8 +29,17 @@ class KeptRender:
     long programme is delivered in constant memory.
     """
 
-    def __init__(self, folder: str, channels: dict[str, int], sample_rate: int, memory_mb: float) -> None:
+    def __init__(
+        self,
+        folder: str,
+        channels: dict[str, int],
+        sample_rate: int,
+        memory_mb: float,
+        layouts: dict[str, str] | None = None,
+    ) -> None:
         self.folder, self.channels, self.sample_rate = folder, channels, sample_rate
+        #: each bus's layout name (its loudness weights and channel mask)
+        self.layouts = layouts if layouts is not None else {}
         self.budget = memory_mb * 2**20
         self.held: list[dict[str, np.ndarray]] = []
         self.size = 0

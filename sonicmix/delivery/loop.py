@@ -67,7 +67,12 @@ def limited_pass(
     state = limiter.init_state(renders.channels["master"], sample_rate, np.float32)
     # the gain curve applies to the signals delayed by the limiter's lookahead
     history = {k: np.zeros((renders.channels[k], latency), np.float32) for k in names}
-    meter = LoudnessMeter(sample_rate, channels=renders.channels["master"]) if stored is None else None
+    meter = None
+    if stored is None:
+        layout = renders.layouts.get("master")
+        meter = LoudnessMeter(
+            sample_rate, channels=None if layout else renders.channels["master"], layout=layout
+        )
     min_gain, limiting, total = 1.0, 0, 0
     skip = latency
     stage = "write" if sink is not None else "measure"
@@ -103,6 +108,8 @@ def limited_pass(
         last = block_set
     if latency and last:  # flush the limiter's lookahead with silence
         step({k: np.zeros((v.shape[0], latency), np.float32) for k, v in last.items()})
+    if hasattr(sink, "flush"):
+        sink.flush()
     stats = {
         "max_reduction_db": max(0.0, float(-20 * math.log10(min_gain))) if min_gain > 0 else math.inf,
         "time_limiting_percent": 100.0 * limiting / total if total else 0.0,

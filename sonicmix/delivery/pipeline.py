@@ -63,7 +63,7 @@ class _Options:
     lookahead_s: float | None
     strict: bool
     block_size: int
-    tail_s: float
+    tail_s: float | str
     seed: int
     inputs: Sequence[str]
     reports: bool
@@ -74,6 +74,7 @@ class _Options:
     max_codec_passes: int
     codec_margin_db: float
     tags: bool
+    stem_ceiling: str
 
     @property
     def dialogue_stems(self) -> list[str]:
@@ -116,6 +117,8 @@ class _Rendered:
     gate_power: np.ndarray | None
     notes: tuple[str, ...] = ()
     clip_gains_db: dict[str, tuple[float, ...]] = field(default_factory=dict)
+    speech_blocks: np.ndarray | None = None  # the detector's speech blocks, where no dialogue stem gates
+    layouts: dict[str, str] = field(default_factory=dict)  # bus layouts: the files' WAVE channel masks
 
 
 def deliver(
@@ -139,7 +142,7 @@ def deliver(
     lookahead_s: float | None = None,
     strict: bool = False,
     block_size: int = 1 << 16,
-    tail_s: float = 0.0,
+    tail_s: float | str = "auto",
     seed: int = 0,
     inputs: Sequence[str] = (),
     reports: bool = True,
@@ -150,6 +153,7 @@ def deliver(
     max_codec_passes: int = 6,
     codec_margin_db: float = 0.2,
     tags: bool = True,
+    stem_ceiling: Literal["shared", "own"] = "shared",
 ) -> Delivery:
     """Render ``graph`` to ``target`` and write the deliverables into ``out_dir``.
 
@@ -184,6 +188,13 @@ def deliver(
         left out of the M&E mix.
     me_mix : bool, default False
         Also deliver the M&E mix (music and effects: every stem but dialogue).
+    stem_ceiling : {"shared", "own"}, default "shared"
+        ``"shared"``: every stem and the M&E carry the mix's gain and limiter curve,
+        so they sum to the mix (null-summing stems); a stem may then peak over the
+        ceiling (a note says which). ``"own"``: after that, each stem and the M&E
+        goes through a true-peak limiter of its own at the target's ceiling, so
+        each meets it when delivered alone; they no longer sum exactly to the mix
+        where their limiters worked (:attr:`Delivery.stem_limiting_db` says how much).
     subtype : {"PCM_24", "PCM_16", "FLOAT"}, default "PCM_24"
         Sample format of the WAV and FLAC files (PCM with seeded TPDF dither).
     bext : bool, default True
@@ -215,7 +226,10 @@ def deliver(
 
     Other Parameters
     ----------------
-    max_iterations, release_s, block_size, tail_s, seed, inputs
+    max_iterations, release_s, block_size, seed, inputs
+    tail_s : float or "auto", default "auto"
+        Time rendered after the last clip: ``"auto"`` runs until every output has
+        decayed below -120 dBFS (see :func:`sonicmix.renderer.render`).
     max_codec_passes : int, default 6
     codec_margin_db : float, default 0.2
     lookahead_s : float, optional
@@ -309,6 +323,11 @@ def _options(graph: Graph, given: dict[str, Any]) -> _Options:
     check_range("warn_limiting_db", given["warn_limiting_db"], low=0.0, hint="dB of gain reduction, e.g. 3.0")
     check_range("memory_mb", given["memory_mb"], low=0.0, hint="in MiB; 0 keeps nothing in memory")
     check_range("codec_margin_db", given["codec_margin_db"], low=0.0, high=6.0, hint="in dB, e.g. 0.2")
+    if given["stem_ceiling"] not in ("shared", "own"):
+        raise ParameterError(
+            f"stem_ceiling={given['stem_ceiling']!r}; expected 'shared' (stems sum to the mix) or 'own' "
+            "(each stem limited to the ceiling on its own)"
+        )
     for key in ("max_iterations", "max_codec_passes"):
         value = given[key]
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
@@ -405,8 +424,11 @@ def _deliver_many(
             from concurrent.futures import ThreadPoolExecutor
 
             pool = ThreadPoolExecutor(max_workers=opt.threads, thread_name_prefix="sonicmix-deliver")
-        gated = any(p.target.measurement == "dialogue" for p in plans)
-        rendered = _render(graph, opt, work, channels, gated)
+        # the dialogue gate: every delivery with dialogue stems reports its loudness-to-dialogue ratio
+        gated = bool(opt.dialogue_stems)
+        detect = not gated and any(p.target.max_ldr_lu is not None for p in plans)
+        layouts = {n: graph.buses[graph.master if n == "master" else n].layout for n in channels}
+        rendered = _render(graph, opt, work, channels, gated, detect, layouts)
         return [_deliver_to(rendered, plan, opt, pool, origination, started) for plan in plans]
     finally:
         if work is not None:
@@ -422,11 +444,23 @@ def _deliver_many(
             os.rmdir(out_dir)
 
 
-def _render(graph: Graph, opt: _Options, work: str, channels: dict[str, int], gated: bool) -> _Rendered:
-    """Render the graph once into a kept render; measure the mix (and the dialogue gate) on the way."""
+def _render(
+    graph: Graph,
+    opt: _Options,
+    work: str,
+    channels: dict[str, int],
+    gated: bool,
+    detect: bool,
+    layouts: dict[str, str],
+) -> _Rendered:
+    """Render the graph once into a kept render; measure the mix (and the dialogue gate) on the way.
+
+    ``gated``: the dialogue stems' block powers gate dialogue loudness. ``detect``: with no
+    dialogue stem, the built-in speech detector listens to the mix for it instead.
+    """
     from sonicmix.renderer import render_blocks
 
-    kept = KeptRender(work, dict(channels), opt.sample_rate, opt.memory_mb)
+    kept = KeptRender(work, dict(channels), opt.sample_rate, opt.memory_mb, layouts)
     meter = None
     dialogue_meters: dict[str, LoudnessMeter] = {}
     blocks = render_blocks(
@@ -440,12 +474,17 @@ def _render(graph: Graph, opt: _Options, work: str, channels: dict[str, int], ga
     )
     for _, out in blocks:
         if meter is None:
-            meter = LoudnessMeter(opt.sample_rate, channels=channels["master"], true_peak=False)
+            if detect:
+                from sonicmix.speech.gating import SpeechMeter
+
+                meter = SpeechMeter(opt.sample_rate, layout=layouts["master"], true_peak=False)
+            else:
+                meter = LoudnessMeter(opt.sample_rate, layout=layouts["master"], true_peak=False)
         meter.update(out["master"])
         if gated:
             for d in opt.dialogue_stems:
                 dialogue_meters.setdefault(
-                    d, LoudnessMeter(opt.sample_rate, channels=channels[d], true_peak=False)
+                    d, LoudnessMeter(opt.sample_rate, layout=layouts[d], true_peak=False)
                 ).update(out[d])
         kept.append(out)
     kept.commit()
@@ -453,7 +492,16 @@ def _render(graph: Graph, opt: _Options, work: str, channels: dict[str, int], ga
         raise ParameterError("the graph renders no samples; expected clips on its tracks (or duration_s)")
     # dialogue gate: summed 400 ms block powers of the dialogue stems, before gain
     gate = sum(m.report().block_powers for m in dialogue_meters.values()) if dialogue_meters else None
-    return _Rendered(kept, meter.report(), gate, tuple(blocks.notes), dict(blocks.clip_gains_db))
+    speech = None
+    if detect:
+        from sonicmix.speech.activity import THRESHOLD
+        from sonicmix.speech.gating import speech_blocks
+
+        before, probabilities = meter.finish()
+        speech = speech_blocks(probabilities >= THRESHOLD, meter.hop_s, before.block_powers.size)
+    else:
+        before = meter.report()
+    return _Rendered(kept, before, gate, tuple(blocks.notes), dict(blocks.clip_gains_db), speech, layouts)
 
 
 def _deliver_to(
@@ -495,6 +543,9 @@ def _deliver_to(
             opt.inputs,
             pool,
             reserve_bext=opt.bext,
+            own_limiter=plan.limiter if opt.stem_ceiling == "own" else None,
+            layouts=rendered.layouts,
+            ceiling_dbtp=target.true_peak_dbtp,
         )
 
     start = measured_lufs(rendered.before, gate_power)
@@ -543,6 +594,17 @@ def _deliver_to(
             if encodings[key].reasons:
                 raise _CodecFailure(encodings[key].reasons)
         delivery = _judge(rendered, plan, opt, done, measured, encodings, started)
+        if written is not None and written.own:
+            delivery = dataclasses.replace(delivery, stem_limiting_db=written.limiting_db)
+        if written is not None and written.downmix is not None:
+            folds = tuple(written.downmix.report())
+            over = tuple(
+                f"the fold-down to {d.layout} peaks at {d.true_peak_dbtp:.2f} dBTP, over the "
+                f"{d.ceiling_dbtp:g} dBTP ceiling (a player folding the mix down would clip or exceed it)"
+                for d in folds
+                if d.clipped
+            )
+            delivery = dataclasses.replace(delivery, downmix=folds, notes=delivery.notes + over)
         _finish_files(written, encodings, delivery, plan, opt, origination)
         if opt.reports:
             reports = write_reports(delivery, plan.out_dir, opt.name)
@@ -608,14 +670,13 @@ def _judge(
 
     target = plan.target
     measured = dict(measured)
-    if target.measurement == "dialogue":
-        dialogue_power = sum(measured[d].block_powers for d in opt.dialogue_stems)
-        for key in plan.mix_keys:
-            gated = dialogue_gated_lufs(measured[key].block_powers, dialogue_power)
-            measured[key] = dataclasses.replace(measured[key], dialogue_lufs=gated)
     for key, encoding in encodings.items():
         measured[key] = encoding.decoded
     mix_keys = [*plan.mix_keys, *encodings]
+    for key in mix_keys:  # dialogue loudness, for dialogue-gated targets and the loudness-to-dialogue ratio
+        dialogue = _dialogue_lufs(measured[key], measured, opt, rendered)
+        if dialogue is not None:
+            measured[key] = dataclasses.replace(measured[key], dialogue_lufs=dialogue)
     judged = {key: evaluate(measured[key], target) for key in mix_keys}
     compliance = judged[mix_keys[0]]
     reasons = [
@@ -625,8 +686,8 @@ def _judge(
     ]
     notes = tuple(
         f"{key} peaks at {r.true_peak_dbtp:.2f} dBTP, over the {target.true_peak_dbtp:g} dBTP "
-        "ceiling (stems share the mix's gain and limiter so they sum to it; limit the stem itself "
-        "if it must comply on its own)"
+        "ceiling (stems share the mix's gain and limiter so they sum to it; stem_ceiling='own' limits "
+        "each stem to the ceiling on its own)"
         for key, r in measured.items()
         if key not in mix_keys and r.true_peak_dbtp > target.true_peak_dbtp
     )
@@ -652,7 +713,22 @@ def _judge(
         warnings=limiting_warnings(done.limiter, opt.warn_limiting_db, target),
         clip_gains_db=rendered.clip_gains_db,
         encodings=encodings,
+        stem_ceiling=opt.stem_ceiling,
     )
+
+
+def _dialogue_lufs(
+    report: LoudnessReport, measured: dict[str, LoudnessReport], opt: _Options, rendered: _Rendered
+) -> float | None:
+    """The mix's dialogue loudness: gated by the dialogue stems as written, else by the speech detector."""
+    if opt.dialogue_stems:
+        power = sum(measured[d].block_powers for d in opt.dialogue_stems)
+        return dialogue_gated_lufs(report.block_powers, power)
+    if rendered.speech_blocks is not None:
+        from sonicmix.speech.gating import speech_gated_lufs
+
+        return speech_gated_lufs(report.block_powers, rendered.speech_blocks)
+    return None
 
 
 def _finish_files(

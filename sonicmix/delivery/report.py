@@ -52,6 +52,16 @@ class Delivery:
         heavy limiting is audible).
     clip_gains_db : dict of str to tuple of float
         For tracks with ``clip_loudness_lufs``: the gain chosen for each of their clips.
+    stem_ceiling : {"shared", "own"}
+        Whether the stems and the M&E share the mix's limiter (and sum to it), or
+        were each limited to the ceiling on their own as well.
+    stem_limiting_db : dict of str to float
+        With ``stem_ceiling="own"``: the gain reduction of each stem's own limiter.
+    downmix : tuple of FoldDownCheck
+        For a surround or immersive mix: the loudness and true peak of each of its
+        fold-downs (7.1.4 -> 7.1 -> 5.1 -> stereo -> mono), measured on the mix as
+        written; ``clipped`` flags one over the target's ceiling
+        (:mod:`sonicmix.loudness.folddown`). A note names it; it does not fail the delivery.
     encodings : dict of str to Encoding
         For every lossy deliverable (key as in ``files``): the limiter ceiling it was
         encoded with, every encode pass, and its loudness before the codec and as
@@ -73,6 +83,22 @@ class Delivery:
     warnings: tuple[str, ...] = ()
     clip_gains_db: dict[str, tuple[float, ...]] = field(default_factory=dict)
     encodings: dict[str, Any] = field(default_factory=dict)
+    stem_ceiling: str = "shared"
+    stem_limiting_db: dict[str, float] = field(default_factory=dict)
+    downmix: tuple[Any, ...] = ()
+
+    @property
+    def ldr_lu(self) -> float:
+        """Loudness-to-Dialogue Ratio of the mix (EBU R 128 s4), in LU: programme minus dialogue loudness.
+
+        The dialogue loudness is gated by the dialogue stems, or by the speech
+        detector where the delivery has none and its target limits the ratio;
+        ``nan`` where neither measured it.
+        """
+        mix = next(iter(self.reports.values()), None)
+        if mix is None or not math.isfinite(mix.dialogue_lufs) or not math.isfinite(mix.integrated_lufs):
+            return math.nan
+        return mix.integrated_lufs - mix.dialogue_lufs
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-safe summary: every measured value, the target, pass/fail per criterion, gains."""
@@ -85,6 +111,7 @@ class Delivery:
             "reasons": list(self.reasons),
             "gain_db": _finite_or_none(self.gain_db),
             "iterations": self.iterations,
+            "ldr_lu": _finite_or_none(round(self.ldr_lu, 2)),
             "limiter": {k: _finite_or_none(v) for k, v in self.limiter.items()},
             "files": dict(self.files),
             "compliance": None if self.compliance is None else self.compliance.to_dict(),
@@ -93,6 +120,17 @@ class Delivery:
             "warnings": list(self.warnings),
             "clip_gains_db": {t: [round(g, 2) for g in gains] for t, gains in self.clip_gains_db.items()},
             "encodings": {key: e.to_dict() for key, e in self.encodings.items()},
+            "stem_ceiling": self.stem_ceiling,
+            "downmix": [
+                {
+                    "layout": d.layout,
+                    "integrated_lufs": _finite_or_none(round(d.integrated_lufs, 2)),
+                    "true_peak_dbtp": _finite_or_none(round(d.true_peak_dbtp, 2)),
+                    "clipped": d.clipped,
+                }
+                for d in self.downmix
+            ],
+            "stem_limiting_db": {k: round(v, 2) for k, v in self.stem_limiting_db.items()},
             "elapsed_s": self.elapsed_s,
         }
 
@@ -105,6 +143,18 @@ class Delivery:
             f"  gain {self.gain_db:+.2f} dB after {self.iterations} pass(es); limiter max reduction "
             f"{self.limiter.get('max_reduction_db', 0.0):.2f} dB"
         )
+        if self.stem_limiting_db:
+            lines.append(
+                "  stems limited on their own (stem_ceiling='own'): "
+                + ", ".join(f"{k} {v:.2f} dB" for k, v in self.stem_limiting_db.items())
+            )
+        for d in self.downmix:
+            flag = "  OVER THE CEILING" if d.clipped else ""
+            lines.append(
+                f"  fold-down to {d.layout}: {d.integrated_lufs:.1f} LUFS, {d.true_peak_dbtp:.2f} dBTP{flag}"
+            )
+        if math.isfinite(self.ldr_lu):
+            lines.append(f"  loudness-to-dialogue ratio {self.ldr_lu:.1f} LU")
         for track, gains in self.clip_gains_db.items():
             lines.append(f"  clip gains of {track!r}: " + ", ".join(f"{g:+.1f}" for g in gains) + " dB")
         if self.compliance is not None:
@@ -125,10 +175,10 @@ class Delivery:
             )
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        from sonicmix.display import html
+    def _repr_html_(self) -> str | None:
+        from sonicmix import _hooks
 
-        return html(self)
+        return _hooks.html(self)
 
 
 def _finite_or_none(value: float) -> float | None:
@@ -176,26 +226,17 @@ def write_reports(delivery: Delivery, out_dir: str, name: str) -> list[tuple[str
 
     written: list[tuple[str, str]] = []
     try:
-        try:  # the loudness plot needs the optional matplotlib
-            import matplotlib  # noqa: F401
-        except ImportError:
-            pass
-        else:
-            import matplotlib.pyplot as plt
+        # the loudness plot, where a plotter is registered (sonicmix.plot, with matplotlib)
+        from sonicmix import _hooks
 
-            from sonicmix.plot import plot_loudness
-
-            path = os.path.join(out_dir, f"{name}.loudness.png")
-            _check_target(path, (), True)
-            tmp = os.path.join(out_dir, f".{name}.loudness.partial.png")  # matplotlib goes by the suffix
-            written.append((tmp, path))
-            ax = plot_loudness(
-                delivery.reports[next(iter(delivery.reports))],  # the mix: its first format
-                target=delivery.target,
-                path=tmp,
-                title=f"{name} ({delivery.target.name})",
-            )
-            plt.close(ax.figure)
+        path = os.path.join(out_dir, f"{name}.loudness.png")
+        _check_target(path, (), True)
+        tmp = os.path.join(out_dir, f".{name}.loudness.partial.png")  # matplotlib goes by the suffix
+        mix = delivery.reports[next(iter(delivery.reports))]  # the mix: its first format
+        written.append((tmp, path))  # removed below if an error leaves it half written
+        title = f"{name} ({delivery.target.name})"
+        if not _hooks.loudness_png(mix, target=delivery.target, path=tmp, title=title):
+            written.pop()
         for suffix, text in (
             (".report.json", json.dumps(delivery.to_dict(), indent=2, allow_nan=False)),
             (".report.txt", str(delivery) + "\n"),

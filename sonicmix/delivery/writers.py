@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import os
 from collections.abc import Sequence
 from typing import Any
@@ -32,6 +33,9 @@ class PcmDeliverables:
         pool: Any = None,
         *,
         reserve_bext: bool = False,
+        own_limiter: Any = None,
+        layouts: dict[str, str] | None = None,
+        ceiling_dbtp: float = 0.0,
     ) -> None:
         from sonicmix.io import AudioWriter
 
@@ -41,8 +45,24 @@ class PcmDeliverables:
         self.names = ["master", *stem_names]
         self.writers: dict[str, Any] = {}
         self.meters = {
-            k: LoudnessMeter(sample_rate, channels=channels["master" if k in (*mix_keys, "ME") else k])
+            k: _meter(sample_rate, channels, layouts, "master" if k in (*mix_keys, "ME") else k)
             for k in final
+        }
+        # the mix's fold-downs (an immersive or surround master), measured as the stored mix plays
+        self.downmix = None
+        master_layout = (layouts or {}).get("master")
+        if self.mix_keys and master_layout is not None and channels["master"] > 2:
+            from sonicmix.layouts import fold_down_chain
+
+            if fold_down_chain(master_layout):
+                from sonicmix.loudness.folddown import DownmixMeter
+
+                self.downmix = DownmixMeter(sample_rate, master_layout, ceiling_dbtp=ceiling_dbtp)
+        # stem_ceiling="own": each stem and the M&E through a limiter of its own, after the mix's curve
+        self.own = {
+            k: _OwnLimit(own_limiter, channels[k if k in channels else "master"], sample_rate)
+            for k in final
+            if own_limiter is not None and k not in self.mix_keys
         }
         try:
             for i, (k, p) in enumerate(final.items()):
@@ -56,6 +76,7 @@ class PcmDeliverables:
                     seed=seed + i,
                     inputs=inputs,
                     reserve_bext=reserve_bext and p.endswith(".wav"),
+                    layout=(layouts or {}).get("master" if k in (*self.mix_keys, "ME") else k),
                 )
         except BaseException:
             self.abort()
@@ -69,7 +90,12 @@ class PcmDeliverables:
             blocks["ME"] = np.asarray(me, np.float32)
 
         def store(k: str) -> None:  # each file has its own writer (and dither) and meter
-            self.meters[k].update(self.writers[k].write(blocks[k], check=False, stored=True))
+            block = self.own[k](blocks[k]) if k in self.own else blocks[k]
+            if block.shape[1]:
+                stored = self.writers[k].write(block, check=False, stored=True)
+                self.meters[k].update(stored)
+                if self.downmix is not None and k == self.mix_keys[0]:
+                    self.downmix.update(stored)
 
         if self.pool is None:
             for k in blocks:
@@ -77,6 +103,18 @@ class PcmDeliverables:
         else:
             for job in [self.pool.submit(store, k) for k in blocks]:
                 job.result()
+
+    def flush(self) -> None:
+        """The last lookahead of the stems' own limiters (their outputs end with the mix's)."""
+        for k, own in self.own.items():
+            tail = own.flush()
+            if tail.shape[1]:
+                self.meters[k].update(self.writers[k].write(tail, check=False, stored=True))
+
+    @property
+    def limiting_db(self) -> dict[str, float]:
+        """Gain reduction of each stem's own limiter, in dB (with stem_ceiling="own")."""
+        return {k: own.reduction_db for k, own in self.own.items()}
 
     @property
     def master_meter(self) -> LoudnessMeter | None:
@@ -109,3 +147,47 @@ class PcmDeliverables:
             w = self.writers.get(k)
             if w is not None and w.result is not None and os.path.exists(p):
                 os.unlink(p)
+
+
+def _meter(
+    sample_rate: int, channels: dict[str, int], layouts: dict[str, str] | None, bus: str
+) -> LoudnessMeter:
+    layout = (layouts or {}).get(bus)
+    return LoudnessMeter(sample_rate, channels=None if layout else channels[bus], layout=layout)
+
+
+class _OwnLimit:
+    """A true-peak limiter on one deliverable, its lookahead taken out so it stays aligned with the mix."""
+
+    def __init__(self, limiter: Any, channels: int, sample_rate: int) -> None:
+        self.limiter, self.rate = limiter, sample_rate
+        self.state = limiter.init_state(channels, sample_rate, np.float32)
+        self.skip = self.latency = limiter.latency_samples(sample_rate)
+        self.channels = channels
+        self.min_gain = 1.0
+
+    def __call__(self, block: np.ndarray) -> np.ndarray:
+        g, self.state = self.limiter.gain(block, self.rate, self.state)
+        if g.size:
+            self.min_gain = min(self.min_gain, float(g.min()))
+        y, self.state = self._apply(block, g)
+        drop = min(self.skip, y.shape[1])
+        self.skip -= drop
+        return y[:, drop:]
+
+    def _apply(self, block: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, Any]:
+        from sonicmix.dsp.delayline import delayed_copy
+
+        if not hasattr(self, "history"):
+            self.history = np.zeros((self.channels, self.latency), np.float32)
+        delayed = delayed_copy(np.asarray(block, np.float32), self.history)
+        return np.multiply(delayed, g, out=delayed), self.state
+
+    def flush(self) -> np.ndarray:
+        if not self.latency:
+            return np.zeros((self.channels, 0), np.float32)
+        return self(np.zeros((self.channels, self.latency), np.float32))
+
+    @property
+    def reduction_db(self) -> float:
+        return max(0.0, -20 * math.log10(self.min_gain)) if self.min_gain > 0 else math.inf

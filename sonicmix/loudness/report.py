@@ -7,6 +7,8 @@ from dataclasses import dataclass, field, fields
 
 import numpy as np
 
+from sonicmix.errors import ParameterError
+
 __all__ = ["LoudnessReport"]
 
 
@@ -34,8 +36,9 @@ class LoudnessReport:
 
     Levels that are undefined (silence, or audio shorter than one 400 ms
     block) are ``-inf``; an undefined loudness range is ``nan``. ``notes``
-    says why whenever a value is undefined. Series hold one value per 100 ms,
-    with the end time of each window in seconds.
+    says why whenever a value is undefined. Series hold one value per
+    ``hop_s`` (100 ms unless the measurement asked for another hop), with the
+    end time of each window in seconds.
 
     Attributes
     ----------
@@ -48,8 +51,11 @@ class LoudnessReport:
     momentary_max_lufs, short_term_max_lufs : float
         Maxima of 400 ms and 3 s windows ending at every sample (exact, not on a 100 ms grid).
     momentary_lufs, short_term_lufs : np.ndarray
-        400 ms and 3 s loudness every 100 ms; ``momentary_times_s`` and
+        400 ms and 3 s loudness every ``hop_s``; ``momentary_times_s`` and
         ``short_term_times_s`` are the window end times.
+    hop_s : float
+        Seconds between the series' windows (0.1 by default; the integrated
+        loudness and LRA use the 100 ms grid whatever it is).
     """
 
     integrated_lufs: float
@@ -75,6 +81,8 @@ class LoudnessReport:
     notes: tuple[str, ...] = ()
     #: Dialogue-gated integrated loudness, when a delivery measured it (see :mod:`sonicmix.deliver`).
     dialogue_lufs: float = math.nan
+    #: Seconds between the windows of the momentary and short-term series.
+    hop_s: float = 0.1
 
     @property
     def block_powers(self) -> np.ndarray:
@@ -82,7 +90,16 @@ class LoudnessReport:
 
         What BS.1770 gating works on; sums of these (of the stems that hold
         dialogue, say) gate other measurements (:func:`sonicmix.deliver.dialogue_gated_lufs`).
+        Only a report on the 100 ms grid has them: with another ``hop_s`` the
+        momentary series is not the gating blocks, and this raises
+        :class:`~sonicmix.errors.ParameterError`.
         """
+        if self.hop_s != 0.1:
+            raise ParameterError(
+                f"block_powers of a report with hop_s={self.hop_s:g}: the momentary series is not the "
+                "400 ms gating blocks, which are 0.1 s apart; expected a report measured with hop_s=0.1 "
+                "(measure the programme again with the default hop for gating)"
+            )
         return 10 ** ((self.momentary_lufs + 0.691) / 10)
 
     def to_dict(self, *, series: bool = True) -> dict[str, object]:
@@ -120,7 +137,7 @@ class LoudnessReport:
         lines += [f"  note: {note}" for note in self.notes]
         return "\n".join(lines)
 
-    def _repr_html_(self) -> str:
-        from sonicmix.display import html
+    def _repr_html_(self) -> str | None:
+        from sonicmix import _hooks
 
-        return html(self)
+        return _hooks.html(self)

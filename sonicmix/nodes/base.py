@@ -12,7 +12,13 @@ Both give the same samples (to float tolerance) for any block sizes, which
 the test suite checks for every node. ``process`` may reuse the buffers of
 the state it is given, so a state must not be used again after it has been
 passed on; ``copy.deepcopy`` it to branch. ``process`` does no validation:
-it is the hot path, and checks happen at the entry points.
+it is the hot path, and checks happen at the entry points. The one exception
+is the block's dtype, compared with the state's in O(1): a state holds its
+memories and coefficients in the dtype given to ``init_state``, and a block of
+another dtype raises :class:`~sonicmix.errors.AudioError` (see
+:func:`check_stream_dtype`) instead of running float64 audio through float32
+arithmetic, or returning float64 for float32 audio. Stateless nodes (state
+``None``) and nodes whose state holds nothing dtype-bound take either dtype.
 
 A node that takes a side-chain key (a ducker, a keyed compressor) sets
 ``takes_key = True`` and receives it as ``process(..., key=...)``, an array
@@ -35,7 +41,7 @@ from sonicmix._typing import Audio
 from sonicmix.dsp.sosfilter import retune_sos_state, sos_process, sos_state
 from sonicmix.errors import AudioError, ParameterError
 
-__all__ = ["Node", "Chain", "ChainState"]
+__all__ = ["Node", "Chain", "ChainState", "check_stream_dtype"]
 
 
 class Node:
@@ -205,6 +211,7 @@ class Chain(Node):
     def process(
         self, x: Audio, sample_rate: int, state: ChainState, *, key: Audio | None = None
     ) -> tuple[Audio, ChainState]:
+        check_stream_dtype(self, x, state.dtype)
         for i, stage in enumerate(state.stages):
             if stage is None:
                 x, state.states[i] = sos_process(x, state.states[i])
@@ -232,6 +239,54 @@ class ChainState:
     states: list[Any]
     inputs: tuple[int, ...] = ()  # channel count entering each stage
     dtype: Any = np.float32
+
+
+def check_stream_dtype(node: Node, x: np.ndarray, state_dtype: Any) -> None:
+    """Refuse a streamed block whose dtype is not the one its state was made for.
+
+    Called at the top of ``process`` by every node whose state holds memories
+    or coefficients in a fixed dtype (filters, delay lines, reverbs, limiter,
+    dynamics, resampler...). A float32 state fed float64 blocks would run them
+    in float32 arithmetic behind a float64 result (a Reverb's output then
+    differs from the one-shot float64 call by ~1e-5); a float64 state fed
+    float32 blocks may return float64. Either is refused rather than silently
+    converted: a state that changed precision mid-stream would be as surprising.
+
+    Parameters
+    ----------
+    node : Node
+        The node being run (named in the message).
+    x : np.ndarray, shape=(channels, n)
+        The block.
+    state_dtype : np.dtype or type
+        The dtype the state was made for (``init_state(..., dtype)``).
+
+    Raises
+    ------
+    AudioError
+        ``x.dtype != state_dtype``; the message names the node, both dtypes and the fix.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sonicmix.nodes.reverb import Reverb
+    >>> rev = Reverb()
+    >>> state = rev.init_state(2, 48000)  # dtype defaults to float32
+    >>> rev.process(np.zeros((2, 480)), 48000, state)  # float64 blocks
+    Traceback (most recent call last):
+    ...
+    sonicmix.errors.AudioError: Reverb: block dtype=float64 but the stream's state was made for float32; \
+expected blocks of the dtype given to init_state (make the state with Reverb.init_state(channels, \
+sample_rate, np.float64), or convert the blocks with .astype(np.float32))
+    """
+    if x.dtype != state_dtype:
+        name = type(node).__name__
+        want = np.dtype(state_dtype).name
+        raise AudioError(
+            f"{name}: block dtype={x.dtype.name} but the stream's state was made for {want}; expected "
+            f"blocks of the dtype given to init_state (make the state with {name}.init_state(channels, "
+            f"sample_rate, np.{x.dtype.name}), or convert the blocks with .astype(np.{want}))"
+        )
 
 
 def replace(node: Node, **changes: Any) -> Node:

@@ -26,7 +26,7 @@ from sonicmix._checks import check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.dsp.delayline import delayed_copy
 from sonicmix.errors import ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["DeHum", "DeHumState", "DeClick", "DeClickState"]
 
@@ -243,6 +243,8 @@ class DeHum(Node):
         from sonicmix.dsp import hum
 
         n = x.shape[1]
+        if state.history is not None:  # a delay line in the stream's dtype (the canceller is float64)
+            check_stream_dtype(self, x, state.history.dtype)
         if state.history is None:
             y = hum.cancel_hum(x, state.hum, state.loop)
             state.seen += n
@@ -412,6 +414,7 @@ class DeClick(Node):
         self, x: Audio, sample_rate: int, state: DeClickState, *, key: Audio | None = None
     ) -> tuple[Audio, DeClickState]:
         """Repair the frames this block completes; give out as many samples as came in."""
+        check_stream_dtype(self, x, state.ready.dtype)
         frame, context, longest, pad = self._sizes(sample_rate)
         window = frame + 2 * context
         pending = np.concatenate([state.pending, x.astype(np.float64)], axis=1)

@@ -24,7 +24,7 @@ from sonicmix._checks import check_audio, check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.dsp.delayline import delayed_copy
 from sonicmix.errors import AudioError, ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["Ducker", "DuckerState", "DuckingAnalysis"]
 
@@ -549,6 +549,7 @@ class Ducker(Node):
 
         if key is None:
             raise ParameterError("Ducker needs a side-chain key; pass key=<(channels, samples) array>")
+        check_stream_dtype(self, x, state.delay.dtype)
         key = key.astype(x.dtype, copy=False)
         if state.key_channels != key.shape[0]:
             _allocate_key(state, key.shape[0], x.dtype)

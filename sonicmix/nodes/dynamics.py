@@ -66,7 +66,7 @@ from sonicmix._checks import check_range
 from sonicmix._typing import Audio
 from sonicmix.dsp.delayline import delayed_copy
 from sonicmix.errors import AudioError, ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["Compressor", "KeyedCompressor", "Gate", "DeEsser", "DynamicsState"]
 
@@ -259,6 +259,7 @@ class _Dynamics(Node):
         from sonicmix.dsp import envelope as env  # imports numba; loaded on first use
         from sonicmix.dsp.sosfilter import sosfilt
 
+        check_stream_dtype(self, x, state.dtype)
         plan = state.plan
         n = x.shape[1]
         y = delayed_copy(x, state.delay)

@@ -41,6 +41,12 @@ output is cast back to float32: still float32 out, never an unstable or
 audibly detuned filter, for about 25 % more time (measured on a 4-band EQ).
 The choice is visible as the dtype of ``state.sos``.
 
+Streaming dtype. A state made for float32 whose cascade runs in float32
+refuses float64 blocks (:class:`~sonicmix.errors.AudioError`, see
+:func:`~sonicmix.nodes.base.check_stream_dtype`): they would be filtered in
+float32. A cascade that runs in float64 (made for float64, or for float32 and
+not float32-safe) takes blocks of either dtype and returns the block's dtype.
+
 Importing this module loads numpy only; scipy is imported when a node is first
 used.
 """
@@ -68,7 +74,7 @@ from sonicmix.dsp.sosfilter import (
     sos_state,
 )
 from sonicmix.errors import ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = [
     "LowPass",
@@ -179,17 +185,37 @@ class _Cascade(Node):
 
     def retune(self, state: SosState, sample_rate: int) -> SosState:
         """Redesign the cascade for the new parameters, keeping the filter memory."""
-        return retune_sos_state(state, self.sos(sample_rate), state.channels, np.float32)
+        work = state.zi.dtype if state.zi is not None else np.dtype(np.float32)
+        return _keep_dtype(retune_sos_state(state, self.sos(sample_rate), state.channels, work), work)
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> SosState:
         """Design the cascade for ``sample_rate`` and return zeroed filter memory."""
-        return sos_state(self.sos(sample_rate), channels, dtype)
+        return _keep_dtype(sos_state(self.sos(sample_rate), channels, dtype), np.dtype(dtype))
 
     def process(
         self, x: Audio, sample_rate: int, state: SosState, *, key: Audio | None = None
     ) -> tuple[Audio, SosState]:
         """Filter one block; ``state`` carries the filter memory to the next block."""
+        _check_cascade_dtype(self, x, state)
         return sos_process(x, state)
+
+
+def _keep_dtype(state: SosState, dtype: np.dtype[Any]) -> SosState:
+    """Give an identity cascade (no sections: a 0 dB peak) an empty memory in the stream's dtype.
+
+    Retuning it to a real filter later then designs that filter in the stream's
+    dtype, not in float32 (a float64 stream must never drop to float32).
+    """
+    if state.zi is None:
+        state.zi = np.zeros((0, state.channels, 2), dtype)
+    return state
+
+
+def _check_cascade_dtype(node: Node, x: Audio, state: SosState) -> None:
+    """Refuse float64 blocks into float32 sections; any other pairing filters at the block's precision."""
+    zi = state.zi
+    if zi is not None and x.dtype != zi.dtype and x.dtype.itemsize > zi.dtype.itemsize:
+        check_stream_dtype(node, x, zi.dtype)
 
 
 # --------------------------------------------------------------------------- cookbook nodes
@@ -963,7 +989,9 @@ class ParametricEQ(Node):
     ) -> tuple[Audio, SosState | FirState]:
         """Filter one block; the state carries filter memory (or FIR history) onward."""
         if isinstance(state, FirState):
+            check_stream_dtype(self, x, state.history.dtype)
             return _fir_process(x, state)
+        _check_cascade_dtype(self, x, state)
         return sos_process(x, state)
 
 

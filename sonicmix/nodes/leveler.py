@@ -43,7 +43,7 @@ import numpy as np
 from sonicmix._checks import check_range
 from sonicmix._typing import Audio
 from sonicmix.dsp.delayline import ring_delayed
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["Leveler", "LevelerNodeState"]
 
@@ -142,6 +142,7 @@ class Leveler(Node):
     def process(
         self, x: Audio, sample_rate: int, state: LevelerNodeState, *, key: Audio | None = None
     ) -> tuple[Audio, LevelerNodeState]:
+        check_stream_dtype(self, x, state.delay.dtype)
         if x.shape[1] == 0:
             return x.copy(), state
         self._analyse(x, sample_rate, state)

@@ -82,7 +82,7 @@ import numpy as np
 from sonicmix._checks import check_range
 from sonicmix._typing import Audio
 from sonicmix.errors import ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["Limiter", "LimiterState"]
 
@@ -429,6 +429,7 @@ class Limiter(Node):
     def _run(
         self, x: np.ndarray, sample_rate: int, state: LimiterState, *, want_output: bool
     ) -> tuple[np.ndarray, np.ndarray, LimiterState]:
+        check_stream_dtype(self, x, state.x.dtype)
         d = self._design(sample_rate, x.dtype)
         channels, n = x.shape
         gains = state.r.shape[0]

@@ -10,7 +10,7 @@ import numpy as np
 from sonicmix._checks import check_audio, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.errors import ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 from sonicmix.nodes.utility import _check_choice
 
 __all__ = ["Resample"]
@@ -112,6 +112,7 @@ class Resample(Node):
     def process(
         self, x: Audio, sample_rate: int, state: dict[str, Any], *, key: Audio | None = None
     ) -> tuple[Audio, dict[str, Any]]:
+        check_stream_dtype(self, x, state["dtype"])
         if state["stream"] is None:
             return x.copy(), state
         y = self._run(state, np.ascontiguousarray(x.T), last=False)

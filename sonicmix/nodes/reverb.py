@@ -27,7 +27,7 @@ import numpy as np
 from sonicmix._checks import check_audio, check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError, ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["ImpulseResponse", "ConvolutionReverb", "Reverb", "ReverbState"]
 
@@ -284,6 +284,7 @@ class ConvolutionReverb(Node):
     ) -> tuple[Audio, Any]:
         from sonicmix.dsp import convolution
 
+        check_stream_dtype(self, x, state.window.dtype)
         y = convolution.process(x, state)
         if self.mix != 1.0:
             y *= x.dtype.type(self.mix)
@@ -552,6 +553,7 @@ class Reverb(Node):
     ) -> tuple[Audio, ReverbState]:
         from sonicmix.dsp import fdn
 
+        check_stream_dtype(self, x, state.fdn.work.dtype)
         return fdn.process(x, state.fdn), state
 
 

@@ -13,7 +13,7 @@ import numpy as np
 from sonicmix._checks import check_range
 from sonicmix._typing import Audio
 from sonicmix.errors import ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 from sonicmix.nodes.utility import _check_choice
 from sonicmix.units import db_to_gain
 
@@ -201,6 +201,7 @@ class Saturation(Node):
         n = x.shape[1]
         if state is None:
             return self._shape_and_mix(x), state
+        check_stream_dtype(self, x, state["h"].dtype)
         if n <= _CHUNK:
             return self._oversampled(x, state), state
         # Long buffers go through in chunks so the M-times longer temporaries stay small (a 300 s

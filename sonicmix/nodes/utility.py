@@ -13,7 +13,7 @@ import numpy as np
 from sonicmix._checks import check_range
 from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError, ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["Polarity", "DCBlocker"]
 
@@ -180,6 +180,7 @@ class DCBlocker(Node):
     def process(
         self, x: Audio, sample_rate: int, state: dict[str, Any], *, key: Audio | None = None
     ) -> tuple[Audio, dict[str, Any]]:
+        check_stream_dtype(self, x, state["zi"].dtype)
         if x.shape[1] == 0:
             return x.copy(), state
         from sonicmix.dsp.sosfilter import sosfilt

@@ -107,3 +107,33 @@ def test_auto_partition_is_a_power_of_two_in_range():
     for taps in (1, 100, 2048, 96000, 6 * 48000, 10**8):
         p = convolution.auto_partition(taps)
         assert 1024 <= p <= 16384 and p & (p - 1) == 0
+
+
+# A matrix of responses (a binaural renderer's): every input into every output, summed per output.
+_MATRIX_SHAPES = [(557, None), (557, 64), (3000, 256), (1, None)]
+_MATRIX_SPLITS = [(9000,), (1,), (63,), (1024,), (7, 300, 2, 1000, 64)]
+_MATRIX_CASES = [(t, p, s) for t, p in _MATRIX_SHAPES for s in _MATRIX_SPLITS if s != (1,) or t <= 700]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize(("taps", "partition", "sizes"), _MATRIX_CASES)
+def test_matrix_equals_summed_fftconvolve_for_any_split(dtype, taps, partition, sizes, rng):
+    irs = rng.standard_normal((2, 5, taps)) * np.exp(-np.arange(taps) / (taps / 5.0 + 1.0))
+    x = rng.standard_normal((5, 9000)).astype(dtype)
+    state = convolution.new_matrix_state(irs, dtype, partition)
+    y = _streamed(x, state, sizes)
+    ref = np.stack([sum(_reference(x[i : i + 1], irs[o, i : i + 1])[0] for i in range(5)) for o in range(2)])
+    assert y.dtype == dtype and y.shape == (2, 9000)
+    assert np.max(np.abs(y - ref)) <= _RTOL[dtype] * np.max(np.abs(ref))
+
+
+def test_matrix_with_one_output_per_input_is_the_per_channel_convolution(rng):
+    # A diagonal matrix is new_state's one response per channel: the two forms agree.
+    h = _ir(rng, 3, 700)
+    irs = np.zeros((3, 3, 700))
+    for c in range(3):
+        irs[c, c] = h[c]
+    x = rng.standard_normal((3, 5000))
+    diagonal = _streamed(x, convolution.new_matrix_state(irs, np.float64, 128), (333,))
+    per_channel = _streamed(x, convolution.new_state(h, 3, np.float64, 128), (333,))
+    np.testing.assert_allclose(diagonal, per_channel, rtol=0, atol=1e-12 * np.abs(per_channel).max())

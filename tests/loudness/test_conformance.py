@@ -237,6 +237,89 @@ def test_case11_short_term_series_per_segment() -> None:
     assert not problems, "; ".join(problems)
 
 
+# --------------------------------------------------------------------------- cases 13 and 14 at a 10 ms hop
+
+#: The momentary series read every 10 ms, as libebur128's test program reads cases 13 with a 10 ms
+#: buffer ("100 Hz refresh rate as 10 Hz refresh rate fails on several tests", test/tests.c).
+LIVE_HOP_S = 0.01
+CASE13 = [f"3341-13-{i + 1}" for i in range(20)]
+
+
+def _segment_maxima(report: LoudnessReport, rate: int, segments: tuple[ref.Segment, ...]) -> list[float]:
+    """Max of the momentary series over the windows ending inside each segment."""
+    ends = np.rint(report.momentary_times_s * rate).astype(np.int64)
+    return [
+        float(report.momentary_lufs[(ends > seg.start_sample) & (ends <= seg.end_sample)].max())
+        for seg in segments
+    ]
+
+
+@pytest.mark.parametrize("case", CASE13)
+def test_case13_max_momentary_on_a_10ms_series(case: str) -> None:
+    """Tech 3341 case 13 ("Max M = -23.0 +-0.1 LUFS, for each segment") on the 10 ms series, and on
+    live readings taken after every 10 ms block; the two are the same numbers."""
+    audio, rate, expected = _build(case)
+    assert expected.momentary_max_lufs is not None
+    series = measure(audio, rate, layout=expected.layout, hop_s=LIVE_HOP_S)
+    assert series.hop_s == LIVE_HOP_S
+    value = float(series.momentary_lufs.max())
+    assert expected.momentary_max_lufs.contains(value), (
+        f"{case}: max of the 10 ms series {value:.4f}, expected {expected.momentary_max_lufs}"
+    )
+    meter = _meter(audio, rate, expected.layout)
+    live = []
+    step = round(LIVE_HOP_S * rate)
+    for start in range(0, audio.shape[1], step):
+        meter.update(audio[:, start : start + step])
+        if meter.samples_seen >= series.momentary_times_s[0] * rate and meter.samples_seen % step == 0:
+            live.append(meter.momentary_lufs)
+    np.testing.assert_array_equal(np.array(live), series.momentary_lufs)
+
+
+def test_case14_successive_max_momentary_on_a_10ms_series() -> None:
+    """Tech 3341 case 14 (live meters: max M = -38, -37, ..., -19 +-0.1 LUFS, successive values)
+    read from the 10 ms series, per segment, and from the live meter fed 10 ms at a time."""
+    audio, rate, expected = _build("3341-14")
+    series = measure(audio, rate, layout=expected.layout, hop_s=LIVE_HOP_S)
+    problems = []
+    maxima = _segment_maxima(series, rate, expected.segments)
+    for i, (seg, value) in enumerate(zip(expected.segments, maxima, strict=True)):
+        assert seg.momentary_max_lufs is not None
+        if not seg.momentary_max_lufs.contains(value):
+            problems.append(f"segment {i}: {value:.4f}, expected {seg.momentary_max_lufs}")
+    assert not problems, "; ".join(problems)
+    meter = _meter(audio, rate, expected.layout)
+    step = round(LIVE_HOP_S * rate)
+    for i, seg in enumerate(expected.segments):
+        best = -math.inf
+        for start in range(seg.start_sample, seg.end_sample, step):
+            meter.update(audio[:, start : min(start + step, seg.end_sample)])
+            if meter.samples_seen >= round(0.4 * rate):
+                best = max(best, meter.momentary_lufs)
+        assert seg.momentary_max_lufs is not None and seg.momentary_max_lufs.contains(best), (
+            f"segment {i}: live {best:.4f}, expected {seg.momentary_max_lufs}"
+        )
+
+
+def test_cases_13_and_14_are_missed_by_a_100ms_series() -> None:
+    """The control: on the default 100 ms series some case 13 signals and case 14 segments read
+    outside +-0.1 LU (a 100 ms grid misses up to 40 ms of a 400 ms burst), so the tests above
+    check the finer hop and not the tolerance."""
+    misses = 0
+    for case in CASE13:
+        audio, rate, expected = _build(case)
+        assert expected.momentary_max_lufs is not None
+        value = float(_whole(case).momentary_lufs.max())
+        misses += not expected.momentary_max_lufs.contains(value)
+    assert misses >= 5
+    audio, rate, expected = _build("3341-14")
+    coarse = _segment_maxima(_whole("3341-14"), rate, expected.segments)
+    outside = [
+        not seg.momentary_max_lufs.contains(v) for seg, v in zip(expected.segments, coarse, strict=True)
+    ]
+    assert sum(outside) >= 5
+
+
 def test_generators_cover_every_published_synthetic_case() -> None:
     """Tech 3341 cases 1-6 and 9-23 and Tech 3342 cases 1-4 are all built; 7, 8, 3342-5/6 are skipped."""
     built = {c.rsplit("-", 1)[0] if c.startswith(("3341-10-", "3341-13-")) else c for c in ref.CASES}

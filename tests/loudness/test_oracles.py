@@ -37,6 +37,11 @@ Tolerances (each assertion restates the one it uses)
   oversamples 2x at 96 kHz, whose worst-case under-read is 0.688 dB per
   BS.1770-5 Annex 2; 4x below 96 kHz, 0.169 dB) and lower by at most 0.1 dB
   (a difference of interpolation-filter pass bands, not of grid density).
+* Series at a 10 ms and a one-sample hop, and the live readings (M, S and
+  integrated so far, after blocks of random sizes): libebur128 polled at the
+  same samples, 0.02 LU above -70 LUFS, for the reasons given for the 100 ms
+  series (libebur128 can be read after any sample; the window reaching back
+  before the first sample reads silence in both meters).
 """
 
 from __future__ import annotations
@@ -426,3 +431,103 @@ def test_silence_is_undefined_like_libebur128() -> None:
     assert ours.integrated_lufs == lib.integrated_lufs == -math.inf
     assert ours.true_peak_dbtp == ours.sample_peak_dbfs == -math.inf
     assert np.isneginf(ours.momentary_lufs).all() and np.isneginf(lib.momentary_lufs).all()
+
+
+# --------------------------------------------------------------------------- live meter and fine hops
+
+
+def _burst_material(seconds: float, seed: int) -> np.ndarray:
+    """Noise bursts between silences and a 400 ms tone off the 100 ms grid, faded, float32."""
+    fs = 48000
+    x = _bursts(np.random.default_rng(seed), 2, fs, seconds)
+    t = np.arange(int(0.4 * fs)) / fs
+    x[:, int(4.013 * fs) : int(4.013 * fs) + t.size] = 0.3 * np.sin(2 * np.pi * 1000.0 * t)
+    return np.ascontiguousarray(_fade(x, fs), dtype=np.float32)
+
+
+def _assert_agrees_with_libebur128(ours: np.ndarray, lib: np.ndarray) -> None:
+    """0.02 LU where libebur128 reads at or above -70 LUFS; below it, ours must be below too."""
+    audible = lib >= ABSOLUTE_GATE_LUFS
+    assert audible.sum() > audible.size // 3
+    np.testing.assert_allclose(ours[audible], lib[audible], rtol=0, atol=LIBEBUR128_LOUDNESS_TOL_LU)
+    assert np.all(ours[~audible] < ABSOLUTE_GATE_LUFS + LIBEBUR128_LOUDNESS_TOL_LU)
+
+
+def test_series_every_10ms_vs_libebur128_polled_every_10ms() -> None:
+    fs, step = 48000, 480
+    audio = _burst_material(12.0, 11)
+    ours = measure(audio, fs, hop_s=0.01)
+    state = _state(audio, fs, None, ebu.MeasurementMode.MODE_M | ebu.MeasurementMode.MODE_S)
+    frames = _interleaved(audio)
+    polled_m, polled_s = [], []
+    for start in range(0, audio.shape[1] - step + 1, step):
+        state.add_frames(frames[2 * start : 2 * (start + step)], step)
+        polled_m.append(ebu.get_loudness_momentary(state))
+        polled_s.append(ebu.get_loudness_shortterm(state))
+    for values, times, polled in (
+        (ours.momentary_lufs, ours.momentary_times_s, np.array(polled_m)),
+        (ours.short_term_lufs, ours.short_term_times_s, np.array(polled_s)),
+    ):
+        _assert_agrees_with_libebur128(values, polled[np.rint(times * 100).astype(np.int64) - 1])
+
+
+def test_series_at_every_sample_vs_libebur128_polled_after_every_sample() -> None:
+    """1200 consecutive samples across the tone's onset, after 3 s (so both windows are complete)."""
+    fs, count = 48000, 1200
+    first = int(4.013 * fs) - count // 2
+    audio = _burst_material(5.0, 12)
+    ours = measure(audio, fs, hop_s=1 / fs, true_peak=False)
+    state = _state(audio, fs, None, ebu.MeasurementMode.MODE_M | ebu.MeasurementMode.MODE_S)
+    frames = _interleaved(audio)
+    state.add_frames(frames[: 2 * first], first)
+    polled_m, polled_s = [], []
+    for k in range(first, first + count):
+        state.add_frames(frames[2 * k : 2 * k + 2], 1)
+        polled_m.append(ebu.get_loudness_momentary(state))
+        polled_s.append(ebu.get_loudness_shortterm(state))
+    ends = np.arange(first + 1, first + count + 1)  # window ends after samples first .. first+count-1
+    m_index = ends - round(0.4 * fs)  # one value per sample from the first complete window
+    s_index = ends - 3 * fs
+    np.testing.assert_array_equal(ours.momentary_times_s[m_index], ends / fs)
+    _assert_agrees_with_libebur128(ours.momentary_lufs[m_index], np.array(polled_m))
+    _assert_agrees_with_libebur128(ours.short_term_lufs[s_index], np.array(polled_s))
+    assert np.ptp(ours.momentary_lufs[m_index]) > 1.0  # M moves across the span: the onset is in it
+
+
+def test_live_readings_vs_libebur128_after_blocks_of_random_sizes() -> None:
+    """M, S and integrated so far, read after each block (from the first samples on, where the
+    windows reach back before the start), against libebur128 fed and polled the same way."""
+    from sonicmix.loudness import LoudnessMeter
+
+    fs = 48000
+    audio = _burst_material(10.0, 13)
+    rng = np.random.default_rng(14)
+    meter = LoudnessMeter(fs, channels=2)
+    state = _state(
+        audio, fs, None, ebu.MeasurementMode.MODE_M | ebu.MeasurementMode.MODE_S | ebu.MeasurementMode.MODE_I
+    )
+    frames = _interleaved(audio)
+    ours, lib, ends = [], [], []
+    done = 0
+    while done < audio.shape[1]:
+        size = min(audio.shape[1] - done, int(np.exp(rng.uniform(0.0, math.log(12000.0)))))
+        meter.update(audio[:, done : done + size])
+        state.add_frames(frames[2 * done : 2 * (done + size)], size)
+        done += size
+        ends.append(done)
+        ours.append((meter.momentary_lufs, meter.short_term_lufs, meter.integrated_lufs))
+        lib.append(
+            (
+                ebu.get_loudness_momentary(state),
+                ebu.get_loudness_shortterm(state),
+                ebu.get_loudness_global(state),
+            )
+        )
+    ours_a, lib_a = np.array(ours), np.array(lib)
+    early = np.array(ends) < 0.4 * fs  # readings whose windows reach back before the start
+    assert len(ours) > 100 and early.sum() >= 3 and np.isfinite(ours_a[early, 0]).any()
+    _assert_agrees_with_libebur128(ours_a[:, 0], lib_a[:, 0])
+    _assert_agrees_with_libebur128(ours_a[:, 1], lib_a[:, 1])
+    defined = np.isfinite(lib_a[:, 2])
+    np.testing.assert_array_equal(np.isfinite(ours_a[:, 2]), defined)
+    np.testing.assert_allclose(ours_a[defined, 2], lib_a[defined, 2], rtol=0, atol=LIBEBUR128_LOUDNESS_TOL_LU)

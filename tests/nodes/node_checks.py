@@ -30,10 +30,20 @@ def programme(rng: np.random.Generator, channels: int, n: int, dtype=np.float32)
 
 
 def run_streamed(
-    node: Node, x: np.ndarray, sample_rate: int, sizes, key: np.ndarray | None = None
+    node: Node,
+    x: np.ndarray,
+    sample_rate: int,
+    sizes,
+    key: np.ndarray | None = None,
+    *,
+    state_dtype=None,
 ) -> np.ndarray:
-    """Process ``x`` block by block; block lengths cycle through ``sizes``."""
-    state = node.init_state(x.shape[0], sample_rate, x.dtype)
+    """Process ``x`` block by block; block lengths cycle through ``sizes``.
+
+    The state is made for ``x.dtype``, or for ``state_dtype`` when given (a
+    stream whose blocks do not match its state, to check the node refuses them).
+    """
+    state = node.init_state(x.shape[0], sample_rate, x.dtype if state_dtype is None else state_dtype)
     out, start, i = [], 0, 0
     n = x.shape[1]
     while start < n:

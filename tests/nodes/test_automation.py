@@ -180,7 +180,8 @@ def _graph(node: Node, automation: dict[str, Automation] | None = None) -> Graph
 
 
 def _render(graph: Graph, block_size: int | None = None) -> np.ndarray:
-    return render(graph, sample_rate=FS, block_size=block_size).master
+    # the programme only (no automatic tail): compared sample by sample with the node called directly
+    return render(graph, sample_rate=FS, block_size=block_size, tail_s=0.0).master
 
 
 def _direct(node: Node, new: Node | None = None, at: int = STEP) -> np.ndarray:

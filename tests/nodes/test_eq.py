@@ -21,7 +21,7 @@ from hypothesis import strategies as st
 from scipy import signal
 
 from sonicmix.dsp import biquad as bq
-from sonicmix.errors import ParameterError
+from sonicmix.errors import AudioError, ParameterError
 from sonicmix.nodes.eq import (
     AllPass,
     BandPass,
@@ -632,3 +632,31 @@ def test_a_chain_fuses_neighbouring_biquad_nodes_into_one_filter(rng):
         one_by_one = node(one_by_one, 48000)
     # sosfilt runs a cascade section after section, sample by sample: the same arithmetic
     np.testing.assert_allclose(chain(x, 48000), one_by_one, rtol=0, atol=1e-6)
+
+
+def test_a_flat_filter_keeps_a_float64_stream_in_float64_when_automation_retunes_it(rng):
+    """A 0 dB peak is an identity (no sections, no memory): its state still remembers the stream's
+    dtype, so retuning it to +6 dB mid-stream designs the boost in float64, not in float32."""
+    import dataclasses
+
+    rate = 48000
+    x = rng.standard_normal((2, 6000))
+    flat = Peak(freq_hz=1000.0, gain_db=0.0, q=1.0)
+    boosted = dataclasses.replace(flat, gain_db=6.0)
+    state = flat.init_state(2, rate, np.float64)
+    head, state = flat.process(x[:, :1000], rate, state)
+    np.testing.assert_array_equal(head, x[:, :1000])
+    state = boosted.retune(state, rate)
+    tail, state = boosted.process(x[:, 1000:], rate, state)
+    assert state.sos is not None and state.sos.dtype == np.float64
+    np.testing.assert_allclose(tail, signal.sosfilt(boosted.sos(rate), x[:, 1000:]), rtol=0, atol=1e-12)
+
+
+def test_float64_blocks_into_a_float32_cascade_are_refused_and_a_float64_cascade_takes_float32(rng):
+    node = HighPass(cutoff_hz=80.0)  # float32-safe at 48 kHz: a float32 state runs in float32
+    with pytest.raises(AudioError, match=r"HighPass: block dtype=float64 but .* made for float32"):
+        node.process(rng.standard_normal((2, 64)), 48000, node.init_state(2, 48000))
+    x = rng.standard_normal((2, 64)).astype(np.float32)
+    y, _ = node.process(x, 48000, node.init_state(2, 48000, np.float64))  # float64 arithmetic, float32 out
+    assert y.dtype == np.float32
+    np.testing.assert_allclose(y, signal.sosfilt(node.sos(48000), x.astype(np.float64)), rtol=0, atol=1e-6)

@@ -127,6 +127,15 @@ RANGES: dict[str, st.SearchStrategy[Any]] = {
 }
 OVERRIDES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
     "Width": {"width": floats(0.0, 2.0)},
+    # pedalboard's built-ins (tests/nodes/test_plugin.py covers their parameters); no files, no raw state
+    "PluginNode": {
+        "plugin": st.sampled_from(["Chorus", "Phaser", "Distortion", "Compressor", "Reverb", "Gain"]),
+        "path": st.none(),
+        "plugin_name": st.none(),
+        "parameters": st.just({}),
+        "raw_state": st.none(),
+        "block_samples": st.sampled_from([None, 256, 1024]),
+    },
     "Reverb": {"width": floats(0.0, 1.0)},
     # lookahead_s >= 0.001 passes the constructor, but processing needs 64 samples (1.33 ms at 48 kHz):
     # see test_a_lookahead_the_constructor_accepts_can_process. Kept to what processes here.

@@ -967,7 +967,10 @@ FOUND = {
         BASE.replace('layout = "mono"', 'chain = [{type = "ParametricEQ", bands = [{type = {x = 1}}]}]'),
         r"tracks\.dx\.chain\[0\]\.bands\[0\]\.type=\{'x': 1\} is a table; expected a type name",
     ),
-    "endless tail": ("[session]\ntail_s = inf\n" + BASE, r"session\.tail_s=inf; expected a finite number"),
+    "endless tail": (
+        "[session]\ntail_s = inf\n" + BASE,
+        r'session\.tail_s=inf; expected "auto" or a finite number',
+    ),
     "control character in the file name": (
         '[session]\nname = "ep\\u0000"\n' + BASE,
         r"session\.name='ep\\x00' contains the control character '\\x00' at index 2; expected a file name",
