@@ -571,8 +571,12 @@ def _cmd_targets(args: argparse.Namespace) -> int:
             also.append(f"short-term <= {t.max_short_term_lufs:.1f} LUFS")
         if t.max_momentary_lufs is not None:
             also.append(f"momentary <= {t.max_momentary_lufs:.1f} LUFS")
+        if t.max_ldr_lu is not None:
+            also.append(f"loudness-to-dialogue <= {t.max_ldr_lu:.1f} LU")
         if t.recommendation:
             also.append("recommendation")
+        if t.formats:
+            also.append("formats " + " ".join(t.formats))
         rows.append(
             (
                 t.name,

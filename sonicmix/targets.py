@@ -328,6 +328,7 @@ EBU_R128 = LoudnessTarget(
         "EBU R 128 v4.0 (2020): Programme Loudness -23.0 LUFS, tolerance +-1.0 LU in production "
         "(+-0.5 LU in v3.0, 2014); Maximum True Peak Level -1 dBTP in production"
     ),
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """EBU R 128 v4.0 (2020): -23.0 LUFS +-1.0 LU (production), true peak <= -1 dBTP."""
 
@@ -352,6 +353,7 @@ EBU_R128_QC = LoudnessTarget(
     tolerance_lu=0.2,
     true_peak_dbtp=-1.0,
     source="EBU R 128 v4.0 (2020): Programme Loudness -23.0 LUFS, +-0.2 LU tolerance for QC measurements",
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """EBU R 128 v4.0 (2020), quality-control tolerance: -23.0 LUFS +-0.2 LU, <= -1 dBTP."""
 
@@ -365,6 +367,7 @@ EBU_R128_S1 = LoudnessTarget(
         "EBU R 128 s1 (short-form content, 2016 revision): R 128 loudness and true peak, plus Maximum "
         "Short-term Loudness -18 LUFS; LRA not used for short-form content"
     ),
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """EBU R 128 s1 (short-form, e.g. commercials): R 128 plus max short-term loudness -18 LUFS."""
 
@@ -374,6 +377,7 @@ ATSC_A85 = LoudnessTarget(
     tolerance_lu=2.0,
     true_peak_dbtp=-2.0,
     source="ATSC A/85:2013 (US, referenced by the CALM Act): target -24 LKFS +-2 dB; true peak -2 dBTP",
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """ATSC A/85:2013: -24 LKFS +-2 dB, true peak <= -2 dBTP."""
 
@@ -384,6 +388,7 @@ ARIB_TR_B32 = LoudnessTarget(
     true_peak_dbtp=-1.0,
     source="ARIB TR-B32 (Japan; NAB-J T032 follows it): target -24 LKFS, operating tolerance +-1 dB; "
     "true peak -1 dBTP",
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """ARIB TR-B32 (Japan): -24 LKFS +-1 dB, true peak <= -1 dBTP."""
 
@@ -394,6 +399,7 @@ OP_59 = LoudnessTarget(
     true_peak_dbtp=-2.0,
     source="Free TV Australia OP-59: target -24 LKFS (confirmed); tolerance +-1 LU and true peak -2 dBTP "
     "are NOT confirmed against the OP-59 text (see docs/targets.md)",
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """Free TV Australia OP-59: -24 LKFS; tolerance and true-peak values unconfirmed (see docs)."""
 
@@ -405,6 +411,7 @@ NETFLIX = LoudnessTarget(
     measurement="dialogue",
     source="Netflix Sound Mix Specifications & Best Practices v1.4: -27 LKFS +-2 LU dialogue-gated "
     "(ITU-R BS.1770-1 with speech gating), true peak -2 dBTP",
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """Netflix: -27 LKFS +-2 LU dialogue-gated, true peak <= -2 dBTP."""
 
@@ -415,6 +422,7 @@ NETFLIX_PROGRAMME = LoudnessTarget(
     true_peak_dbtp=-2.0,
     source="Netflix Sound Mix Specifications v1.4: -24 LKFS +-2 LU programme loudness (BS.1770-3/4) "
     "for mixes with 15 % dialogue or less; true peak -2 dBTP",
+    formats=("wav",),  # broadcast and streaming-service masters: BWF
 )
 """Netflix, low-dialogue mixes: -24 LKFS +-2 LU programme-gated, true peak <= -2 dBTP."""
 
