@@ -72,6 +72,11 @@ _EXPORTS: dict[str, str] = {
     "DeClick": "sonicmix.nodes.dehum",
     "Denoise": "sonicmix.nodes.denoise",
     "Leveler": "sonicmix.nodes.leveler",
+    "ObjectPanner": "sonicmix.nodes.objectpanner",
+    "AmbisonicEncoder": "sonicmix.nodes.ambisonics",
+    "AmbisonicRotator": "sonicmix.nodes.ambisonics",
+    "AmbisonicDecoder": "sonicmix.nodes.ambisonics",
+    "Binaural": "sonicmix.spatial.binaural",  # HRIRs from a SOFA file: pip install "sonicmix[binaural]"
     "PluginNode": "sonicmix.nodes.plugin",  # needs the optional pedalboard: pip install "sonicmix[plugins]"
     # mix graphs and rendering
     "Automation": "sonicmix.automation",
@@ -94,6 +99,9 @@ _EXPORTS: dict[str, str] = {
 
 __all__ = [
     "AllPass",
+    "AmbisonicDecoder",
+    "AmbisonicEncoder",
+    "AmbisonicRotator",
     "ArraySource",
     "AudioError",
     "AudioFileError",
@@ -102,6 +110,7 @@ __all__ = [
     "Automix",
     "Band",
     "BandPass",
+    "Binaural",
     "Bus",
     "ButterworthHighPass",
     "ButterworthLowPass",
@@ -137,6 +146,7 @@ __all__ = [
     "LowPass",
     "LowShelf",
     "Notch",
+    "ObjectPanner",
     "Pan",
     "ParameterError",
     "ParametricEQ",
@@ -179,6 +189,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.io import AudioWriter, read, write
     from sonicmix.layouts import Layout
     from sonicmix.loudness import LoudnessMeter, LoudnessReport, measure
+    from sonicmix.nodes.ambisonics import AmbisonicDecoder, AmbisonicEncoder, AmbisonicRotator
     from sonicmix.nodes.base import Chain
     from sonicmix.nodes.dehum import DeClick, DeHum
     from sonicmix.nodes.delay import Delay
@@ -205,6 +216,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.nodes.gain import Gain
     from sonicmix.nodes.leveler import Leveler
     from sonicmix.nodes.limiter import Limiter
+    from sonicmix.nodes.objectpanner import ObjectPanner
     from sonicmix.nodes.pan import Pan, Width
     from sonicmix.nodes.plugin import PluginNode
     from sonicmix.nodes.resample import Resample
@@ -213,6 +225,7 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.nodes.stretch import PitchShift, TimeStretch
     from sonicmix.nodes.utility import DCBlocker, Polarity
     from sonicmix.renderer import RenderResult, render, render_blocks
+    from sonicmix.spatial.binaural import Binaural
     from sonicmix.speech import SpeechActivity, SpeechDetector, detect_speech
     from sonicmix.timeline import ArraySource, Clip, FileSource
 

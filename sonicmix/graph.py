@@ -45,7 +45,7 @@ from sonicmix._checks import check_range, file_name_problem
 from sonicmix.automation import Automation, Value
 from sonicmix.automix import Automix
 from sonicmix.errors import GraphError, LayoutError
-from sonicmix.layouts import LAYOUTS, conversion_matrix, get_layout
+from sonicmix.layouts import LAYOUTS, conversion_matrix, default_layout, get_layout
 from sonicmix.nodes.base import Chain, Node
 from sonicmix.nodes.fade import _CURVES, FadeCurve
 from sonicmix.timeline import Clip
@@ -233,7 +233,10 @@ class Track(_Strip):
     chain : tuple of Node
         Processing, in order.
     layout : str, default "stereo"
-        Channel layout the track works in ("mono", "stereo", "5.0", "5.1", "7.1").
+        Channel layout the track works in ("mono", "stereo", "5.0", "5.1", "7.1", ...). A node
+        that renders into another layout changes the layout the track leaves in: a mono track
+        whose chain ends with ``ObjectPanner(layout="7.1.4")`` is routed as 7.1.4
+        (:meth:`Graph.chain_layout`).
     fader_db : float or Automation, default 0.0
         Fader level (sample-accurate automation).
     pan : float or Automation, optional
@@ -469,7 +472,7 @@ class Graph:
     def _check_layouts(self) -> None:
         for name in [*self.tracks, *self.buses]:
             strip = self.strip(name)
-            out_layout = self.output_layout(name)
+            out_layout = self.output_layout(name)  # raises GraphError for a chain that cannot run
             for dest in ([strip.output] if strip.output else []) + [s.to for s in strip.sends]:
                 try:
                     conversion_matrix(out_layout, self.buses[dest].layout)
@@ -477,18 +480,66 @@ class Graph:
                     raise GraphError(f"{name!r} cannot be routed to {dest!r}: {err}") from None
             if isinstance(strip, Track) and strip.pan is not None:
                 dest_layout = self.buses[strip.output].layout if strip.output else None
-                if strip.layout not in ("mono", "stereo") or dest_layout != "stereo":
+                chain_layout = self.chain_layout(name)
+                if chain_layout not in ("mono", "stereo") or dest_layout != "stereo":
                     raise GraphError(
-                        f"track {name!r} has pan={strip.pan!r} but pans a {strip.layout} track into a "
+                        f"track {name!r} has pan={strip.pan!r} but pans a {chain_layout} track into a "
                         f"{dest_layout} bus; expected a mono or stereo track routed to a stereo bus"
                     )
 
+    def chain_layout(self, name: str) -> str:
+        """Layout of a track's or bus's chain output: the strip's layout, unless a node changes it.
+
+        A node that renders into a named layout says so (``output_layout``: an
+        ``ObjectPanner(layout="7.1.4")`` or an ``AmbisonicDecoder`` at the end
+        of a mono track's chain makes the track 7.1.4); a node that changes the
+        channel count otherwise leaves the usual layout of its count (``Pan``:
+        stereo).
+
+        Raises
+        ------
+        GraphError
+            If a node cannot take the channels it receives, or the chain ends in
+            no named layout (an Ambisonics signal not decoded).
+        """
+        strip = self.strip(name)
+        layout: str | None = strip.layout
+        channels = LAYOUTS[strip.layout].n_channels
+        for index, node in enumerate(strip.chain):
+            kind = type(node).__name__
+            try:
+                out = node.output_channels(channels)
+            except LayoutError as err:
+                raise GraphError(
+                    f"{name!r}: chain[{index}] {kind} cannot take {channels} channels: {err}"
+                ) from None
+            named = node.output_layout(channels)
+            if named is not None:
+                layout = named
+            elif out != channels:
+                layout = None
+            channels = out
+        if layout is None:
+            try:
+                layout = default_layout(channels).name  # the usual layout of the count
+            except LayoutError:
+                raise GraphError(
+                    f"{name!r}: its chain ends with {channels} channels in no named layout; expected a chain "
+                    "that ends in a layout (end an Ambisonics chain with AmbisonicDecoder(layout=...))"
+                ) from None
+        if layout not in LAYOUTS:
+            raise GraphError(
+                f"{name!r}: its chain renders into {layout}, which a graph cannot route; expected one of "
+                f"{list(LAYOUTS)}"
+            )
+        return layout
+
     def output_layout(self, name: str) -> str:
-        """Layout of a track's or bus's output (a panned mono track leaves as stereo)."""
+        """Layout of a track's or bus's output: :meth:`chain_layout` (a panned track leaves as stereo)."""
         strip = self.strip(name)
         if isinstance(strip, Track) and strip.pan is not None:
             return "stereo"
-        return strip.layout
+        return self.chain_layout(name)
 
     # -- presentation ---------------------------------------------------------------------------
     def __str__(self) -> str:

@@ -151,7 +151,7 @@ class _Engine:
             for dest, send in targets:
                 matrix = conversion_matrix(graph.output_layout(name), graph.buses[dest].layout)
                 if send is not None and send.pre_fader:
-                    matrix = conversion_matrix(strip.layout, graph.buses[dest].layout)
+                    matrix = conversion_matrix(graph.chain_layout(name), graph.buses[dest].layout)
                     # pre-fader taps the chain output, which is ready at the same latency as post-fader
                 line = DelayLine(matrix.shape[0], self.in_latency[dest] - self.out_latency[name], dtype)
                 routing = None if _is_eye(matrix) else matrix.astype(dtype)  # None: no conversion needed

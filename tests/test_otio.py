@@ -521,6 +521,73 @@ def test_clip_gain_metadata_must_be_a_number(media):
         read_otio(timeline(audio_track("DX", loud)))
 
 
+def test_track_and_transition_metadata_set_fader_pan_and_curves(media):
+    rate = 24
+
+    def dissolve(curve=None):
+        meta = {"sonicmix": {"curve": curve}} if curve else {}
+        return otio.schema.Transition(
+            transition_type=otio.schema.TransitionTypes.SMPTE_Dissolve,
+            in_offset=rt(6, rate),
+            out_offset=rt(6, rate),
+            metadata=meta,
+        )
+
+    silence = media["silence"]
+    level = {"sonicmix": {"fader_db": -6.0, "pan": -0.25}}
+    dx = audio_track(
+        "DX",
+        gap(24, rate),
+        dissolve("s_curve"),  # a fade from silence takes its transition's curve
+        clip("a", silence, 48, 48, rate),
+        dissolve("linear"),
+        clip("b", silence, 48, 48, rate),
+        dissolve("linear"),
+        clip("c", silence, 48, 48, rate),
+        dissolve("equal_power"),  # outvoted: a track has one cross-fade curve
+        clip("d", silence, 48, 48, rate),
+        dissolve("exponential"),  # d fades in one way and out another: one curve per clip
+        gap(24, rate),
+        metadata=level,
+    )
+    plain = audio_track("FX", gap(24, rate), dissolve(), clip("e", silence, 48, 48, rate))
+    cut = read_otio(timeline(dx, plain), crossfade_curve="logarithmic")
+    track = cut.graph.tracks["DX"]
+    assert (track.fader_db, track.pan, track.crossfade_curve) == (-6.0, -0.25, "linear")
+    a, d = track.clips[0], track.clips[3]
+    assert (a.fade_curve, in_samples(a.fade_in_s)) == ("s_curve", 12 * 2000)
+    assert d.fade_out_s > 0 and d.fade_curve == "exponential"
+    text = "\n".join(cut.notes)
+    assert "track 'DX' has cross-fades of several curves (2 'linear', 1 'equal_power')" in text
+    assert "fades in with" not in text  # d's fade-in is a cross-fade: the track's curve, not the clip's
+    # no metadata: the argument decides, and no fader or pan
+    fx = cut.graph.tracks["FX"]
+    assert (fx.fader_db, fx.pan, fx.clips[0].fade_curve) == (0.0, None, "logarithmic")
+
+
+@pytest.mark.parametrize(
+    "meta, message",
+    [
+        ({"pan": 1.5}, r"\['pan'\]=1\.5; expected a finite number in \[-1, 1\] \(-1 left, 1 right\)"),
+        ({"fader_db": "loud"}, r"\['fader_db'\]='loud'; expected a finite number of dB"),
+    ],
+)
+def test_track_level_metadata_is_checked(media, meta, message):
+    track = audio_track("DX", clip("a", media["silence"], 0, 24, 24), metadata={"sonicmix": meta})
+    with pytest.raises(OTIOImportError, match=message):
+        read_otio(timeline(track))
+
+
+def test_transition_curve_metadata_is_checked(media):
+    wobbly = otio.schema.Transition(
+        in_offset=rt(2, 24), out_offset=rt(2, 24), metadata={"sonicmix": {"curve": "wobbly"}}
+    )
+    track = audio_track("DX", gap(24, 24), wobbly, clip("a", media["silence"], 24, 24, 24))
+    message = r"track 'DX', item 1 has metadata\['sonicmix'\]\['curve'\]='wobbly'; expected one of"
+    with pytest.raises(OTIOImportError, match=message):
+        read_otio(timeline(track))
+
+
 # -------------------------------------------------------------------------------------- docs
 
 

@@ -4,6 +4,9 @@
   cut, as ``.otio`` or any format an OTIO adapter reads) become a
   :class:`~sonicmix.graph.Graph` of tracks routed to stem buses. Needs the
   ``otio`` extra (``pip install sonicmix[otio]``).
+- :mod:`sonicmix.interchange.aaf`: AAF files (Avid, Premiere Pro, Resolve)
+  through OpenTimelineIO's AAF adapter, with clip gain, track level and pan,
+  fades and cross-fades. Needs the ``aaf`` extra (``pip install sonicmix[aaf]``).
 
 Nothing here is loaded by ``import sonicmix``; the names below are imported
 from their module on first use.
@@ -14,9 +17,14 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-__all__ = ["read_otio", "OTIOImport", "OTIOImportError", "default_stem"]
+_OTIO = ["read_otio", "OTIOImport", "OTIOImportError", "default_stem"]
+_AAF = ["read_aaf", "AAFImport", "AAFImportError"]
+__all__ = [*_OTIO, *_AAF]
 
-_EXPORTS = {name: "sonicmix.interchange.otio" for name in __all__}
+_EXPORTS = {
+    **{name: "sonicmix.interchange.otio" for name in _OTIO},
+    **{name: "sonicmix.interchange.aaf" for name in _AAF},
+}
 
 
 def __getattr__(name: str) -> Any:

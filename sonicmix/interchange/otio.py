@@ -24,7 +24,10 @@ How OTIO maps onto sonicmix
   ``source_range.start_time`` minus its media's ``available_range`` start
   becomes ``offset_s`` (seconds into the file), its duration ``duration_s``.
   Gaps advance time. Clip gain comes from ``metadata["sonicmix"]["gain_db"]``
-  when present (OTIO has no standard audio level).
+  when present (OTIO has no standard audio level); a track's
+  ``metadata["sonicmix"]["fader_db"]`` and ``["pan"]`` (-1 left .. 1 right) set
+  its fader and pan. :mod:`sonicmix.interchange.aaf` writes these keys from
+  what an AAF says.
 - **Transitions.** A transition between two clips (``SMPTE_Dissolve``; any
   other type is read as one, with a note) overlaps them around the cut: the
   outgoing clip plays ``out_offset`` past the cut, into its handle, and the
@@ -32,7 +35,10 @@ How OTIO maps onto sonicmix
   ``in_offset + out_offset``. A sonicmix track cross-fades overlapping clips
   over exactly the overlap (``Track.crossfade_curve``). A transition
   between a clip and a gap (or the track's end) is a fade from or to
-  silence of the same length.
+  silence of the same length. A transition's ``metadata["sonicmix"]["curve"]``
+  names its curve (else ``crossfade_curve``); a track has one cross-fade
+  curve and a clip one fade curve, so where its transitions disagree the
+  most used wins, with a note.
 - **Media.** Only ``ExternalReference`` s to local files are read.
   Relative ``target_url`` s and relative ``file:`` URLs resolve against
   ``media_root``, else the folder of the file read (the bundle folder for an
@@ -48,7 +54,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from fractions import Fraction
-from typing import Any
+from typing import Any, cast
 
 from sonicmix._checks import check_sample_rate
 from sonicmix.errors import AudioFileError, GraphError, LayoutError
@@ -225,6 +231,8 @@ class _Placed:
     fade_in_end: Fraction | None = None  # timeline time a fade from silence ends
     fade_out_start: Fraction | None = None  # timeline time a fade to silence starts
     gain_db: float = 0.0
+    fade_in_curve: FadeCurve | None = None  # the transition's metadata['sonicmix']['curve'], if given
+    fade_out_curve: FadeCurve | None = None
 
     def shift(self, by: Fraction) -> None:
         self.start -= by
@@ -312,16 +320,46 @@ def _check_effects(item: Any, where: str, notes: list[str]) -> None:
             )
 
 
-def _gain_db(clip: Any, where: str) -> float:
-    meta = clip.metadata.get("sonicmix") if hasattr(clip.metadata, "get") else None
-    if meta is None or not hasattr(meta, "get") or meta.get("gain_db") is None:
-        return 0.0
-    value = meta.get("gain_db")
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
+def _metadata_number(
+    item: Any,
+    key: str,
+    where: str,
+    *,
+    unit: str = "",
+    hint: str = "",
+    low: float | None = None,
+    high: float | None = None,
+) -> float | None:
+    """``item.metadata["sonicmix"][key]`` as a float (None when absent); ``unit`` and ``hint`` word
+    the error."""
+    meta = item.metadata.get("sonicmix") if hasattr(item.metadata, "get") else None
+    if meta is None or not hasattr(meta, "get") or meta.get(key) is None:
+        return None
+    value = meta.get(key)
+    bad = isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value)
+    if bad or (low is not None and value < low) or (high is not None and value > high):
+        if low is not None and high is not None:
+            span = f" in [{low:g}, {high:g}]"
+        else:
+            span = f" <= {high:g}" if high is not None else (f" >= {low:g}" if low is not None else "")
         raise OTIOImportError(
-            f"{where} has metadata['sonicmix']['gain_db']={value!r}; expected a finite number of dB"
+            f"{where} has metadata['sonicmix']['{key}']={value!r}; expected a finite number"
+            f"{' ' + unit if unit else ''}{span}{' ' + hint if hint else ''}"
         )
     return float(value)
+
+
+def _metadata_curve(item: Any, where: str) -> FadeCurve | None:
+    """``item.metadata["sonicmix"]["curve"]`` of a transition (None when absent), checked."""
+    meta = item.metadata.get("sonicmix") if hasattr(item.metadata, "get") else None
+    if meta is None or not hasattr(meta, "get") or meta.get("curve") is None:
+        return None
+    curve = meta.get("curve")
+    if curve not in _CURVES:
+        raise OTIOImportError(
+            f"{where} has metadata['sonicmix']['curve']={curve!r}; expected one of {_CURVES}"
+        )
+    return cast(FadeCurve, str(curve))
 
 
 def _audible(item: Any) -> bool:
@@ -330,8 +368,11 @@ def _audible(item: Any) -> bool:
     return isinstance(item, otio.schema.Clip) and item.enabled
 
 
-def _place_track(track: Any, label: str, base: str, notes: list[str], relative: list[str]) -> list[_Placed]:
-    """The clips of one OTIO track, in exact seconds of the track's own time."""
+def _place_track(
+    track: Any, label: str, base: str, notes: list[str], relative: list[str]
+) -> tuple[list[_Placed], list[FadeCurve | None]]:
+    """The clips of one OTIO track, in exact seconds of the track's own time, and the curve of each
+    cross-fade between two clips (``metadata['sonicmix']['curve']``, None where not given)."""
     import opentimelineio as otio
 
     items = list(track)
@@ -427,18 +468,20 @@ def _place_track(track: Any, label: str, base: str, notes: list[str], relative: 
         source = item.trimmed_range()
         src_start = _seconds(source.start_time, f"{where} source_range")
         start, end = starts[i], starts[i] + durations[i]
-        fade_in_end = fade_out_start = None
+        fade_in_end = fade_out_start = fade_in_curve = fade_out_curve = None
         if i > 0 and isinstance(items[i - 1], otio.schema.Transition):
             a, b = offsets(items[i - 1], f"{where} transition")
             start -= a
             src_start -= a
             if not (i > 1 and _audible(items[i - 2])):
                 fade_in_end = starts[i] + b
+                fade_in_curve = _metadata_curve(items[i - 1], f"track {label}, item {i - 1}")
         if i + 1 < len(items) and isinstance(items[i + 1], otio.schema.Transition):
             a, b = offsets(items[i + 1], f"{where} transition")
             end += b
             if not (i + 2 < len(items) and _audible(items[i + 2])):
                 fade_out_start = starts[i] + durations[i] - a
+                fade_out_curve = _metadata_curve(items[i + 1], f"track {label}, item {i + 1}")
         for k in (i - 1, i + 1):
             if 0 <= k < len(items) and isinstance(items[k], otio.schema.Transition):
                 kind = items[k].transition_type
@@ -466,10 +509,20 @@ def _place_track(track: Any, label: str, base: str, notes: list[str], relative: 
                 media_end=None if media_end is None else media_end - media_start,
                 fade_in_end=fade_in_end,
                 fade_out_start=fade_out_start,
-                gain_db=_gain_db(item, where),
+                fade_in_curve=fade_in_curve,
+                fade_out_curve=fade_out_curve,
+                gain_db=_metadata_number(item, "gain_db", where, unit="of dB") or 0.0,
             )
         )
-    return placed  # a transition's note is added by both its clips; read_otio drops repeats
+    crossfades = [
+        _metadata_curve(item, f"track {label}, item {k}")
+        for k, item in enumerate(items)
+        if isinstance(item, otio.schema.Transition)
+        and 0 < k < len(items) - 1
+        and _audible(items[k - 1])
+        and _audible(items[k + 1])
+    ]
+    return placed, crossfades  # a transition's note is added by both its clips; read_otio drops repeats
 
 
 # ---------------------------------------------------------------------------------------- reading
@@ -513,6 +566,26 @@ def _load(timeline: Any) -> tuple[Any, str | None]:
         raise OTIOImportError(f"timeline={path!r} holds a {loaded.schema_name()}; expected a Timeline")
     base = path if os.path.isdir(path) else os.path.dirname(os.path.abspath(path))
     return loaded, os.path.abspath(base)
+
+
+def _track_crossfade_curve(
+    curves: list[FadeCurve | None], default: FadeCurve, label: str, notes: list[str]
+) -> FadeCurve:
+    """The one cross-fade curve of a track: its transitions' curves (``default`` where not given)."""
+    chosen = [curve or default for curve in curves]
+    if not chosen:
+        return default
+    counts = {curve: chosen.count(curve) for curve in dict.fromkeys(chosen)}
+    if len(counts) == 1:
+        return chosen[0]
+    # a sonicmix track has one cross-fade curve: the most used (the first of equals) wins
+    common = max(counts, key=lambda curve: counts[curve])
+    spread = ", ".join(f"{n} {curve!r}" for curve, n in counts.items())
+    notes.append(
+        f"track {label!r} has cross-fades of several curves ({spread}); a sonicmix track has one, so all "
+        f"are {common!r}"
+    )
+    return common
 
 
 def _stems_for(stems: Any, names: list[str], labels: list[str], notes: list[str]) -> list[str]:
@@ -613,6 +686,8 @@ def read_otio(
     -----
     Video tracks, markers and OTIO effects are left out with a note each.
     A disabled clip is left out, and a disabled track becomes a muted track.
+    Levels, pans and curves come from ``metadata["sonicmix"]``: ``gain_db``
+    on clips, ``fader_db`` and ``pan`` on tracks, ``curve`` on transitions.
     The module documentation gives the full mapping.
 
     Examples
@@ -696,11 +771,13 @@ def read_otio(
         stack_duration = _seconds(stack.source_range.duration, "the timeline's stack source_range")
 
     placed_by_track: list[list[_Placed]] = []
+    crossfade_by_track: list[FadeCurve] = []
     markers = len(stack.markers)
     for track, label in zip(audio, labels, strict=True):
         markers += len(track.markers) + sum(len(getattr(item, "markers", ())) for item in track)
         _check_effects(track, f"track {label!r}", notes)
-        placed = _place_track(track, repr(label), base, notes, relative)
+        placed, curves = _place_track(track, repr(label), base, notes, relative)
+        crossfade_by_track.append(_track_crossfade_curve(curves, crossfade_curve, label, notes))
         if track.source_range is not None:
             where = f"track {label!r} source_range"
             placed = _window(
@@ -793,6 +870,13 @@ def read_otio(
             fade_in = min(fade_in, stop - start)
             fade_out = 0 if p.fade_out_start is None else max(stop - samples(p.fade_out_start), 0)
             fade_out = min(fade_out, stop - start - fade_in)
+            curve_in = (p.fade_in_curve or crossfade_curve) if fade_in else None
+            curve_out = (p.fade_out_curve or crossfade_curve) if fade_out else None
+            if curve_in and curve_out and curve_in != curve_out:
+                notes.append(
+                    f"{p.where}: fades in with a {curve_in!r} and out with a {curve_out!r} curve; a sonicmix "
+                    f"clip has one fade curve, so both are {curve_in!r}"
+                )
             clips.append(
                 Clip(
                     source=FileSource(p.path),
@@ -802,17 +886,30 @@ def read_otio(
                     gain_db=p.gain_db,
                     fade_in_s=fade_in / sample_rate,
                     fade_out_s=fade_out / sample_rate,
-                    fade_curve=crossfade_curve,
+                    fade_curve=curve_in or curve_out or crossfade_curve,
                 )
             )
         if not track.enabled:
             notes.append(f"track {labels[k]!r} is disabled in the timeline; imported muted")
+        where = f"track {labels[k]!r}"
+        track_layout = track_layouts[k] or bus_layout
+        fader_db = _metadata_number(track, "fader_db", where, unit="of dB", high=96.0) or 0.0
+        pan = _metadata_number(track, "pan", where, hint="(-1 left, 1 right)", low=-1.0, high=1.0) or None
+        # centre (0) is no pan: the same samples, and no need for a stereo bus
+        if pan is not None and (track_layout not in ("mono", "stereo") or bus_layout != "stereo"):
+            notes.append(
+                f"{where}: pan {pan:+g} left out; sonicmix pans mono and stereo tracks into stereo buses "
+                f"only, and this one is {track_layout} into a {bus_layout} bus"
+            )
+            pan = None
         tracks[track_names[k]] = Track(
             clips=tuple(clips),
-            layout=track_layouts[k] or bus_layout,
+            layout=track_layout,
             output=stem_of[k],
             mute=not track.enabled,
-            crossfade_curve=crossfade_curve,
+            crossfade_curve=crossfade_by_track[k],
+            fader_db=fader_db,
+            pan=pan,
         )
     buses = {stem: Bus(layout=bus_layout, output="master") for stem in stem_names}
     buses["master"] = Bus(layout=bus_layout, output=None)

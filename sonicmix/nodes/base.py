@@ -93,6 +93,17 @@ class Node:
         """Channel count of the output for ``channels`` input channels."""
         return channels
 
+    def output_layout(self, channels: int) -> str | None:
+        """Name of the layout the output is in, for a node that renders into one, else None.
+
+        A panner or a decoder into a named layout (``ObjectPanner(layout="7.1.4")``)
+        returns that layout's name, which a graph routes its output by. None (the
+        default): a node that keeps the channel count keeps its input's layout;
+        one that changes it leaves the usual layout of its output count (stereo
+        for two channels), or none (an Ambisonics signal, until a decoder).
+        """
+        return None
+
     def __call__(self, audio: Audio, sample_rate: int, *, key: Audio | None = None) -> Audio:
         """Process a whole buffer in one go and return the output.
 

@@ -34,6 +34,7 @@ import pytest
 from sonicmix.automation import Automation
 from sonicmix.errors import GraphError
 from sonicmix.graph import Bus, Graph, Track
+from sonicmix.nodes.ambisonics import AmbisonicDecoder, AmbisonicEncoder, AmbisonicRotator
 from sonicmix.nodes.base import Node
 from sonicmix.nodes.delay import Delay
 from sonicmix.nodes.denoise import Denoise
@@ -42,6 +43,7 @@ from sonicmix.nodes.dynamics import Compressor, DeEsser, Gate, KeyedCompressor
 from sonicmix.nodes.fade import Fade
 from sonicmix.nodes.leveler import Leveler
 from sonicmix.nodes.limiter import Limiter
+from sonicmix.nodes.objectpanner import ObjectPanner
 from sonicmix.nodes.pan import Pan, Width
 from sonicmix.nodes.reverb import ConvolutionReverb, Reverb
 from sonicmix.nodes.saturation import Saturation
@@ -138,6 +140,10 @@ CASES = [
     Case(Limiter(ceiling_dbtp=-1.0, release_s=0.005), "ceiling_dbtp", -9.0, 0.05),
     Case(Limiter(ceiling_dbtp=-9.0, release_s=0.005), "ceiling_dbtp", -3.0, 0.08),
     Case(Limiter(ceiling_dbtp=-9.0, release_s=0.005), "release_s", 0.02, 0.3),
+    # an object panned inside the stereo track: its gains glide to the new ones over ramp_s (5 ms)
+    Case(ObjectPanner(layout="stereo", azimuth_deg=20.0), "azimuth_deg", -10.0, 0.006, 1e-6),
+    Case(ObjectPanner(layout="stereo", spread_deg=0.0), "spread_deg", 120.0, 0.006, 1e-6),
+    Case(ObjectPanner(layout="stereo", stereo_width_deg=60.0), "stereo_width_deg", 0.0, 0.006, 1e-6),
 ]
 
 _DUCK = dict(attack_s=0.01, release_s=0.02, hold_s=0.01, lookahead_s=0.02, min_speech_s=0.01)
@@ -344,7 +350,7 @@ def test_a_ducker_depth_lowered_to_zero_releases_at_once():
 NODES = [
     Compressor(), KeyedCompressor(), Gate(), DeEsser(), Delay(), ConvolutionReverb(impulse_response=_IR),
     Reverb(), Pan(), Width(), Saturation(), Ducker(), Limiter(), DCBlocker(), Polarity(), Fade(),
-    Leveler(), Denoise(),
+    Leveler(), Denoise(), ObjectPanner(), AmbisonicEncoder(), AmbisonicRotator(), AmbisonicDecoder(),
 ]  # fmt: skip
 
 
