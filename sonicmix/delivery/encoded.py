@@ -5,7 +5,8 @@ the true-peak ceiling the limiter held before the encoder (by about 1 dB for
 AAC and Opus at common bitrates on limited material). :func:`encode_verified`
 therefore judges every encoded deliverable on its decoded samples, as a listener
 receives them. When the decoded true peak is over the target's ceiling, that
-format's limiter ceiling is lowered by the overshoot plus ``margin_db``, the
+format's limiter ceiling is lowered by the overshoot plus ``margin_db`` (from the true peak the
+limiter actually reached, where that is under its ceiling), the
 gain is corrected for the new ceiling (the loudness loop again) and the file is
 encoded again, at most ``max_passes`` times. A codec also changes the loudness (MP3
 and AAC at 128 kbit/s drop the top octave, 1.6 LU of white noise): the change
@@ -173,8 +174,8 @@ def encode_verified(
         # the codec's own loudness change (it drops what it cannot afford, high frequencies first)
         # is measured, and the next pass aims under or over the target by as much
         offset_lu = heard - fed if math.isfinite(heard - fed) else 0.0
-        if over > 0:
-            ceiling -= over + margin_db
+        if over > 0:  # from the peak the limiter reached (it may sit under its ceiling), by the overshoot
+            ceiling = min(ceiling, out.before_codec.true_peak_dbtp) - (over + margin_db)
     if over > 0:
         out.reasons.append(
             f"{fmt.spec}: the decoded true peak is {out.decoded.true_peak_dbtp:.2f} dBTP, over the "
