@@ -221,28 +221,53 @@ def init_spectral(groups: int, bins: int) -> SpectralState:
     )
 
 
-def frame_spectra(x: NDArray[np.floating], plan: StftPlan, frames: int) -> NDArray[np.complexfloating]:
-    """Spectra ``(channels, frames, frame // 2 + 1)`` of the first ``frames`` frames of ``x``.
+def frame_spectra(
+    x: NDArray[np.floating],
+    plan: StftPlan,
+    frames: int,
+    *,
+    first: int = 0,
+    history: NDArray[np.floating] | None = None,
+) -> NDArray[np.complexfloating]:
+    """Spectra ``(channels, frames, frame // 2 + 1)`` of ``frames`` frames of ``history`` then ``x``.
 
-    Frame ``m`` is ``x[:, m * hop : m * hop + frame]`` times the window; all
-    are transformed in one ``rfft`` call, in the precision of ``x`` (float32
-    audio is transformed in float32, twice as fast, and comes out float32 anyway).
+    Frame ``m`` (from ``first``) is ``line[:, m * hop : m * hop + frame]``
+    times the window, where ``line`` is ``history`` (the samples before
+    ``x``, none by default) followed by ``x``; the two are read in place, not
+    joined. All frames are transformed in one ``rfft`` call, in the precision
+    of ``x`` (float32 audio is transformed in float32, twice as fast, and
+    comes out float32 anyway).
+
+    Examples
+    --------
+    >>> plan = stft_plan(0.032, 8000)
+    >>> x = np.random.default_rng(0).standard_normal((1, 1000))
+    >>> whole = frame_spectra(x, plan, 5)
+    >>> split = frame_spectra(x[:, 300:], plan, 3, first=2, history=x[:, :300])
+    >>> bool(np.array_equal(whole[:, 2:], split))
+    True
     """
     import scipy.fft
 
+    head = np.empty((x.shape[0], 0), x.dtype) if history is None else history.astype(x.dtype, copy=False)
     windowed = np.empty((x.shape[0], frames, plan.frame), x.dtype)
-    _frames_kernel(x, plan.window, plan.hop, windowed)
+    _frames_kernel(head, x, plan.window, plan.hop, first, windowed)
     return scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
 
 
 @numba.njit(cache=True, nogil=True)
-def _frames_kernel(x, window, hop, out):  # pragma: no cover - compiled
+def _frames_kernel(head, x, window, hop, first, out):  # pragma: no cover - compiled
     channels, frames, frame = out.shape
+    kept = head.shape[1]
     for c in range(channels):
         for f in range(frames):
-            start = f * hop
-            for j in range(frame):
-                out[c, f, j] = x[c, start + j] * window[j]
+            start = (first + f) * hop
+            split = min(max(kept - start, 0), frame)  # samples of this frame in `head`
+            for j in range(split):
+                out[c, f, j] = head[c, start + j] * window[j]
+            offset = start - kept
+            for j in range(split, frame):
+                out[c, f, j] = x[c, offset + j] * window[j]
 
 
 def overlap_add(
@@ -389,7 +414,9 @@ def exp_int(x: float) -> float:  # pragma: no cover - compiled
     return math.exp(-x) / x * num / den
 
 
-@numba.njit(cache=True, nogil=True, fastmath=True)
+# error_model="numpy": no ZeroDivisionError check per division (every divisor is kept >= _TINY or
+# is a constant), which lets the loops over bins vectorize: 13 -> 8 ns per bin
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _gains_kernel(
     spectra, gains_out, linked, noise, presence, clean, smooth, profile, current, minima, settled, counts,
     power, row, scratch, logistic, lsa, start_weight, noise_pole, presence_pole, min_pole, subwindow,
@@ -400,6 +427,7 @@ def _gains_kernel(
     groups = noise.shape[0]
     subwindows = minima.shape[1]
     vv = np.empty(bins)
+    lsa_gain = np.empty(bins)
     prior_ratio = speech_prior / (1.0 + speech_prior)
     partial = start_weight.shape[0]
     want_gains = gains_out.shape[0] > 0
@@ -441,16 +469,17 @@ def _gains_kernel(
                     z = pw[k] / max(nz[k], _TINY) * prior_ratio * _LOGISTIC_STEPS_PER_UNIT
                     vv[k] = min(z, _LOGISTIC_LAST)
                 for k in range(bins):
-                    p = pw[k]
-                    nk = nz[k]
                     # presence probability 1 / (1 + odds e^-z), from a table (linear interpolation, 1e-6)
                     z = vv[k]
                     i = int(z)
-                    q = logistic[i] + (z - i) * (logistic[i + 1] - logistic[i])
+                    vv[k] = logistic[i] + (z - i) * (logistic[i + 1] - logistic[i])
+                for k in range(bins):  # (vectorizes)
+                    q = vv[k]
                     pres = presence_pole * pr[k] + (1.0 - presence_pole) * q
                     pr[k] = pres
                     q = min(q, _STUCK if pres > _STUCK else 1.0)
-                    nz[k] = noise_pole * nk + (1.0 - noise_pole) * (q * nk + (1.0 - q) * p)
+                    nk = nz[k]
+                    nz[k] = noise_pole * nk + (1.0 - noise_pole) * (q * nk + (1.0 - q) * pw[k])
             # lower bound: minimum of the smoothed periodogram over the last window
             sm_g, cur_g, set_g = smooth[g], current[g], settled[g]
             keep = min_pole if seen > 0 else 0.0
@@ -482,7 +511,7 @@ def _gains_kernel(
                 for k in range(bins):
                     nz[k] = sc[k]
             cl, rw = clean[g], row[g]
-            # (two passes: the first, branch-free, vectorizes; the second picks the gain's formula)
+            # (the a-priori SNR and the LSA's argument v, branch-free: vectorizes)
             for k in range(bins):
                 p = pw[k]
                 inv = 1.0 / max(nz[k], _TINY)
@@ -491,25 +520,28 @@ def _gains_kernel(
                 ratio = xi / (1.0 + xi)
                 rw[k] = ratio
                 vv[k] = max(ratio * gamma, 1e-12)
+            # the gain as if v <= 1 (noise: most bins), for every bin, branch-free (vectorizes):
+            # exp(E1(v) / 2) sqrt(v) is smooth on [0, 1]: a least-squares quintic, 2e-8 relative
             for k in range(bins):
-                p = pw[k]
-                ratio = rw[k]
+                v = min(vv[k], 1.0)
+                h = 0.7493060166 + v * (0.374652287 + v * (8.18214872e-06 + v * (
+                    -0.01044635892 + v * (0.002697624728 - v * 0.0002834719849))))
+                lsa_gain[k] = rw[k] * h / math.sqrt(v)
+            # then where v > 1 (speech): exp(E1(v) / 2) from a table over 1 <= v <= 20 (linear
+            # interpolation, 1e-6); above 20, E1(v) < 1e-10 and the gain is the ratio
+            for k in range(bins):
                 v = vv[k]
-                if v <= 1.0:
-                    # exp(E1(v) / 2) sqrt(v) is smooth on [0, 1]: a least-squares quintic, 2e-8 relative
-                    h = 0.7493060166 + v * (0.374652287 + v * (8.18214872e-06 + v * (
-                        -0.01044635892 + v * (0.002697624728 - v * 0.0002834719849))))
-                    gain = ratio * h / math.sqrt(v)
-                elif v < 20.0:
-                    # exp(E1(v) / 2) from a table over 1 <= v <= 20 (linear interpolation, 1e-6)
-                    w = (v - 1.0) * _LSA_STEPS_PER_UNIT
-                    i = int(w)
-                    gain = ratio * (lsa[i] + (w - i) * (lsa[i + 1] - lsa[i]))
-                else:
-                    gain = ratio  # E1(v) < 1e-10
-                gain = min(gain, 1.0)
+                if v > 1.0:
+                    if v < 20.0:
+                        w = (v - 1.0) * _LSA_STEPS_PER_UNIT
+                        i = int(w)
+                        lsa_gain[k] = rw[k] * (lsa[i] + (w - i) * (lsa[i + 1] - lsa[i]))
+                    else:
+                        lsa_gain[k] = rw[k]
+            for k in range(bins):
+                gain = min(lsa_gain[k], 1.0)
                 gain = floor if k < low_bins else gain
-                cl[k] = gain * gain * p
+                cl[k] = gain * gain * pw[k]
                 rw[k] = max(gain, floor)
             # isolated peaks of the gain near the floor (musical noise) come down to their neighbours
             for k in range(1, bins - 1):

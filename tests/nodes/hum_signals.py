@@ -226,3 +226,13 @@ def click_recall(
         left = np.sum((repaired[start - margin : stop + margin] - clean[start - margin : stop + margin]) ** 2)
         found += left < 0.1 * np.sum(clicks[start:stop] ** 2)
     return found / total
+
+
+def changed_runs(y: np.ndarray, x: np.ndarray) -> list[tuple[int, int]]:
+    """Runs ``(start, stop)`` of samples where ``y`` differs from ``x``: what a repair node touched."""
+    changed = np.flatnonzero(y != x)
+    if not changed.size:
+        return []
+    breaks = np.flatnonzero(np.diff(changed) > 1)
+    starts, stops = np.r_[changed[0], changed[breaks + 1]], np.r_[changed[breaks], changed[-1]] + 1
+    return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]

@@ -35,6 +35,7 @@ from sonicmix.nodes.dehum import DeClick, DeHum
 from sonicmix.nodes.eq import HighPass
 from tests.nodes.hum_signals import (
     band_level_db,
+    changed_runs,
     click_recall,
     dense_dialogue,
     harmonic_levels_db,
@@ -360,37 +361,104 @@ def test_bad_audio_is_named():
 
 # --------------------------------------------------------------------------- DeClick
 #
-# Goal: clicks added to real speech are found (recall >= 0.9) while clean speech passes
-# unchanged (SI-SDR of clean speech through it > 40 dB: no false detections that matter).
+# Goal: clicks added to real speech are found (recall >= 0.9, crackle and pops alike) while clean
+# speech passes unchanged (SI-SDR of clean speech through it > 40 dB: no false detections that
+# matter). Recall counts a click as repaired when the error left around it is below a tenth of
+# its energy (tests/nodes/hum_signals.py); the material is deterministic (seeded clicks on a real
+# recording), so the figures are exact for the code, and the bounds sit at the goals.
+
+
+def _voice(rate: int) -> np.ndarray:
+    speech = dialogue.wideband_voice(rate)[0]
+    return 0.5 * speech / np.max(np.abs(speech))
 
 
 @needs_speech
 def test_declick_finds_crackle_and_leaves_clean_speech_alone():
     rate = 48000
-    speech = dialogue.wideband_voice(rate)[0]
-    speech = 0.5 * speech / np.max(np.abs(speech))
+    speech = _voice(rate)
     clicks, spans = vinyl_clicks(speech.size, rate, kind="crackle", seed=11)
     node = DeClick()
     lag = node.latency_samples(rate)
     n = speech.size - lag
     y = node((speech + clicks)[np.newaxis], rate)[0][lag:]
-    assert click_recall(y, speech[:n], clicks, spans) >= 0.9
+    assert click_recall(y, speech[:n], clicks, spans) >= 0.9  # 0.98 measured
     assert dialogue.si_sdr(y, speech[:n]) > dialogue.si_sdr(speech[:n] + clicks[:n], speech[:n]) + 15.0
     clean = node(speech[np.newaxis], rate)[0][lag:]
-    assert dialogue.si_sdr(clean, speech[:n]) > 40.0
+    # the local error scale keeps speech onsets and plosives from counting as clicks: no sample of
+    # this recording is touched (34 runs, 43 dB SI-SDR, before it); allow a stray one
+    assert len(changed_runs(clean, speech[:n])) <= 2
+    assert np.sum((clean - speech[:n]) ** 2) < 1e-4 * np.sum(speech[:n] ** 2)  # > 40 dB
 
 
 @needs_speech
-def test_declick_pops_are_mostly_found():
-    """Longer pops with smooth tails: a shortfall, measured (their tails are as predictable as speech)."""
+def test_declick_repairs_pops_with_their_decays():
+    """Pops (0.02-0.8 ms of one-signed, smooth decay): the extent is estimated, not just the onset.
+
+    Their decays are nearly as predictable as the speech, so only the onsets stand out in the
+    prediction error; repairing the onset alone, from neighbours that still carry the decay,
+    left more than a tenth of the pop in 23 % of them (recall 0.77 before the extent estimate).
+    Precision: the node touches at most a few runs away from any pop (2 measured).
+    """
     rate = 48000
-    speech = dialogue.wideband_voice(rate)[0]
-    speech = 0.5 * speech / np.max(np.abs(speech))
+    speech = _voice(rate)
     clicks, spans = vinyl_clicks(speech.size, rate, kind="pop", seed=12)
     node = DeClick()
     lag = node.latency_samples(rate)
-    y = node((speech + clicks)[np.newaxis], rate)[0][lag:]
-    assert click_recall(y, speech[: y.size], clicks, spans) >= 0.7  # 0.77 measured
+    x = speech + clicks
+    y = node(x[np.newaxis], rate)[0][lag:]
+    assert click_recall(y, speech[: y.size], clicks, spans) >= 0.9  # 0.917 measured
+    runs = changed_runs(y, x[: y.size])
+    stray = [r for r in runs if not any(r[0] < stop + 5 and r[1] > start - 5 for start, stop in spans)]
+    assert len(stray) <= 5
+
+
+def test_declick_extent_covers_a_smooth_decay():
+    """One pop with a long smooth decay on a two-tone signal: all of it is repaired."""
+    rate = 48000
+    t = np.arange(rate // 2) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 330.0 * t) + 0.1 * np.sin(2 * np.pi * 1250.0 * t)
+    tone += 1e-4 * np.random.default_rng(5).standard_normal(t.size)  # a noise floor, as recordings have
+    pop = 0.4 * np.exp(-np.arange(36) / 12.0)  # 0.75 ms, down to 5 % of its peak
+    x = tone.copy()
+    x[12000:12036] += pop
+    node = DeClick()
+    lag = node.latency_samples(rate)
+    y = node(x[np.newaxis], rate)[0][lag:]
+    left = np.sum((y[11990:12046] - tone[11990:12046]) ** 2)
+    assert left < 1e-3 * np.sum(pop**2)
+    touched = changed_runs(y[1000:], x[1000 : y.size])  # (past the tone's start from digital silence)
+    assert len(touched) == 1 and touched[0][0] <= 11000 and touched[0][1] >= 11036
+
+
+@needs_speech
+def test_declick_spares_percussive_music():
+    """A loop with sharp synthetic percussion (sonic-pi's garzul): its attacks look like clicks.
+
+    The misfit and level tests reject most of them (137 runs touched before, 36 now), but what
+    is still taken is taken whole: SI-SDR of the loop through the node 25.1 dB (26.7 dB before,
+    when a tenth of a millisecond of each attack was cut). A bound, so that it gets no worse.
+    """
+    rate = 48000
+    loop = dialogue.load(dialogue.SONIC_PI / "loop_garzul.flac", rate)[0]
+    loop = 0.5 * loop / np.max(np.abs(loop))
+    node = DeClick()
+    lag = node.latency_samples(rate)
+    y = node(loop[np.newaxis], rate)[0][lag:]
+    assert dialogue.si_sdr(y, loop[: y.size]) > 24.0
+    assert len(changed_runs(y, loop[: y.size])) <= 60
+
+
+def test_declick_click_in_digital_silence_is_removed():
+    """Digital silence has no error scale (its median is 0); the floor lets a tick there stand out."""
+    rate = 16000
+    x = np.zeros(rate)
+    x[5000:8000] = 0.2 * np.sin(2 * np.pi * 300.0 * np.arange(3000) / rate)
+    x[12000:12003] = [0.3, -0.2, 0.1]
+    node = DeClick()
+    lag = node.latency_samples(rate)
+    y = node(x[np.newaxis], rate)[0][lag:]
+    assert np.max(np.abs(y[11000:13000])) < 1e-9
 
 
 def test_declick_repairs_a_click_in_a_tone_to_the_tone():
