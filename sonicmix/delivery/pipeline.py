@@ -438,10 +438,18 @@ def _deliver_many(
         for plan in reversed(plans):
             if plan.lock is not None:
                 files.unlock(plan.lock)
-            if plan.created and os.path.isdir(plan.out_dir) and not os.listdir(plan.out_dir):
-                os.rmdir(plan.out_dir)
-        if root_created and nested and os.path.isdir(out_dir) and not os.listdir(out_dir):
-            os.rmdir(out_dir)
+            if plan.created:
+                _remove_if_empty(plan.out_dir)
+        if root_created and nested:
+            _remove_if_empty(out_dir)
+
+
+def _remove_if_empty(folder: str) -> None:
+    """Remove a folder this delivery created and left empty; another process may be filling it now."""
+    try:
+        os.rmdir(folder)
+    except OSError:  # not empty (another delivery's lock or files arrived meanwhile), or already gone
+        pass
 
 
 def _render(
