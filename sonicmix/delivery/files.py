@@ -41,9 +41,12 @@ def lock(out_dir: str, name: str) -> str:
 
     path = _lock_path(out_dir, name)
     me = f"{os.getpid()} {socket.gethostname()}\n"
-    for _ in range(2):
+    for _ in range(3):
         try:
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+        except FileNotFoundError:  # a concurrent delivery removed the folder it had created, empty
+            os.makedirs(out_dir, exist_ok=True)
+            continue
         except FileExistsError:
             holder = _lock_holder(path)
             if holder is not None and _is_stale(*holder):

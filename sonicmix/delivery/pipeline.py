@@ -410,7 +410,7 @@ def _deliver_many(
         for plan in plans:
             plan.created = not os.path.exists(plan.out_dir)
             if plan.created:  # removed again below if the delivery leaves nothing in it
-                os.makedirs(plan.out_dir)
+                os.makedirs(plan.out_dir, exist_ok=True)  # a concurrent delivery may create it too
             plan.lock = files.lock(plan.out_dir, opt.name)  # one delivery of a name in a folder at a time
             if not opt.overwrite:
                 files.refuse_existing(
