@@ -239,6 +239,10 @@ def test_a_target_unmet_after_the_codec_writes_nothing(tmp_path):
     )
     assert not delivery.passed
     assert any("aac:32k: the decoded true peak" in r and "max_codec_passes" in r for r in delivery.reasons)
+    # the report keeps the encode that failed: its ceiling and its decoded true peak over the target's
+    (encoding,) = delivery.encodings.values()
+    assert len(encoding.passes) == 1 and encoding.passes[0]["true_peak_decoded_dbtp"] > -2.0
+    assert delivery.to_dict()["encodings"]["mix.m4a"]["decoded"]["true_peak_dbtp"] > -2.0
     assert not (tmp_path / "o").exists() or os.listdir(tmp_path / "o") == []
 
 

@@ -621,7 +621,14 @@ def _deliver_to(
     except _CodecFailure as failure:
         _abort(written, encodings, reports)
         return failed(
-            target, failure.reasons, done.gain_db, done.iterations, done.limiter, opt.strict, started
+            target,
+            failure.reasons,
+            done.gain_db,
+            done.iterations,
+            done.limiter,
+            opt.strict,
+            started,
+            encodings,
         )
     except BaseException:
         _abort(written, encodings, reports)

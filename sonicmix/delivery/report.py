@@ -206,7 +206,9 @@ def failed(
     limiter_stats: dict[str, float],
     strict: bool,
     started: float,
+    encodings: dict[str, Any] | None = None,
 ) -> Delivery:
+    """The record of a delivery that wrote nothing; ``encodings`` keeps the encode passes that led there."""
     if strict:
         raise TargetNotMetError("; ".join(reasons) + " (nothing was written)")
     return Delivery(
@@ -217,6 +219,7 @@ def failed(
         iterations=iterations,
         limiter=limiter_stats,
         elapsed_s=time.perf_counter() - started,
+        encodings=dict(encodings or {}),
     )
 
 
