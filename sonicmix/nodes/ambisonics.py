@@ -16,7 +16,6 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sonicmix._checks import check_range
-from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError, ParameterError
 from sonicmix.layouts import Layout, get_layout
 from sonicmix.nodes.base import Node
@@ -30,7 +29,7 @@ from sonicmix.spatial.ambisonics import (
     rotation_matrix,
     spherical_harmonics,
 )
-from sonicmix.spatial.matrix import MatrixState, apply_matrix, glide_to
+from sonicmix.spatial.matrix import GainMatrixNode, MatrixState
 
 __all__ = ["AmbisonicEncoder", "AmbisonicRotator", "AmbisonicDecoder"]
 
@@ -49,7 +48,7 @@ def _check_ambisonic_input(node: Node, order: int, channels: int) -> None:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AmbisonicEncoder(Node):
+class AmbisonicEncoder(GainMatrixNode):
     """Encode a mono (or stereo) source at a direction into an Ambisonics scene (AmbiX: ACN, SN3D).
 
     Output channel ``acn`` is the source times the real SN3D spherical
@@ -130,8 +129,13 @@ class AmbisonicEncoder(Node):
     def __post_init__(self) -> None:
         check_order(self.order)
         check_direction(self.azimuth_deg, self.elevation_deg)
-        check_range("stereo_width_deg", self.stereo_width_deg, low=0.0, high=180.0,
-                    hint="the angle between a stereo source's two channels")
+        check_range(
+            "stereo_width_deg",
+            self.stereo_width_deg,
+            low=0.0,
+            high=180.0,
+            hint="the angle between a stereo source's two channels",
+        )
         check_range("ramp_s", self.ramp_s, low=0.0, high=1.0, hint="0 jumps to a new direction")
 
     def output_channels(self, channels: int) -> int:
@@ -156,23 +160,15 @@ class AmbisonicEncoder(Node):
     def _key(self) -> tuple[Any, ...]:
         return (self.azimuth_deg, self.elevation_deg, self.stereo_width_deg)
 
+    def _target(self, inputs: int) -> np.ndarray:
+        return self.gains(inputs)
+
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> MatrixState:
         return MatrixState.fixed(self.gains(channels), key=self._key())
 
-    def retune(self, state: MatrixState, sample_rate: int) -> MatrixState:
-        if self._key() == state.key:
-            return state
-        ramp = round(self.ramp_s * sample_rate)
-        return glide_to(state, self.gains(state.target.shape[1]), key=self._key(), ramp_samples=ramp)
-
-    def process(
-        self, x: Audio, sample_rate: int, state: MatrixState, *, key: Audio | None = None
-    ) -> tuple[Audio, MatrixState]:
-        return apply_matrix(x, state)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AmbisonicRotator(Node):
+class AmbisonicRotator(GainMatrixNode):
     """Rotate an Ambisonics scene (ACN, SN3D) by yaw, pitch and roll: head tracking, 360-degree video.
 
     With ``frame="scene"`` the scene turns: ``yaw_deg=30`` moves a source in
@@ -253,8 +249,9 @@ class AmbisonicRotator(Node):
     def __post_init__(self) -> None:
         check_order(self.order)
         check_range("yaw_deg", self.yaw_deg, hint="degrees, positive to the left")
-        check_range("pitch_deg", self.pitch_deg, low=-90.0, high=90.0,
-                    hint="degrees, positive tilts the front up")
+        check_range(
+            "pitch_deg", self.pitch_deg, low=-90.0, high=90.0, hint="degrees, positive tilts the front up"
+        )
         check_range("roll_deg", self.roll_deg, hint="degrees, positive lifts the left side")
         if self.frame not in ("scene", "head"):
             raise ParameterError(f"frame={self.frame!r}; expected 'scene' or 'head'")
@@ -271,24 +268,16 @@ class AmbisonicRotator(Node):
     def _key(self) -> tuple[Any, ...]:
         return (self.yaw_deg, self.pitch_deg, self.roll_deg)
 
+    def _target(self, inputs: int) -> np.ndarray:
+        return self.matrix()
+
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> MatrixState:
         self.output_channels(channels)
         return MatrixState.fixed(self.matrix(), key=self._key())
 
-    def retune(self, state: MatrixState, sample_rate: int) -> MatrixState:
-        if self._key() == state.key:
-            return state
-        ramp = round(self.ramp_s * sample_rate)
-        return glide_to(state, self.matrix(), key=self._key(), ramp_samples=ramp)
-
-    def process(
-        self, x: Audio, sample_rate: int, state: MatrixState, *, key: Audio | None = None
-    ) -> tuple[Audio, MatrixState]:
-        return apply_matrix(x, state)
-
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AmbisonicDecoder(Node):
+class AmbisonicDecoder(GainMatrixNode):
     """Decode an Ambisonics scene (ACN, SN3D) to a loudspeaker layout, by AllRAD with max-rE weights.
 
     AllRAD (Zotter & Frank 2012): the scene is decoded to 250 virtual
@@ -362,11 +351,9 @@ class AmbisonicDecoder(Node):
         """The decoding matrix ``(layout channels, (order + 1) ** 2)``."""
         return decoder_matrix(self.order, self.layout, method=self.method, max_re=self.max_re)
 
+    def _target(self, inputs: int) -> np.ndarray:
+        return self.matrix()
+
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> MatrixState:
         self.output_channels(channels)
         return MatrixState.fixed(self.matrix())
-
-    def process(
-        self, x: Audio, sample_rate: int, state: MatrixState, *, key: Audio | None = None
-    ) -> tuple[Audio, MatrixState]:
-        return apply_matrix(x, state)

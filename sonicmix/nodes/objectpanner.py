@@ -10,11 +10,9 @@ from typing import Any, ClassVar
 import numpy as np
 
 from sonicmix._checks import check_range
-from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError
 from sonicmix.layouts import LAYOUTS, Layout, get_layout
-from sonicmix.nodes.base import Node
-from sonicmix.spatial.matrix import MatrixState, apply_matrix, glide_to
+from sonicmix.spatial.matrix import GainMatrixNode, MatrixState
 from sonicmix.spatial.vbap import vbap_setup
 
 __all__ = ["ObjectPanner", "check_direction", "routable_name"]
@@ -57,7 +55,10 @@ def check_direction(azimuth_deg: object, elevation_deg: object, *, where: str = 
     """
     az = check_range(f"{where}azimuth_deg", azimuth_deg, hint="degrees, positive to the left")
     el = check_range(
-        f"{where}elevation_deg", elevation_deg, low=-90.0, high=90.0,
+        f"{where}elevation_deg",
+        elevation_deg,
+        low=-90.0,
+        high=90.0,
         hint="degrees, positive upwards; -90 is straight down, 90 straight up",
     )
     wrapped = -((-az + 180.0) % 360.0 - 180.0)  # into (-180, 180]
@@ -65,7 +66,7 @@ def check_direction(azimuth_deg: object, elevation_deg: object, *, where: str = 
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class ObjectPanner(Node):
+class ObjectPanner(GainMatrixNode):
     """Pan a mono or stereo source to a direction in a loudspeaker layout (3-D VBAP with MDAP spread).
 
     The output has the layout's channels, in its order: a mono track whose
@@ -176,8 +177,13 @@ class ObjectPanner(Node):
         vbap_setup(self.layout)  # an unknown layout, or one without positions, raises LayoutError
         check_direction(self.azimuth_deg, self.elevation_deg)
         check_range("spread_deg", self.spread_deg, low=0.0, high=180.0, hint="0 is a point source")
-        check_range("stereo_width_deg", self.stereo_width_deg, low=0.0, high=180.0,
-                    hint="the angle between a stereo source's two channels")
+        check_range(
+            "stereo_width_deg",
+            self.stereo_width_deg,
+            low=0.0,
+            high=180.0,
+            hint="the angle between a stereo source's two channels",
+        )
         if self.lfe_db is not None:
             check_range("lfe_db", self.lfe_db, high=10.0, hint="None sends nothing to the LFE")
         check_range("ramp_s", self.ramp_s, low=0.0, high=1.0, hint="0 jumps to a new position")
@@ -225,16 +231,8 @@ class ObjectPanner(Node):
         rows[list(layout.lfe_indices)] = False
         return rows
 
+    def _target(self, inputs: int) -> np.ndarray:
+        return self.gains(inputs)
+
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> MatrixState:
         return MatrixState.fixed(self.gains(channels), key=self._key(), unit_rows=self._unit_rows())
-
-    def retune(self, state: MatrixState, sample_rate: int) -> MatrixState:
-        if self._key() == state.key:
-            return state
-        ramp = round(self.ramp_s * sample_rate)
-        return glide_to(state, self.gains(state.target.shape[1]), key=self._key(), ramp_samples=ramp)
-
-    def process(
-        self, x: Audio, sample_rate: int, state: MatrixState, *, key: Audio | None = None
-    ) -> tuple[Audio, MatrixState]:
-        return apply_matrix(x, state)

@@ -32,6 +32,7 @@ from typing import Any
 import numpy as np
 
 from sonicmix._typing import Audio
+from sonicmix.nodes.base import Node
 
 __all__ = ["MatrixState", "glide_to", "apply_matrix"]
 
@@ -164,3 +165,32 @@ def _mix(g: np.ndarray, x: np.ndarray, out: np.ndarray) -> None:
         for i in range(1, x.shape[0]):
             np.multiply(g[:, i], x[i], out=term)
             out += term
+
+
+class GainMatrixNode(Node):
+    """A node that multiplies its channels by a gain matrix gliding to each new value.
+
+    The streaming part that ObjectPanner and the Ambisonics nodes share: a subclass
+    gives :meth:`_target` (the matrix for ``inputs`` channels) and :meth:`_key` (the
+    parameters it depends on, so a retune to the same ones changes nothing), and
+    has a ``ramp_s`` field when it can be automated.
+    """
+
+    __slots__ = ()
+
+    def _target(self, inputs: int) -> np.ndarray:
+        raise NotImplementedError  # pragma: no cover - every subclass gives its matrix
+
+    def _key(self) -> tuple[Any, ...]:
+        return ()
+
+    def retune(self, state: MatrixState, sample_rate: int) -> MatrixState:
+        if self._key() == state.key:  # before building the matrix: automation retunes every block
+            return state
+        ramp = round(self.ramp_s * sample_rate)  # type: ignore[attr-defined]
+        return glide_to(state, self._target(state.target.shape[1]), key=self._key(), ramp_samples=ramp)
+
+    def process(
+        self, x: Audio, sample_rate: int, state: MatrixState, *, key: Audio | None = None
+    ) -> tuple[Audio, MatrixState]:
+        return apply_matrix(x, state)
