@@ -373,7 +373,7 @@ def measure_decoded(path: str | os.PathLike[str], *, layout: Any = None) -> Loud
     meter: LoudnessMeter | None = None
     for block in decoded_blocks(path):
         if meter is None:
-            meter = LoudnessMeter(rate, channels=None if layout else block.shape[0], layout=layout)
+            meter = LoudnessMeter(rate, channels=block.shape[0], layout=layout)
         meter.update(block)
     if meter is None:
         raise AudioFileError(f"{os.fspath(path)!r} decodes to no samples")

@@ -69,10 +69,8 @@ def limited_pass(
     history = {k: np.zeros((renders.channels[k], latency), np.float32) for k in names}
     meter = None
     if stored is None:
-        layout = renders.layouts.get("master")
-        meter = LoudnessMeter(
-            sample_rate, channels=None if layout else renders.channels["master"], layout=layout
-        )
+        master = renders.channels["master"]
+        meter = LoudnessMeter(sample_rate, channels=master, layout=renders.layouts.get("master"))
     min_gain, limiting, total = 1.0, 0, 0
     skip = latency
     stage = "write" if sink is not None else "measure"

@@ -45,8 +45,9 @@ class PcmDeliverables:
         self.names = ["master", *stem_names]
         self.writers: dict[str, Any] = {}
         self.meters = {
-            k: _meter(sample_rate, channels, layouts, "master" if k in (*mix_keys, "ME") else k)
+            k: LoudnessMeter(sample_rate, channels=channels[bus], layout=(layouts or {}).get(bus))
             for k in final
+            for bus in ["master" if k in (*mix_keys, "ME") else k]
         }
         # the mix's fold-downs (an immersive or surround master), measured as the stored mix plays
         self.downmix = None
@@ -149,13 +150,6 @@ class PcmDeliverables:
                 os.unlink(p)
 
 
-def _meter(
-    sample_rate: int, channels: dict[str, int], layouts: dict[str, str] | None, bus: str
-) -> LoudnessMeter:
-    layout = (layouts or {}).get(bus)
-    return LoudnessMeter(sample_rate, channels=None if layout else channels[bus], layout=layout)
-
-
 class _OwnLimit:
     """A true-peak limiter on one deliverable, its lookahead taken out so it stays aligned with the mix."""
 
@@ -163,30 +157,24 @@ class _OwnLimit:
         self.limiter, self.rate = limiter, sample_rate
         self.state = limiter.init_state(channels, sample_rate, np.float32)
         self.skip = self.latency = limiter.latency_samples(sample_rate)
-        self.channels = channels
+        self.history = np.zeros((channels, self.latency), np.float32)  # the delay the gain curve aligns to
         self.min_gain = 1.0
 
     def __call__(self, block: np.ndarray) -> np.ndarray:
+        from sonicmix.dsp.delayline import delayed_copy
+
         g, self.state = self.limiter.gain(block, self.rate, self.state)
         if g.size:
             self.min_gain = min(self.min_gain, float(g.min()))
-        y, self.state = self._apply(block, g)
+        y = delayed_copy(np.asarray(block, np.float32), self.history)
+        np.multiply(y, g, out=y)
         drop = min(self.skip, y.shape[1])
         self.skip -= drop
         return y[:, drop:]
 
-    def _apply(self, block: np.ndarray, g: np.ndarray) -> tuple[np.ndarray, Any]:
-        from sonicmix.dsp.delayline import delayed_copy
-
-        if not hasattr(self, "history"):
-            self.history = np.zeros((self.channels, self.latency), np.float32)
-        delayed = delayed_copy(np.asarray(block, np.float32), self.history)
-        return np.multiply(delayed, g, out=delayed), self.state
-
     def flush(self) -> np.ndarray:
-        if not self.latency:
-            return np.zeros((self.channels, 0), np.float32)
-        return self(np.zeros((self.channels, self.latency), np.float32))
+        """The last lookahead's worth of output: the limiter fed silence."""
+        return self(np.zeros_like(self.history))
 
     @property
     def reduction_db(self) -> float:
