@@ -644,6 +644,8 @@ def _cmd_render(args: argparse.Namespace) -> int:
             options["name"] = args.name
         if args.formats is not None:
             options["formats"] = args.formats
+        if args.versions is not None:
+            options["versions"] = _versions_spec(args.versions)
         deliver_to = _deliver_spec(args.deliver) if args.deliver else None
         if deliver_to and (args.target or args.formats):
             raise ParameterError(
@@ -695,6 +697,32 @@ def _deliver_spec(text: str) -> dict[str, list[str]]:
                 "'apple-podcasts:mp3:128k', items separated by commas"
             )
         chosen.setdefault(target, []).append(fmt)
+    return chosen
+
+
+def _versions_spec(text: str) -> dict[str, Any]:
+    """``"stereo=ebu-r128:stereo,ears=spotify:binaural"`` -> ``{name: Version}``.
+
+    Each item is ``NAME=TARGET:LAYOUT``, LAYOUT a fold-down layout or ``binaural``.
+
+    Examples
+    --------
+    >>> {n: v.describe() for n, v in _versions_spec("st=ebu-r128:stereo,ears=spotify:binaural").items()}
+    {'st': 'stereo fold-down', 'ears': 'binaural render (MIT KEMAR)'}
+    """
+    from sonicmix.delivery.versions import Version
+
+    chosen = {}
+    for item in (part.strip() for part in text.split(",")):
+        name, _, rest = item.partition("=")
+        target, _, layout = rest.partition(":")
+        if not name or not target or not layout:
+            raise ParameterError(
+                f"--versions item {item!r}; expected NAME=TARGET:LAYOUT such as 'stereo=ebu-r128:stereo' "
+                "or 'headphones=spotify:binaural', items separated by commas"
+            )
+        binaural = layout == "binaural"
+        chosen[name] = Version(target, layout="stereo" if binaural else layout, binaural=binaural)
     return chosen
 
 
@@ -940,6 +968,13 @@ def _parser() -> argparse.ArgumentParser:
         metavar="LIST",
         help="render once and deliver to several targets, each into DIR/<target>/: "
         "TARGET:FORMAT items separated by commas, e.g. spotify:opus,apple-podcasts:mp3,ebu-r128:wav",
+    )
+    render.add_argument(
+        "--versions",
+        metavar="LIST",
+        help="deliver versions of the mix with it, each into DIR/<name>/ to its own target, all or none: "
+        "NAME=TARGET:LAYOUT items (LAYOUT a fold-down such as stereo or 5.1, or binaural) separated by "
+        "commas, e.g. stereo=ebu-r128:stereo,headphones=spotify:binaural (overrides the session's)",
     )
     _add_warn_limiting(render)
     render.add_argument("--json", action="store_true", help="print the delivery report as JSON")

@@ -36,5 +36,6 @@ from __future__ import annotations
 from sonicmix.delivery.loop import dialogue_gated_lufs
 from sonicmix.delivery.pipeline import deliver, deliver_all
 from sonicmix.delivery.report import Delivery, TargetNotMetError
+from sonicmix.delivery.versions import Version
 
-__all__ = ["deliver", "deliver_all", "Delivery", "TargetNotMetError", "dialogue_gated_lufs"]
+__all__ = ["deliver", "deliver_all", "Delivery", "TargetNotMetError", "Version", "dialogue_gated_lufs"]

@@ -97,7 +97,7 @@ __all__ = [
 _TOP_LEVEL = ("session", "tracks", "buses")
 _SUBTYPES = ("PCM_24", "PCM_16", "FLOAT")
 #: Keys of ``[session]`` that become keyword arguments of :func:`sonicmix.deliver.deliver`.
-_OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s", "formats")
+_OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s", "formats", "versions")
 _SESSION_KEYS = ("sample_rate", "target", "master", *_OPTIONS)
 #: Node parameters that may name a file: resolved against the session's folder like clip files.
 _PATH_PARAMETERS = {"ConvolutionReverb": ("impulse_response",), "PluginNode": ("path",)}
@@ -124,7 +124,11 @@ class Session:
         ``name`` (str), ``stems`` and ``dialogue`` (lists of bus names),
         ``me_mix`` and ``bext`` (bool), ``subtype`` ("PCM_24", "PCM_16" or
         "FLOAT"), ``tail_s`` (seconds, or ``"auto"``, the default), ``formats`` (list of format
-        specs such as ``["wav", "mp3:192k"]``, see :mod:`sonicmix.delivery.formats`).
+        specs such as ``["wav", "mp3:192k"]``, see :mod:`sonicmix.delivery.formats`),
+        ``versions`` (a table of versions delivered with the mix, each a table of
+        :class:`~sonicmix.delivery.versions.Version`'s parameters: ``versions = {stereo =
+        {target = "ebu-r128", layout = "stereo"}, binaural = {target = "spotify", binaural = true}}``;
+        a ``sofa`` path is relative to the session file's folder).
     path : str, optional
         The file the session was read from (used in error messages; not compared).
     """
@@ -533,8 +537,39 @@ def _options_from_toml(settings: Mapping[str, Any], graph: Graph, path: str) -> 
                 parse_formats(value)
             except SonicmixError as err:
                 raise _fail(path, where, str(err)) from None
+        elif key == "versions":
+            _versions(value, path)
         options[key] = value
     return options
+
+
+def _versions(value: Any, path: str, folder: str | None = None) -> dict[str, Any]:
+    """``[session] versions`` as :class:`~sonicmix.delivery.versions.Version` objects (checked)."""
+    from sonicmix.delivery.versions import Version, check_versions
+
+    example = '{stereo = {target = "ebu-r128", layout = "stereo"}}'
+    if not isinstance(value, dict):
+        raise _fail(path, "session.versions", f"is a {_type_name(value)}; expected a table such as {example}")
+    versions = {}
+    for name, spec in value.items():
+        where = f"session.versions.{_key(str(name))}"
+        if not isinstance(spec, dict) or "target" not in spec:
+            raise _fail(path, where, f"={spec!r}; expected a table with a target, as in {example}")
+        known = list(Version.__dataclass_fields__)
+        unknown = set(spec) - set(known)
+        if unknown:
+            raise _fail(path, where, f"has unknown keys {sorted(unknown)}; expected some of {known}")
+        spec = dict(spec)
+        if folder is not None and isinstance(spec.get("sofa"), str):
+            spec["sofa"] = os.path.join(folder, spec["sofa"])
+        try:
+            versions[name] = Version(**spec)
+        except SonicmixError as err:
+            raise _fail(path, where, str(err)) from None
+    try:
+        return check_versions(versions)
+    except SonicmixError as err:
+        raise _fail(path, "session.versions", str(err)) from None
 
 
 # ---------------------------------------------------------------------------------------- writing
@@ -762,6 +797,11 @@ def render_session(
         )
     # deliver() creates out_dir, and removes it again if it refuses or fails before writing
     options = {**session.options, **deliver_options}
+    if isinstance(options.get("versions"), dict) and any(
+        isinstance(v, dict) for v in options["versions"].values()
+    ):  # as the session file holds them
+        folder = os.path.dirname(os.path.abspath(session.path)) if session.path else os.getcwd()
+        options["versions"] = _versions(options["versions"], where, folder)
     if deliver_to:
         options.pop("formats", None)  # each target names its own
         return deliver_all(session.graph, deliver_to, out_dir, sample_rate=session.sample_rate, **options)

@@ -7,6 +7,7 @@
 - :mod:`~sonicmix.delivery.formats`, :mod:`~sonicmix.delivery.codecs`,
   :mod:`~sonicmix.delivery.encoded`, :mod:`~sonicmix.delivery.tags`: MP3, AAC, Opus,
   Vorbis encodes verified on their decoded samples, with loudness tags;
+- :mod:`~sonicmix.delivery.versions`: fold-downs and binaural renders delivered with a printmaster;
 - :mod:`~sonicmix.delivery.report`: the :class:`Delivery` record and report files;
 - :mod:`~sonicmix.delivery.files`: paths, lock, never replacing a delivery unasked.
 
@@ -26,6 +27,7 @@ __all__ = [
     "dialogue_gated_lufs",
     "AudioFormat",
     "parse_format",
+    "Version",
 ]
 
 _WHERE = {
@@ -36,6 +38,7 @@ _WHERE = {
     "dialogue_gated_lufs": "loop",
     "AudioFormat": "formats",
     "parse_format": "formats",
+    "Version": "versions",
 }
 
 

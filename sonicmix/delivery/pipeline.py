@@ -35,6 +35,7 @@ from sonicmix.delivery.report import (
     limiting_warnings,
     write_reports,
 )
+from sonicmix.delivery.versions import Version, check_versions, derive, transforms
 from sonicmix.delivery.writers import PcmDeliverables
 from sonicmix.errors import ParameterError
 from sonicmix.graph import Graph
@@ -75,6 +76,7 @@ class _Options:
     codec_margin_db: float
     tags: bool
     stem_ceiling: str
+    versions: dict[str, Version]
 
     @property
     def dialogue_stems(self) -> list[str]:
@@ -99,6 +101,7 @@ class _Plan:
     lock: str | None = None
 
     final_name: str = ""
+    channels: int = 0  # the mix's channels where they are not the graph master's (a version's)
 
     @property
     def mix_keys(self) -> list[str]:
@@ -154,6 +157,7 @@ def deliver(
     codec_margin_db: float = 0.2,
     tags: bool = True,
     stem_ceiling: Literal["shared", "own"] = "shared",
+    versions: Mapping[str, Version] | None = None,
 ) -> Delivery:
     """Render ``graph`` to ``target`` and write the deliverables into ``out_dir``.
 
@@ -223,6 +227,13 @@ def deliver(
         machine is taken over.
     strict : bool, default False
         Raise :class:`TargetNotMetError` instead of returning a failed delivery.
+    versions : mapping of str to Version, optional
+        Versions made from this mix and delivered with it, each into
+        ``out_dir/<name>/`` to its own target (:class:`~sonicmix.delivery.versions.Version`):
+        a stereo or 5.1 fold-down, a binaural render. Each is derived from the
+        render before the mix's gain and limiter and has its own loudness loop.
+        The package is all or nothing: when one version (or the mix) cannot be
+        delivered, none is written, and each record says why (:attr:`Delivery.versions`).
 
     Other Parameters
     ----------------
@@ -288,6 +299,11 @@ def deliver_all(
             f"targets={targets!r}; expected a mapping of targets to formats, e.g. {{'spotify': ['opus']}}"
         )
     unknown = set(options) - set(_KEYWORDS)
+    if options.get("versions"):
+        raise ParameterError(
+            "deliver_all() does not take versions (each version names its own target); "
+            "deliver the printmaster and its versions with deliver(..., versions=...)"
+        )
     if unknown:
         raise ParameterError(f"deliver_all() got unknown options {sorted(unknown)}; expected {_KEYWORDS}")
     values = {k: v for k, v in _DEFAULTS.items()}
@@ -345,14 +361,20 @@ def _options(graph: Graph, given: dict[str, Any]) -> _Options:
             )
     values = {k: given[k] for k in _KEYWORDS}
     values["stems"], values["dialogue"] = stem_names, tuple(given["dialogue"])
+    values["versions"] = check_versions(given["versions"])
     return _Options(**values)
 
 
 # ------------------------------------------------------------------------------------------ stages
 
 
-def _plan(target: LoudnessTarget, spec: Any, out_dir: str, opt: _Options) -> _Plan:
-    """Paths, formats and limiter of one target, all checked before anything is rendered."""
+def _plan(
+    target: LoudnessTarget, spec: Any, out_dir: str, opt: _Options, *, gate_given: bool = False
+) -> _Plan:
+    """Paths, formats and limiter of one target, all checked before anything is rendered.
+
+    ``gate_given``: a version whose dialogue gate comes from the printmaster's dialogue stems.
+    """
     from sonicmix.nodes.limiter import Limiter
 
     formats = parse_formats("wav" if spec is None else spec, target.formats)
@@ -365,7 +387,7 @@ def _plan(target: LoudnessTarget, spec: Any, out_dir: str, opt: _Options) -> _Pl
         raise ParameterError("formats has 'flac' and subtype='FLOAT'; FLAC stores integers: PCM_16 or PCM_24")
     paths = files.deliverable_paths(out_dir, opt.name, opt.stems, opt.me_mix, opt.reports, formats)
     encoded = {k: (f, paths.pop(k)) for f in formats if f.lossy for k in [files.mix_key(opt.name, f)]}
-    if target.measurement == "dialogue" and not opt.dialogue_stems:
+    if target.measurement == "dialogue" and not opt.dialogue_stems and not gate_given:
         raise ParameterError(
             f"target {target.name!r} is dialogue-gated but none of dialogue={opt.dialogue!r} is among the "
             f"stems {opt.stems}; name the dialogue bus with dialogue=(...)"
@@ -393,11 +415,13 @@ def _deliver_many(
         for t, spec in targets.items()
     ]
     channels = {n: bus_channels(graph, n) for n in ["master", *opt.stems]}
-    for plan in plans:
+    layouts = {n: graph.buses[graph.master if n == "master" else n].layout for n in channels}
+    packaged = _plan_versions(opt, out_dir, layouts, channels)
+    for plan in [*plans, *(p.plan for p in packaged.values())]:
         for f, _ in plan.encoded.values():
             from sonicmix.delivery.codecs import check_channels
 
-            check_channels(f, channels["master"])
+            check_channels(f, plan.channels or channels["master"])
     origination = files.origination() if opt.bext else (None, None)  # a bad SOURCE_DATE_EPOCH fails first
     if opt.subtype == "FLOAT":  # ... and so it does for float files' PEAK chunk (32 bits)
         from sonicmix._wav import peak_timestamp
@@ -407,7 +431,7 @@ def _deliver_many(
     work = None
     pool = None
     try:
-        for plan in plans:
+        for plan in [*plans, *(p.plan for p in packaged.values())]:
             plan.created = not os.path.exists(plan.out_dir)
             if plan.created:  # removed again below if the delivery leaves nothing in it
                 os.makedirs(plan.out_dir, exist_ok=True)  # a concurrent delivery may create it too
@@ -427,21 +451,166 @@ def _deliver_many(
         # the dialogue gate: every delivery with dialogue stems reports its loudness-to-dialogue ratio
         gated = bool(opt.dialogue_stems)
         detect = not gated and any(p.target.max_ldr_lu is not None for p in plans)
-        layouts = {n: graph.buses[graph.master if n == "master" else n].layout for n in channels}
         rendered = _render(graph, opt, work, channels, gated, detect, layouts)
-        return [_deliver_to(rendered, plan, opt, pool, origination, started) for plan in plans]
+        if packaged:
+            return [_deliver_package(rendered, plans[0], packaged, opt, pool, origination, started, work)]
+        return [_deliver_to(rendered, plan, opt, pool, origination, started).commit() for plan in plans]
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
         if pool is not None:
             pool.shutdown()
-        for plan in reversed(plans):
+        for plan in reversed([*plans, *(p.plan for p in packaged.values())]):
             if plan.lock is not None:
                 files.unlock(plan.lock)
             if plan.created:
                 _remove_if_empty(plan.out_dir)
         if root_created and nested:
             _remove_if_empty(out_dir)
+
+
+# ---------------------------------------------------------------------------------------- versions
+
+
+@dataclass
+class _Packaged:
+    """A version of the printmaster: how it is made, its options and its plan."""
+
+    version: Version
+    opt: _Options
+    plan: _Plan
+    steps: dict[str, Any]  # bus -> transform (sonicmix.delivery.versions)
+    keep: list[str]  # buses the version delivers, the mix first
+
+
+def _plan_versions(
+    opt: _Options, out_dir: str, layouts: dict[str, str], channels: dict[str, int]
+) -> dict[str, _Packaged]:
+    """Plan every version (paths, formats, transforms, HRIRs read), all before the render."""
+    packaged = {}
+    for name, version in opt.versions.items():
+        stems = list(opt.stems) if version.stems else []
+        vopt = dataclasses.replace(opt, stems=stems, me_mix=opt.me_mix and version.stems, versions={})
+        buses = ["master", *dict.fromkeys([*stems, *opt.dialogue_stems])]
+        steps = transforms(
+            version,
+            {n: layouts[n] for n in buses},
+            {n: channels[n] for n in buses},
+            opt.sample_rate,
+        )
+        plan = _plan(
+            version.target,
+            version.formats,
+            os.path.join(out_dir, name),
+            vopt,
+            gate_given=bool(opt.dialogue_stems),
+        )
+        plan.channels = 2 if version.binaural else _channels_of(version.layout)
+        packaged[name] = _Packaged(version, vopt, plan, steps, ["master", *stems])
+    return packaged
+
+
+def _channels_of(layout: str) -> int:
+    from sonicmix.layouts import get_layout
+
+    return get_layout(layout).n_channels
+
+
+def _deliver_package(
+    rendered: _Rendered,
+    plan: _Plan,
+    packaged: dict[str, _Packaged],
+    opt: _Options,
+    pool: Any,
+    origination: tuple[str | None, str | None],
+    started: float,
+    work: str,
+) -> Delivery:
+    """The printmaster and its versions, committed together or not at all."""
+    outcomes: dict[str, _Outcome] = {}
+    try:
+        for name, p in packaged.items():
+            derived = derive(
+                rendered.kept,
+                p.steps,
+                p.keep,
+                opt.dialogue_stems,
+                os.path.join(work, f"version-{name}"),
+                opt.memory_mb,
+                opt.block_size,
+            )
+            own = _Rendered(
+                derived.kept,
+                derived.before,
+                derived.gate_power,
+                speech_blocks=rendered.speech_blocks,
+                layouts=derived.kept.layouts,
+            )
+            outcomes[name] = _deliver_to(own, p.plan, p.opt, pool, origination, started)
+        records = {n: o.delivery for n, o in outcomes.items()}
+        main = _deliver_to(rendered, plan, opt, pool, origination, started, versions=records)
+        everything = [main, *outcomes.values()]
+        if all(o.ready for o in everything):
+            _commit_all(everything)
+            return main.delivery
+    except BaseException:
+        for outcome in outcomes.values():
+            outcome.abort()
+        raise
+    for outcome in everything:
+        outcome.abort()
+    return _withheld(main.delivery, records)
+
+
+def _commit_all(outcomes: list[_Outcome]) -> None:
+    """Commit each outcome; if one fails, remove the files of those already committed."""
+    done: list[_Outcome] = []
+    try:
+        for outcome in outcomes:
+            outcome.commit()
+            done.append(outcome)
+    except BaseException:
+        for outcome in done:
+            for path in outcome.delivery.files.values():
+                if os.path.exists(path):
+                    os.unlink(path)
+            for _, path in outcome.reports:
+                if os.path.exists(path):
+                    os.unlink(path)
+        for outcome in outcomes[len(done) :]:
+            outcome.abort()
+        raise
+
+
+def _with_versions(delivery: Delivery, versions: Mapping[str, Delivery]) -> Delivery:
+    """The printmaster's record with its versions: it passes only when every version does."""
+    reasons = [f"version {n!r}: {r}" for n, v in versions.items() for r in v.reasons]
+    return dataclasses.replace(
+        delivery,
+        passed=delivery.passed and all(v.passed for v in versions.values()),
+        reasons=delivery.reasons + tuple(reasons),
+        versions=dict(versions),
+    )
+
+
+def _withheld(main: Delivery, versions: dict[str, Delivery]) -> Delivery:
+    """The records of a package not written because one of its parts could not be delivered."""
+    missing = [f"version {n!r}" for n, v in versions.items() if not v.files]
+    missing += [] if main.files else ["the printmaster"]
+    why = (
+        f"withheld: {' and '.join(missing)} could not be delivered, and a printmaster and its "
+        "versions are delivered together or not at all"
+    )
+
+    def hold(d: Delivery) -> Delivery:
+        if not d.files:
+            return d
+        return dataclasses.replace(d, passed=False, reasons=(*d.reasons, why), files={})
+
+    held = {n: hold(v) for n, v in versions.items()}
+    if main.files:  # its record already lists the versions' own reasons
+        return dataclasses.replace(hold(main), versions=held)
+    return _with_versions(main, held)
 
 
 def _remove_if_empty(folder: str) -> None:
@@ -519,8 +688,9 @@ def _deliver_to(
     pool: Any,
     origination: tuple[str | None, str | None],
     started: float,
-) -> Delivery:
-    """Stages 3 to 5 for one target, from the kept render."""
+    versions: Mapping[str, Delivery] | None = None,
+) -> _Outcome:
+    """Stages 3 to 5 for one target, from the kept render, up to the commit (see :class:`_Outcome`)."""
     target, kept = plan.target, rendered.kept
     gate_power = rendered.gate_power if target.measurement == "dialogue" else None
     closeness = min(
@@ -562,14 +732,16 @@ def _deliver_to(
             "the programme is silent or shorter than one 400 ms block: its loudness is undefined, "
             "so no gain can bring it to the target"
         ]
-        return failed(
-            target,
-            reasons,
-            math.nan,
-            0,
-            {"max_reduction_db": 0.0, "time_limiting_percent": 0.0},
-            opt.strict,
-            started,
+        return _Outcome(
+            failed(
+                target,
+                reasons,
+                math.nan,
+                0,
+                {"max_reduction_db": 0.0, "time_limiting_percent": 0.0},
+                opt.strict,
+                started,
+            )
         )
     done = converge(
         kept,
@@ -582,7 +754,9 @@ def _deliver_to(
         **loop,
     )
     if done.reasons:
-        return failed(target, done.reasons, done.gain_db, done.iterations, done.limiter, opt.strict, started)
+        return _Outcome(
+            failed(target, done.reasons, done.gain_db, done.iterations, done.limiter, opt.strict, started)
+        )
     written = done.written
     if written is None and plan.final:  # the converged pass measured only: one more pass writes
         from sonicmix.delivery.loop import limited_pass
@@ -614,25 +788,51 @@ def _deliver_to(
             )
             delivery = dataclasses.replace(delivery, downmix=folds, notes=delivery.notes + over)
         _finish_files(written, encodings, delivery, plan, opt, origination)
+        if versions:
+            delivery = _with_versions(delivery, versions)
         if opt.reports:
             reports = write_reports(delivery, plan.out_dir, opt.name)
-        _commit(written, encodings, reports)
-        return delivery
+        return _Outcome(delivery, written, encodings, reports)
     except _CodecFailure as failure:
         _abort(written, encodings, reports)
-        return failed(
-            target,
-            failure.reasons,
-            done.gain_db,
-            done.iterations,
-            done.limiter,
-            opt.strict,
-            started,
-            encodings,
+        return _Outcome(
+            failed(
+                target,
+                failure.reasons,
+                done.gain_db,
+                done.iterations,
+                done.limiter,
+                opt.strict,
+                started,
+                encodings,
+            )
         )
     except BaseException:
         _abort(written, encodings, reports)
         raise
+
+
+@dataclass
+class _Outcome:
+    """A delivery ready to commit: its record and its files under temporary names (none if it failed)."""
+
+    delivery: Delivery
+    written: PcmDeliverables | None = None
+    encodings: dict[str, Any] = field(default_factory=dict)
+    reports: list[tuple[str, str]] = field(default_factory=list)
+
+    @property
+    def ready(self) -> bool:
+        """Whether there are files to commit (a failed delivery has none)."""
+        return self.written is not None or bool(self.encodings) or bool(self.reports)
+
+    def commit(self) -> Delivery:
+        if self.ready:
+            _commit(self.written, self.encodings, self.reports)
+        return self.delivery
+
+    def abort(self) -> None:
+        _abort(self.written, self.encodings, self.reports)
 
 
 class _CodecFailure(Exception):
@@ -739,6 +939,8 @@ def _dialogue_lufs(
     if opt.dialogue_stems:
         power = sum(measured[d].block_powers for d in opt.dialogue_stems)
         return dialogue_gated_lufs(report.block_powers, power)
+    if rendered.gate_power is not None:  # a version without stems: gated by the printmaster's dialogue
+        return dialogue_gated_lufs(report.block_powers, rendered.gate_power)
     if rendered.speech_blocks is not None:
         from sonicmix.speech.gating import speech_gated_lufs
 

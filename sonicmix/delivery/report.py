@@ -67,6 +67,10 @@ class Delivery:
         encoded with, every encode pass, and its loudness before the codec and as
         decoded (:class:`sonicmix.delivery.encoded.Encoding`). Its ``reports`` entry
         is the decoded measurement, which is what is judged.
+    versions : dict of str to Delivery
+        The versions delivered with this mix (``deliver(..., versions=...)``): each
+        one's own record, files in ``out_dir/<name>/``. ``passed`` is True only when
+        every version passed as well.
     """
 
     target: LoudnessTarget
@@ -86,6 +90,7 @@ class Delivery:
     stem_ceiling: str = "shared"
     stem_limiting_db: dict[str, float] = field(default_factory=dict)
     downmix: tuple[Any, ...] = ()
+    versions: dict[str, Delivery] = field(default_factory=dict)
 
     @property
     def ldr_lu(self) -> float:
@@ -131,6 +136,16 @@ class Delivery:
                 for d in self.downmix
             ],
             "stem_limiting_db": {k: round(v, 2) for k, v in self.stem_limiting_db.items()},
+            "versions": {
+                n: {
+                    "target": v.target.name,
+                    "passed": v.passed,
+                    "reasons": list(v.reasons),
+                    "files": dict(v.files),
+                    "measurements": {k: r.to_dict(series=False) for k, r in v.reports.items()},
+                }
+                for n, v in self.versions.items()
+            },
             "elapsed_s": self.elapsed_s,
         }
 
@@ -157,6 +172,12 @@ class Delivery:
             lines.append(f"  loudness-to-dialogue ratio {self.ldr_lu:.1f} LU")
         for track, gains in self.clip_gains_db.items():
             lines.append(f"  clip gains of {track!r}: " + ", ".join(f"{g:+.1f}" for g in gains) + " dB")
+        for n, v in self.versions.items():
+            mix = next(iter(v.reports.values()), None)
+            figures = f": {mix.integrated_lufs:.1f} LUFS, {mix.true_peak_dbtp:.2f} dBTP" if mix else ""
+            lines.append(
+                f"  version {n!r} to {v.target.name}: {'PASSED' if v.passed else 'FAILED'}{figures}"
+            )
         if self.compliance is not None:
             lines.append(str(self.compliance))
         width = max((len(str(p)) for p in self.files.values()), default=0)
