@@ -18,6 +18,8 @@ Commands
   deliver many sessions in parallel, each into ``DIR/<session name>/``
   (see :func:`sonicmix.batch.render_many`).
 - ``sonicmix demo [--out DIR] [--target NAME]``: deliver the built-in demo.
+- ``sonicmix preview FILE_OR_SESSION [--start S] [--device D]``, ``sonicmix preview --list-devices``:
+  play a file or a session on the sound card with a live loudness meter (:mod:`sonicmix.preview`).
 
 Options for every command (before or after its name): ``-q/--quiet`` prints
 only errors and the result (one line, or the JSON); ``-v/--verbose`` logs
@@ -807,6 +809,27 @@ def _cmd_batch(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+# --------------------------------------------------------------------------------------- preview
+
+
+def _cmd_preview(args: argparse.Namespace) -> int:
+    from sonicmix.preview import list_devices, preview
+
+    if args.list_devices:
+        print(list_devices())
+        return EXIT_OK
+    if args.source is None:
+        raise ParameterError(
+            "FILE_OR_SESSION is missing; expected an audio file or a session file (.toml) to play, "
+            "or --list-devices"
+        )
+    device = int(args.device) if args.device is not None and args.device.isdigit() else args.device
+    # the live meter line goes where progress bars go: a terminal's stderr, or anywhere with --progress
+    result = preview(args.source, start_s=args.start, device=device, meter=args.bar.enabled)
+    print(result.headline() if args.quiet else result)
+    return EXIT_INTERRUPTED if result.interrupted else EXIT_OK
+
+
 # ---------------------------------------------------------------------------------------- parser
 
 
@@ -1065,6 +1088,30 @@ def _parser() -> argparse.ArgumentParser:
     )
     demo.add_argument("--seconds", type=float, default=30.0, help="length of the demo (default: %(default)s)")
     demo.set_defaults(run=_cmd_demo)
+
+    play = commands.add_parser(
+        "preview",
+        parents=[common],
+        help="play an audio file or a session on the sound card with a live loudness meter",
+        description=(
+            "Play FILE_OR_SESSION (an audio file, or a session file rendered while it plays) on the sound "
+            "card, showing momentary, short-term and integrated loudness and the true peak on one line; "
+            "Ctrl-C stops and prints the summary. Needs: pip install 'sonicmix[preview]' (and PortAudio: "
+            "the Debian package libportaudio2). Exit status 0 when played to the end, 130 when stopped "
+            "with Ctrl-C, 2 on error (no output device, among others)."
+        ),
+    )
+    play.add_argument(
+        "source", nargs="?", metavar="FILE_OR_SESSION", help="audio file or session file (.toml)"
+    )
+    play.add_argument(
+        "--start", type=float, default=0.0, metavar="S", help="start S seconds into the programme (default 0)"
+    )
+    play.add_argument(
+        "--device", metavar="D", help="output device: its index or part of its name (default: the system's)"
+    )
+    play.add_argument("--list-devices", action="store_true", help="list the output devices and exit")
+    play.set_defaults(run=_cmd_preview)
     return parser
 
 
