@@ -411,3 +411,41 @@ def test_cli_formats_and_bad_deliver_items(session_file, tmp_path, capsys):
     )
     assert "no --target or --formats" in capsys.readouterr().err
     assert not (tmp_path / "o2").exists() and not (tmp_path / "o3").exists()
+
+
+def test_formats_encode_side_by_side_in_threads_into_the_same_files(tmp_path, monkeypatch):
+    """threads=2: the lossy formats are encoded in the pool's threads at once, and every file is the same
+    byte for byte as one thread's (Opus: decoded sample for sample; its Ogg stream has a random serial
+    number)."""
+    import threading
+
+    from sonicmix.delivery import encoded
+    from sonicmix.delivery.codecs import decoded_blocks
+
+    seen: dict[str, str] = {}
+    real = encoded.encode_verified
+
+    def recording(renders, fmt, *args, **kwargs):
+        seen[fmt.codec] = threading.current_thread().name
+        return real(renders, fmt, *args, **kwargs)
+
+    monkeypatch.setattr(encoded, "encode_verified", recording)
+    files = {}
+    for threads in (1, 2):
+        done = deliver(
+            trailer(seconds=4.0), "spotify", tmp_path / str(threads), formats=["wav", "mp3", "aac", "opus"],
+            stems=[], bext=False, reports=False, threads=threads,
+        )  # fmt: skip
+        assert done.passed, done.reasons
+        files[threads] = {
+            k: np.hstack(list(decoded_blocks(p))) if p.endswith(".opus") else open(p, "rb").read()
+            for k, p in done.files.items()
+        }
+        names = set(seen.values())
+        if threads == 1:
+            assert names == {"MainThread"}
+        else:  # the three encodes on the pool's two threads
+            assert len(names) == 2 and all(n.startswith("sonicmix-deliver") for n in names), names
+    assert files[1].keys() == files[2].keys() == {"mix", "mix.mp3", "mix.m4a", "mix.opus"}
+    for key, content in files[1].items():
+        assert np.array_equal(content, files[2][key]) if key == "mix.opus" else content == files[2][key], key

@@ -250,8 +250,9 @@ def deliver(
         than 64 samples at ``sample_rate`` is refused before the render.
     threads : int, default 1
         Threads for rendering the graph (see :func:`sonicmix.renderer.render`)
-        and for writing and measuring the deliverables file by file. The
-        files are identical whatever the number.
+        and for writing and measuring the deliverables file by file, and the
+        lossy formats are encoded side by side (FFmpeg's encoders run with
+        Python's lock released). The files are identical whatever the number.
     memory_mb : float, default 768
         The render (mix and stems, float32) stays in memory for the closed
         loop while it fits in this many MiB; a longer one goes to temporary
@@ -771,10 +772,10 @@ def _deliver_to(
     reports: list[tuple[str, str]] = []
     try:
         measured = written.finish() if written is not None else {}
-        for key, (fmt, path) in plan.encoded.items():
-            encodings[key] = _encode(kept, fmt, path, plan, opt, done, gate_power, loop)
-            if encodings[key].reasons:
-                raise _CodecFailure(encodings[key].reasons)
+        _encode_all(encodings, kept, plan, opt, done, gate_power, loop, pool)
+        reasons = [r for e in encodings.values() for r in e.reasons]
+        if reasons:
+            raise _CodecFailure(reasons)
         delivery = _judge(rendered, plan, opt, done, measured, encodings, started)
         if written is not None and written.own:
             delivery = dataclasses.replace(delivery, stem_limiting_db=written.limiting_db)
@@ -841,6 +842,50 @@ class _CodecFailure(Exception):
     def __init__(self, reasons: list[str]) -> None:
         super().__init__("; ".join(reasons))
         self.reasons = reasons
+
+
+def _encode_all(
+    encodings: dict[str, Any],
+    kept: KeptRender,
+    plan: _Plan,
+    opt: _Options,
+    done: Any,
+    gate_power: np.ndarray | None,
+    loop: dict[str, Any],
+    pool: Any,
+) -> None:
+    """Encode every lossy format into ``encodings``: in the pool's threads when there is one.
+
+    The encoders and decoders run in FFmpeg with Python's lock released, so the formats of a
+    delivery encode side by side on as many cores as ``threads``. Every encode is waited for
+    before an error is raised, so that the caller can abort all of them.
+    """
+    items = list(plan.encoded.items())
+    if pool is None or len(items) < 2:
+        for key, (fmt, path) in items:
+            encodings[key] = _encode(kept, fmt, path, plan, opt, done, gate_power, loop)
+        return
+    import threading
+
+    lock = threading.Lock()
+
+    def tell(stage: str, done_samples: int, total: int) -> None:  # one progress call at a time
+        with lock:
+            opt.tell(stage, done_samples, total)
+
+    shared = dataclasses.replace(opt, progress=tell if opt.progress is not None else None)
+    futures = {
+        key: pool.submit(_encode, kept, fmt, path, plan, shared, done, gate_power, loop)
+        for key, (fmt, path) in items
+    }
+    error: BaseException | None = None
+    for key, future in futures.items():
+        try:
+            encodings[key] = future.result()
+        except BaseException as err:  # noqa: PERF203 - each encode is waited for
+            error = error or err
+    if error is not None:
+        raise error
 
 
 def _encode(
