@@ -375,3 +375,24 @@ def test_an_immersive_bed_from_a_file_is_delivered_with_its_weights_and_mask(tmp
     weighted = measure(written, FS, layout="7.1.4").integrated_lufs
     assert delivery.reports["mix"].integrated_lufs == pytest.approx(weighted, abs=1e-6)
     assert [d.layout for d in delivery.downmix] == ["7.1", "5.1", "stereo", "mono"]
+
+
+def test_a_bus_whose_chain_changes_its_layout_is_delivered_in_the_layout_it_outputs(tmp_path, rng):
+    """A 7.1.4 master whose chain ends in a Binaural node outputs two ears: the files, the meter's
+    weights and the (absent) fold-down check follow the chain's output (stereo), not the bus's declared layout."""
+    from sonicmix.io import file_layout
+    from sonicmix.loudness import measure
+    from sonicmix.spatial import Binaural
+
+    bed = (rng.standard_normal((12, 3 * FS)) * 0.05).astype(np.float32)
+    graph = sm.Graph(
+        tracks={"bed": sm.Track(clips=(sm.Clip(source=sm.ArraySource(bed, FS)),), layout="7.1.4")},
+        buses={"master": sm.Bus(output=None, layout="7.1.4", chain=(Binaural(layout="7.1.4"),))},
+    )
+    delivery = deliver(graph, "ebu-r128", tmp_path, bext=False, reports=False, tail_s=0.0)
+    assert delivery.passed, delivery.reasons
+    written, _ = sm.read(delivery.files["mix"], dtype="float64")
+    assert written.shape[0] == 2 and file_layout(delivery.files["mix"]).name == "stereo"
+    expected = measure(written, FS).integrated_lufs
+    assert delivery.reports["mix"].integrated_lufs == pytest.approx(expected, abs=1e-6)
+    assert delivery.downmix == ()  # a stereo mix: no fold-down check

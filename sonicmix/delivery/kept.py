@@ -15,10 +15,15 @@ import numpy as np
 from sonicmix.graph import Graph
 
 
+def bus_layout(graph: Graph, bus: str) -> str:
+    """The layout a bus delivers: its chain's output (a Binaural on a 7.1.4 bus makes it stereo)."""
+    return graph.output_layout(graph.master if bus == "master" else bus)
+
+
 def bus_channels(graph: Graph, bus: str) -> int:
     from sonicmix.layouts import LAYOUTS
 
-    return LAYOUTS[graph.buses[graph.master if bus == "master" else bus].layout].n_channels
+    return LAYOUTS[bus_layout(graph, bus)].n_channels
 
 
 class KeptRender:

@@ -26,7 +26,7 @@ import numpy as np
 
 from sonicmix.delivery import files
 from sonicmix.delivery.formats import AudioFormat, parse_formats
-from sonicmix.delivery.kept import KeptRender, bus_channels
+from sonicmix.delivery.kept import KeptRender, bus_channels, bus_layout
 from sonicmix.delivery.loop import converge, dialogue_gated_lufs, measured_lufs
 from sonicmix.delivery.report import (
     Delivery,
@@ -416,7 +416,7 @@ def _deliver_many(
         for t, spec in targets.items()
     ]
     channels = {n: bus_channels(graph, n) for n in ["master", *opt.stems]}
-    layouts = {n: graph.buses[graph.master if n == "master" else n].layout for n in channels}
+    layouts = {n: bus_layout(graph, n) for n in channels}
     packaged = _plan_versions(opt, out_dir, layouts, channels)
     for plan in [*plans, *(p.plan for p in packaged.values())]:
         for f, _ in plan.encoded.values():
