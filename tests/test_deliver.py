@@ -379,7 +379,8 @@ def test_an_immersive_bed_from_a_file_is_delivered_with_its_weights_and_mask(tmp
 
 def test_a_bus_whose_chain_changes_its_layout_is_delivered_in_the_layout_it_outputs(tmp_path, rng):
     """A 7.1.4 master whose chain ends in a Binaural node outputs two ears: the files, the meter's
-    weights and the (absent) fold-down check follow the chain's output (stereo), not the bus's declared layout."""
+    weights and the (absent) fold-down check follow the chain's output (stereo), not the bus's declared
+    layout."""
     from sonicmix.io import file_layout
     from sonicmix.loudness import measure
     from sonicmix.spatial import Binaural
