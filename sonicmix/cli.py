@@ -723,6 +723,8 @@ def _versions_spec(text: str) -> dict[str, Any]:
                 f"--versions item {item!r}; expected NAME=TARGET:LAYOUT such as 'stereo=ebu-r128:stereo' "
                 "or 'headphones=spotify:binaural', items separated by commas"
             )
+        if name in chosen:
+            raise ParameterError(f"--versions names {name!r} twice; expected each version name once")
         binaural = layout == "binaural"
         chosen[name] = Version(target, layout="stereo" if binaural else layout, binaural=binaural)
     return chosen

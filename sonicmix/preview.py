@@ -75,8 +75,9 @@ def _level_text(value: float, width: int = 6) -> str:
 
 
 def _clock(seconds: float) -> str:
-    minutes, rest = divmod(max(seconds, 0.0), 60.0)
-    return f"{int(minutes)}:{rest:04.1f}"
+    """``m:ss.s``, rounded first (59.96 s is ``1:00.0``, not ``0:60.0``)."""
+    minutes, tenths = divmod(round(max(seconds, 0.0) * 10), 600)
+    return f"{minutes}:{tenths / 10:04.1f}"
 
 
 @dataclass(frozen=True)
@@ -349,7 +350,7 @@ def _graph_programme(
 
 
 def _open_programme(
-    source: Any, sample_rate: int | None, start_s: float, layout: Any, device_rate: int
+    source: Any, sample_rate: int | None, start_s: float, layout: Any, device_rate: Callable[[], int]
 ) -> _Programme:
     """The programme behind ``source``; a graph without a rate renders at the device's default rate."""
     from sonicmix.session import Session, load_session
@@ -365,7 +366,7 @@ def _open_programme(
         rate = source.sample_rate if sample_rate is None else sample_rate
         return _graph_programme(source.graph, rate, start_s, source.options.get("tail_s", "auto"), name)
     if isinstance(source, Graph):
-        rate = device_rate if sample_rate is None else sample_rate
+        rate = device_rate() if sample_rate is None else sample_rate
         return _graph_programme(source, rate, start_s, "auto", "graph")
     if isinstance(source, (str, os.PathLike)):
         return _file_programme(os.fspath(source), sample_rate, start_s, layout)
@@ -565,8 +566,11 @@ class _Ring:
                     self.drained.set()
         if done < frames:
             outdata[done:] = 0.0
-            if not self.drained.is_set():
-                self.dropouts.append((self.played, frames - done))
+            if not self.drained.is_set():  # one entry per stretch of silence, however many callbacks
+                if self.dropouts and self.dropouts[-1][0] == self.played:
+                    self.dropouts[-1] = (self.played, self.dropouts[-1][1] + frames - done)
+                else:
+                    self.dropouts.append((self.played, frames - done))
         if self.drained.is_set():
             raise self._stop  # PortAudio plays this buffer, then stops the stream
 
@@ -885,13 +889,22 @@ def preview(
     buffer_s = check_range("buffer_s", buffer_s, low=0.0, low_inclusive=False, high=60.0)
     if on_reading is not None and not callable(on_reading):
         raise ParameterError(f"on_reading={on_reading!r}; expected a function taking a MeterReading")
-    sd = _sounddevice()
-    info = _output_device(sd, device)
-    programme = _open_programme(source, sample_rate, start_s, layout, int(info["default_samplerate"]))
+    found: dict[str, Any] = {}
+
+    def device_info() -> dict[str, Any]:  # the source is checked first: a bad file says so, device or not
+        if not found:
+            found["sd"] = _sounddevice()
+            found["info"] = _output_device(found["sd"], device)
+        return found["info"]
+
+    programme = _open_programme(
+        source, sample_rate, start_s, layout, lambda: int(device_info()["default_samplerate"])
+    )
     try:
-        output = _plan_output(sd, info, programme)
+        info = device_info()
+        output = _plan_output(found["sd"], info, programme)
         player = _Player(
-            sd,
+            found["sd"],
             programme,
             output,
             start_s=start_s,

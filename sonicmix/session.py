@@ -470,7 +470,7 @@ def _clip_from_toml(clip: Any, *, where: str, folder: str, path: str) -> dict[st
     return {"type": "Clip", "source": {"file": resolved}, **rest}
 
 
-def _target_from_toml(value: Any, path: str) -> LoudnessTarget | None:
+def _target_from_toml(value: Any, path: str, where: str = "session.target") -> LoudnessTarget | None:
     from sonicmix.targets import get_target
 
     if value is None:
@@ -483,10 +483,10 @@ def _target_from_toml(value: Any, path: str) -> LoudnessTarget | None:
                 {k: tuple(v) if isinstance(v, list) else v for k, v in value.items()}
             )
     except SonicmixError as err:
-        raise _fail(path, "session.target", str(err)) from None
+        raise _fail(path, where, str(err)) from None
     raise _fail(
         path,
-        "session.target",
+        where,
         f'is a {_type_name(value)}; expected a preset name (e.g. "ebu-r128") or a table '
         "such as {integrated_lufs = -16.0, true_peak_dbtp = -1.0}",
     )
@@ -560,6 +560,8 @@ def _versions(value: Any, path: str, folder: str | None = None) -> dict[str, Any
         if unknown:
             raise _fail(path, where, f"has unknown keys {sorted(unknown)}; expected some of {known}")
         spec = dict(spec)
+        if isinstance(spec["target"], dict):  # a table, as [session] target takes
+            spec["target"] = _target_from_toml(spec["target"], path, f"{where}.target")
         if folder is not None and isinstance(spec.get("sofa"), str):
             spec["sofa"] = os.path.join(folder, spec["sofa"])
         try:
@@ -803,6 +805,11 @@ def render_session(
         folder = os.path.dirname(os.path.abspath(session.path)) if session.path else os.getcwd()
         options["versions"] = _versions(options["versions"], where, folder)
     if deliver_to:
+        if options.get("versions"):
+            raise _fail(
+                where, "session.versions", "cannot go with deliver_to (--deliver): each version names its "
+                "own target; deliver the session to one target with its versions, or remove them"
+            )
         options.pop("formats", None)  # each target names its own
         return deliver_all(session.graph, deliver_to, out_dir, sample_rate=session.sample_rate, **options)
     return deliver(session.graph, chosen, out_dir, sample_rate=session.sample_rate, **options)

@@ -21,7 +21,7 @@ import pytest
 import sonicmix.io as sio
 import sonicmix.preview as pv
 from sonicmix.cli import main
-from sonicmix.errors import ParameterError
+from sonicmix.errors import ParameterError, SonicmixError
 from sonicmix.graph import Bus, Graph, Track
 from sonicmix.layouts import downmix
 from sonicmix.loudness import LoudnessMeter
@@ -453,3 +453,45 @@ def test_only_the_command_line_imports_the_preview():
             if any(name == "sonicmix.preview" for name in names):
                 importers.add(path.relative_to(root).as_posix())
     assert importers == {"cli.py"}
+
+
+def test_one_stall_is_one_dropout_and_the_rest_plays_exactly(device, rng, monkeypatch):
+    """A 0.3 s stall in the source: the device plays silence over many callbacks, reported as one
+    dropout (time, length), and everything else reaches it sample for sample."""
+    x = programme(rng, seconds=2.0)
+    opened = pv._open_programme
+
+    def stalling(*args, **kwargs):
+        prog = opened(*args, **kwargs)
+        inner = prog.blocks
+
+        def blocks():
+            for i, block in enumerate(inner):
+                if i == 10:
+                    time.sleep(0.3)
+                yield block
+
+        prog.blocks = blocks()
+        return prog
+
+    monkeypatch.setattr(pv, "_open_programme", stalling)
+    result = pv.preview(x, RATE, meter=False, buffer_s=0.05)
+    assert len(result.dropouts) == 1 and result.dropouts[0][1] > 0.1, result.dropouts
+    np.testing.assert_array_equal(device_audio(result)[:, : x.shape[1]], x)
+
+
+def test_the_clock_rounds_before_it_carries():
+    assert [pv._clock(s) for s in (0.0, 9.94, 59.96, 119.97, 61.0)] == [
+        "0:00.0", "0:09.9", "1:00.0", "2:00.0", "1:01.0",
+    ]  # fmt: skip
+
+
+def test_a_bad_source_is_named_before_the_device_is_looked_for(monkeypatch, tmp_path):
+    def no_device():
+        raise AssertionError("the device was looked for before the source was checked")
+
+    monkeypatch.setattr(pv, "_sounddevice", no_device)
+    with pytest.raises(SonicmixError, match="missing.wav"):
+        pv.preview(str(tmp_path / "missing.wav"))
+    with pytest.raises(ParameterError, match="sample_rate"):
+        pv.preview(np.zeros((2, 100), np.float32))

@@ -224,3 +224,61 @@ def test_the_command_line_delivers_versions(tmp_path, rng, capsys):
     assert (tmp_path / "out" / "st" / "mix.wav").exists() and (tmp_path / "out" / "hp" / "mix.wav").exists()
     assert main([*argv, "--versions", "st=ebu-r128", "--force"]) == EXIT_ERROR
     assert "--versions item 'st=ebu-r128'; expected NAME=TARGET:LAYOUT" in capsys.readouterr().err
+
+
+def test_a_version_whose_target_limits_the_ldr_gets_the_speech_detector(tmp_path):
+    """No dialogue stem: a version to EBU R 128 s4 is gated by the detector even when the printmaster's
+    target does not limit the loudness-to-dialogue ratio."""
+    voice = dialogue.concatenate(dialogue.prompts(3, FS, seed=1), FS, seed=1)[0][: 6 * FS]
+    voice = (0.3 * voice / np.abs(voice).max()).astype(np.float32)[None]
+    bed = (0.02 * np.random.default_rng(2).standard_normal((6, 6 * FS))).astype(np.float32)
+    mix = sm.Graph(
+        tracks={
+            "bed": sm.Track(clips=(sm.Clip(source=sm.ArraySource(bed, FS)),), layout="5.1"),
+            "voice": sm.Track(clips=(sm.Clip(source=sm.ArraySource(voice, FS)),)),
+        },
+        buses={"master": sm.Bus(output=None, layout="5.1")},
+    )
+    s4 = {"st": Version("ebu-r128-s4")}
+    done = deliver(mix, "ebu-r128", tmp_path, versions=s4, tail_s=0.0, reports=False)
+    assert done.passed, done.reasons
+    assert abs(done.versions["st"].ldr_lu) < 5.0
+
+
+def test_a_version_named_like_a_printmaster_file_is_refused_before_the_render(graph, tmp_path):
+    for name in ("mix.wav", "mix.report.json", "mix.dialogue.wav"):
+        with pytest.raises(ParameterError, match=rf"versions\['{name}'\]: the version's folder .* would be"):
+            deliver(graph, "ebu-r128", tmp_path / "out", versions={name: Version("ebu-r128")})
+    assert not (tmp_path / "out").exists()
+
+
+def test_errors_name_the_version_at_fault(graph, tmp_path):
+    impossible = LoudnessTarget(name="too-loud", integrated_lufs=-4.0, true_peak_dbtp=-1.0)
+    five = {"five": Version("spotify", layout="5.1", formats="mp3")}
+    with pytest.raises(ParameterError, match=r"versions\['five'\]: format 'mp3:.*' holds at most 2 channels"):
+        deliver(graph, "ebu-r128", tmp_path, versions=five)
+    with pytest.raises(ParameterError, match=r"versions\['st'\]: target 'netflix' is dialogue-gated but "
+                       r"none .* among the printmaster's stems \['fx'\]"):
+        deliver(graph, "ebu-r128", tmp_path, stems=["fx"], versions={"st": Version("netflix")})
+    with pytest.raises(TargetNotMetError, match=r"version 'loud' \(too-loud\): "):
+        deliver(graph, "ebu-r128", tmp_path, versions={"loud": Version(impossible)}, strict=True, tail_s=0.0)
+    assert [p for p in tmp_path.rglob("*") if p.is_file()] == []
+    from sonicmix.cli import _versions_spec
+
+    with pytest.raises(ParameterError, match=r"--versions names 'a' twice"):
+        _versions_spec("a=ebu-r128:stereo,a=spotify:binaural")
+
+
+def test_a_session_version_takes_a_target_table_and_refuses_deliver_to(tmp_path, rng):
+    from sonicmix.session import SessionError, loads_session, render_session
+
+    custom = 'versions = {st = {target = {integrated_lufs = -16.0, true_peak_dbtp = -1.5, name = "pod"}}}'
+    session = loads_session(SESSION.replace(SESSION.splitlines()[5], custom), folder=tmp_path)
+    sm.write(tmp_path / "bed.wav", (rng.standard_normal((6, 3 * FS)) * 0.05).astype(np.float32), FS)
+    with pytest.raises(SessionError, match=r"session\.versions: cannot go with deliver_to"):
+        render_session(session, tmp_path / "out", deliver_to={"spotify": ["wav"]})
+    done = render_session(session, tmp_path / "out")
+    assert done.versions["st"].target.name == "pod" and done.versions["st"].passed
+    bad = 'versions = {st = {target = {integrated_lufs = "loud"}}}'
+    with pytest.raises(SessionError, match=r"session\.versions\.st\.target"):
+        loads_session(SESSION.replace(SESSION.splitlines()[5], bad))

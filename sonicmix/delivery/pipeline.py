@@ -37,7 +37,7 @@ from sonicmix.delivery.report import (
 )
 from sonicmix.delivery.versions import Version, check_versions, derive, transforms
 from sonicmix.delivery.writers import PcmDeliverables
-from sonicmix.errors import ParameterError
+from sonicmix.errors import ParameterError, SonicmixError
 from sonicmix.graph import Graph
 from sonicmix.loudness import LoudnessMeter, LoudnessReport
 from sonicmix.targets import LoudnessTarget, get_target
@@ -417,7 +417,7 @@ def _deliver_many(
     ]
     channels = {n: bus_channels(graph, n) for n in ["master", *opt.stems]}
     layouts = {n: bus_layout(graph, n) for n in channels}
-    packaged = _plan_versions(opt, out_dir, layouts, channels)
+    packaged = _plan_versions(opt, plans[0], layouts, channels) if opt.versions and not nested else {}
     for plan in [*plans, *(p.plan for p in packaged.values())]:
         for f, _ in plan.encoded.values():
             from sonicmix.delivery.codecs import check_channels
@@ -451,7 +451,8 @@ def _deliver_many(
             pool = ThreadPoolExecutor(max_workers=opt.threads, thread_name_prefix="sonicmix-deliver")
         # the dialogue gate: every delivery with dialogue stems reports its loudness-to-dialogue ratio
         gated = bool(opt.dialogue_stems)
-        detect = not gated and any(p.target.max_ldr_lu is not None for p in plans)
+        every = [*plans, *(p.plan for p in packaged.values())]  # a version's target may limit the LDR
+        detect = not gated and any(p.target.max_ldr_lu is not None for p in every)
         rendered = _render(graph, opt, work, channels, gated, detect, layouts)
         if packaged:
             return [_deliver_package(rendered, plans[0], packaged, opt, pool, origination, started, work)]
@@ -485,30 +486,56 @@ class _Packaged:
 
 
 def _plan_versions(
-    opt: _Options, out_dir: str, layouts: dict[str, str], channels: dict[str, int]
+    opt: _Options, main: _Plan, layouts: dict[str, str], channels: dict[str, int]
 ) -> dict[str, _Packaged]:
     """Plan every version (paths, formats, transforms, HRIRs read), all before the render."""
     packaged = {}
+    out_dir = main.out_dir
+    taken = {**main.final, **{k: path for k, (_, path) in main.encoded.items()}}
+    reports = [opt.name + suffix for suffix in files.REPORT_SUFFIXES] if opt.reports else []
+    taken.update({r: os.path.join(out_dir, r) for r in reports})
     for name, version in opt.versions.items():
-        stems = list(opt.stems) if version.stems else []
-        vopt = dataclasses.replace(opt, stems=stems, me_mix=opt.me_mix and version.stems, versions={})
-        buses = ["master", *dict.fromkeys([*stems, *opt.dialogue_stems])]
-        steps = transforms(
-            version,
-            {n: layouts[n] for n in buses},
-            {n: channels[n] for n in buses},
-            opt.sample_rate,
-        )
-        plan = _plan(
-            version.target,
-            version.formats,
-            os.path.join(out_dir, name),
-            vopt,
-            gate_given=bool(opt.dialogue_stems),
-        )
-        plan.channels = 2 if version.binaural else _channels_of(version.layout)
-        packaged[name] = _Packaged(version, vopt, plan, steps, ["master", *stems])
+        try:
+            packaged[name] = _plan_version(version, name, opt, out_dir, layouts, channels, taken)
+        except SonicmixError as err:  # the message names the version at fault
+            raise type(err)(f"versions[{name!r}]: {err}") from None
     return packaged
+
+
+def _plan_version(
+    version: Version,
+    name: str,
+    opt: _Options,
+    out_dir: str,
+    layouts: dict[str, str],
+    channels: dict[str, int],
+    taken: dict[str, str],
+) -> _Packaged:
+    folder = os.path.join(out_dir, name)
+    clash = [key for key, path in taken.items() if os.path.normpath(path) == os.path.normpath(folder)]
+    if clash:
+        raise ParameterError(
+            f"the version's folder {folder!r} would be the printmaster's {clash[0]!r} file; expected a "
+            "version name that is not one of the delivery's file names"
+        )
+    if version.target.measurement == "dialogue" and not opt.dialogue_stems:
+        raise ParameterError(
+            f"target {version.target.name!r} is dialogue-gated but none of dialogue={opt.dialogue!r} is "
+            f"among the printmaster's stems {opt.stems}; name the dialogue bus with dialogue=(...)"
+        )
+    stems = list(opt.stems) if version.stems else []
+    vopt = dataclasses.replace(opt, stems=stems, me_mix=opt.me_mix and version.stems, versions={})
+    buses = ["master", *dict.fromkeys([*stems, *opt.dialogue_stems])]
+    steps = transforms(
+        version, {n: layouts[n] for n in buses}, {n: channels[n] for n in buses}, opt.sample_rate
+    )
+    plan = _plan(version.target, version.formats, folder, vopt, gate_given=bool(opt.dialogue_stems))
+    plan.channels = 2 if version.binaural else _channels_of(version.layout)
+    from sonicmix.delivery.codecs import check_channels
+
+    for f, _ in plan.encoded.values():
+        check_channels(f, plan.channels)
+    return _Packaged(version, vopt, plan, steps, ["master", *stems])
 
 
 def _channels_of(layout: str) -> int:
@@ -547,7 +574,10 @@ def _deliver_package(
                 speech_blocks=rendered.speech_blocks,
                 layouts=derived.kept.layouts,
             )
-            outcomes[name] = _deliver_to(own, p.plan, p.opt, pool, origination, started)
+            try:
+                outcomes[name] = _deliver_to(own, p.plan, p.opt, pool, origination, started)
+            except TargetNotMetError as err:  # strict=True: say which version
+                raise TargetNotMetError(f"version {name!r} ({p.plan.target.name}): {err}") from None
         records = {n: o.delivery for n, o in outcomes.items()}
         main = _deliver_to(rendered, plan, opt, pool, origination, started, versions=records)
         everything = [main, *outcomes.values()]
