@@ -5,7 +5,11 @@ libraries, in this process, single-threaded. Each figure is the median of 7
 runs after a warm-up (imports, numba compilation, designs), in ns per
 channel-sample; runs of the two libraries alternate so that both see the
 same machine load. Wall-clock and CPU-time (process_time) medians are both
-printed: on a shared machine the CPU time is the steadier of the two.
+printed: on a shared machine the CPU time is the steadier of the two, and the
+median of the runs' paired ratios (each run of ours against the run of
+pedalboard beside it) the steadiest. The first line records the machine
+(``benchmarks/machine.py``); ``NUMBA_CPU_NAME=haswell`` with an empty
+``NUMBA_CACHE_DIR`` compiles the kernels for an AVX2-only CPU.
 
 - Algorithmic: ``Reverb(decay_s=1.2, mix=0.45)`` (a 16-line FDN with early
   reflections, diffusers and three-band decay) against
@@ -25,14 +29,19 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
+import sys
 import time
+from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 os.environ.setdefault("MKL_NUM_THREADS", "1")
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
 import numpy as np  # noqa: E402
 
+from benchmarks.machine import describe  # noqa: E402
 from sonicmix.nodes.reverb import ConvolutionReverb, Reverb  # noqa: E402
 
 SAMPLE_RATE = 48000
@@ -40,7 +49,8 @@ RUNS = 7
 
 
 def race(ours, theirs, samples: int, runs: int = RUNS) -> dict[str, float]:
-    """Median ns per channel-sample (wall and CPU) of two callables run alternately."""
+    """Median ns per channel-sample (wall and CPU) of two callables run alternately,
+    and the median of the paired CPU-time ratios (``paired``)."""
     ours()
     theirs()
     times: dict[str, list[float]] = {"ours_wall": [], "ours_cpu": [], "theirs_wall": [], "theirs_cpu": []}
@@ -50,7 +60,10 @@ def race(ours, theirs, samples: int, runs: int = RUNS) -> dict[str, float]:
             fn()
             times[f"{name}_wall"].append(time.perf_counter() - wall)
             times[f"{name}_cpu"].append(time.process_time() - cpu)
-    return {key: statistics.median(values) / samples * 1e9 for key, values in times.items()}
+    figures = {key: statistics.median(values) / samples * 1e9 for key, values in times.items()}
+    pairs = zip(times["ours_cpu"], times["theirs_cpu"], strict=True)
+    figures["paired"] = statistics.median(a / b for a, b in pairs)
+    return figures
 
 
 def report(title: str, figures: dict[str, float], ours: str, theirs: str) -> None:
@@ -58,6 +71,7 @@ def report(title: str, figures: dict[str, float], ours: str, theirs: str) -> Non
     for clock in ("wall", "cpu"):
         a, b = figures[f"ours_{clock}"], figures[f"theirs_{clock}"]
         print(f"  {clock:4}: {ours} {a:6.1f} ns, {theirs} {b:6.1f} ns per channel-sample; ratio {a / b:.2f}")
+    print(f"  median of the {RUNS} paired CPU-time ratios: {figures['paired']:.2f}")
 
 
 def main() -> None:
@@ -67,6 +81,7 @@ def main() -> None:
 
     import pedalboard
 
+    print(describe())
     n = int(args.seconds * SAMPLE_RATE)
     rng = np.random.default_rng(0)
     x = (0.1 * rng.standard_normal((2, n))).astype(np.float32)

@@ -21,8 +21,9 @@ This module imports numba; :mod:`sonicmix.io` imports it only to write PCM.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = ["Quantiser"]
 

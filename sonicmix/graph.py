@@ -128,17 +128,32 @@ class Send:
         _check_value("level_db", self.level_db, high=24.0)
 
 
-_AUTOMATION_TARGET = re.compile(r"^chain\[(\d+)\]\.([A-Za-z_][A-Za-z0-9_]*)$")
+# a parameter is a field ("gain_db") or, for a node that resolves paths, one level down ("bands[2].q")
+_AUTOMATION_TARGET = re.compile(r"^chain\[(\d+)\]\.([A-Za-z_]\w*(?:\[\d+\]\.[A-Za-z_]\w*)?)$", re.ASCII)
 
 
 def parse_automation_target(target: str) -> tuple[int, str]:
-    """``"chain[2].gain_db"`` -> ``(2, "gain_db")``."""
+    """``"chain[2].gain_db"`` -> ``(2, "gain_db")``; ``"chain[0].bands[1].q"`` -> ``(0, "bands[1].q")``."""
     match = _AUTOMATION_TARGET.match(target) if isinstance(target, str) else None
     if match is None:
         raise GraphError(
-            f"automation key {target!r}; expected 'chain[<index>].<parameter>', e.g. 'chain[0].gain_db'"
+            f"automation key {target!r}; expected 'chain[<index>].<parameter>', e.g. 'chain[0].gain_db' "
+            "(or a ParametricEQ band's field, 'chain[0].bands[1].gain_db')"
         )
     return int(match.group(1)), match.group(2)
+
+
+def set_parameter(node: Node, name: str, value: float) -> Node:
+    """``node`` with one automated parameter set: a field, or a path the node resolves itself.
+
+    A node whose parameters are not all fields of its own (a ParametricEQ's
+    ``"bands[2].gain_db"``) gives ``with_parameter(name, value)``; any other
+    is rebuilt with ``dataclasses.replace``, which validates the value.
+    """
+    setter = getattr(node, "with_parameter", None)
+    if setter is not None:
+        return setter(name, value)  # type: ignore[no-any-return]
+    return dataclasses.replace(node, **{name: value})  # type: ignore[type-var]
 
 
 def _check_node_automation(chain: tuple[Node, ...], target: str, envelope: Any) -> None:
@@ -170,7 +185,7 @@ def _check_node_automation(chain: tuple[Node, ...], target: str, envelope: Any) 
         )
     for value in envelope.range:  # both extremes must be legal values
         try:
-            dataclasses.replace(node, **{name: value})
+            set_parameter(node, name, value)
         except ValueError as err:
             raise GraphError(f"automation {target!r} reaches {value:g}: {err}") from None
 
@@ -262,10 +277,14 @@ class Track(_Strip):
         See :mod:`sonicmix.clip_loudness`.
     automation : dict of str to Automation, optional
         Node parameters that follow an envelope: ``{"chain[0].gain_db":
-        Automation(...)}``. Evaluated at the start of every 256-sample control
-        block of the chain's input timeline
+        Automation(...)}``, or a ParametricEQ band's field by its path,
+        ``"chain[0].bands[1].gain_db"``. Evaluated at the start of every
+        256-sample control block of the chain's input timeline
         (:data:`sonicmix.renderer.CONTROL_SAMPLES`), at the timeline time the
-        node hears (behind any lookahead before it in the chain). Every numeric
+        node hears (behind any lookahead before it in the chain); parameters a
+        node lists in ``interpolated`` (levels, filter frequencies, gains and q)
+        follow the line between two control points in steps of 32 to 256
+        samples instead of holding (``docs/automation.md``). Every numeric
         parameter a node lists in ``automatable`` can be automated; those that
         set latency, FFT sizes or memory lengths are refused with the reason
         (table: ``docs/automation.md``). Fader, pan and send levels take an
@@ -447,6 +466,12 @@ class Graph:
     def _check_keys(self) -> None:
         for name in [*self.tracks, *self.buses]:
             strip = self.strip(name)
+            resizing = [type(n).__name__ for n in strip.chain if getattr(n, "changes_length", False)]
+            if resizing:  # blocks out would not be blocks in (TimeStretch)
+                raise GraphError(
+                    f"{name!r} has {resizing[0]} in its chain, which changes the number of samples; "
+                    "expected nodes that keep it (on a timeline, give the clip a rate instead)"
+                )
             keyed = [type(n).__name__ for n in strip.chain if n.takes_key]
             if keyed and strip.key is None:
                 raise GraphError(

@@ -19,7 +19,6 @@ The render owns all state (``{name: chain state}``); the graph holds none.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -32,7 +31,7 @@ from sonicmix._checks import check_range, check_sample_rate
 from sonicmix.automation import Automation, Value, values_for_block
 from sonicmix.dsp.delayline import DelayLine
 from sonicmix.errors import GraphError, ParameterError, SonicmixError
-from sonicmix.graph import Graph, Track, _did_you_mean, parse_automation_target
+from sonicmix.graph import Graph, Track, _did_you_mean, parse_automation_target, set_parameter
 from sonicmix.layouts import LAYOUTS, conversion_matrix
 from sonicmix.nodes.base import Chain
 from sonicmix.nodes.pan import placement_gains
@@ -54,6 +53,13 @@ MAX_AUTO_TAIL_S = 30.0
 #: Node-parameter automation is evaluated at the start of every block of this many samples
 #: (5.3 ms at 48 kHz), on a grid fixed to the timeline so renders do not depend on block sizes.
 CONTROL_SAMPLES = 256
+#: Parameters a node lists in ``interpolated`` move along the straight line between two control
+#: points in steps down to this many samples (see :func:`ramp_steps`).
+RAMP_SAMPLES = 32
+#: ... so that one step moves such a parameter by at most this much: dB for a parameter in ``_db``,
+#: octaves (a semitone) for a frequency, a ``q`` or any other positive value.
+RAMP_STEP_DB = 0.5
+RAMP_STEP_OCTAVES = 1 / 12
 
 Progress = Callable[[int, int], None]
 
@@ -188,17 +194,19 @@ class _Engine:
             for n in graph.tracks
             if self.in_latency[n]
         }
-        # node-parameter automation: the chain is retuned on a fixed control grid
-        # (node index, field, envelope, latency of the nodes before it in the chain)
-        self.automated: dict[str, list[tuple[int, str, Automation, int]]] = {}
-        self.control: dict[str, int | None] = {}
+        # node-parameter automation: the chain is retuned on a fixed control grid (node index,
+        # field, envelope, latency of the nodes before it in the chain, whether it is interpolated)
+        self.automated: dict[str, list[tuple[int, str, Automation, int, bool]]] = {}
+        self.control: dict[str, tuple[int, int] | None] = {}
+        self.lines: dict[str, tuple[int, list[tuple[float, float]], int]] = {}  # block: lines, steps
         for name in self.order:
             entries = []
             for target, envelope in graph.strip(name).automation.items():
                 index, field_name = parse_automation_target(target)
                 chain = graph.strip(name).chain
                 before = sum(node.latency_samples(sample_rate) for node in chain[:index])
-                entries.append((index, field_name, envelope, before))
+                smooth = field_name in getattr(chain[index], "interpolated", ())
+                entries.append((index, field_name, envelope, before, smooth))
             if entries:
                 self.automated[name] = entries
                 self.control[name] = None  # no control block applied yet
@@ -278,7 +286,7 @@ class _Engine:
         chosen = []
         for reader in self.readers[name]:
             found = measure_clip(
-                reader.source, reader.offset, reader.length, self.fs, track.clip_loudness_lufs,
+                reader.source, reader.offset, reader.source_length, self.fs, track.clip_loudness_lufs,
                 reader.matrix, track.layout,
             )
             reader.gain = reader.clip.gain * 10.0 ** (found.gain_db / 20.0)
@@ -399,9 +407,37 @@ class _Engine:
             post = self._pan(strip, post, at, n)
         return y, post
 
-    def _process_automated(self, name: str, strip: Any, x: np.ndarray, start: int, key: Any) -> np.ndarray:
-        """Run a chain whose node parameters follow automation, retuned every ``CONTROL_SAMPLES``.
+    def _control_lines(self, name: str, k: int) -> tuple[list[tuple[float, float]], int]:
+        """Each automated parameter's values at the start of control block ``k`` and of the next,
+        and the number of steps the block takes (1 unless an interpolated parameter moves)."""
+        cached = self.lines.get(name)
+        if cached is None or cached[0] != k:
+            lines = []
+            steps = 1
+            for _, field_name, envelope, before, smooth in self.automated[name]:
+                # a node behind lookahead in the chain hears the timeline `before` samples late
+                t = (np.array([k, k + 1]) * CONTROL_SAMPLES - before) / self.fs
+                v0, v1 = (float(v) for v in envelope.values(t))
+                lines.append((v0, v1))
+                if smooth:
+                    steps = max(steps, ramp_steps(field_name, v0, v1))
+            cached = self.lines[name] = (k, lines, steps)
+        return cached[1], cached[2]
 
+    def _automated_chain(self, name: str, strip: Any, lines: list[tuple[float, float]], frac: float) -> Chain:
+        """The chain with the held values, and the interpolated ones ``frac`` of the way along their lines."""
+        nodes = list(strip.chain)
+        for (index, field_name, _, _, smooth), (v0, v1) in zip(self.automated[name], lines, strict=True):
+            value = v0 + (v1 - v0) * frac if smooth and frac else v0
+            nodes[index] = set_parameter(nodes[index], field_name, value)
+        return Chain(tuple(nodes))
+
+    def _process_automated(self, name: str, strip: Any, x: np.ndarray, start: int, key: Any) -> np.ndarray:
+        """Run a chain whose node parameters follow automation, retuned on the control grid.
+
+        A parameter takes its value at the start of each ``CONTROL_SAMPLES`` block, except an
+        interpolated one that moves within the block (see :func:`ramp_steps`): it takes the straight
+        line to the next control point in steps, each retuned to the line's value at its start.
         ``start`` is the timeline sample of ``x[:, 0]`` (negative while latency fills).
         """
         n = x.shape[1]
@@ -410,17 +446,17 @@ class _Engine:
         while position < n:
             at = start + position
             k = at // CONTROL_SAMPLES
-            stop = min(n, (k + 1) * CONTROL_SAMPLES - start)
-            if k != self.control[name]:
-                nodes = list(strip.chain)
-                for index, field_name, envelope, before in self.automated[name]:
-                    # a node behind lookahead in the chain hears the timeline `before` samples late
-                    t = np.array([(k * CONTROL_SAMPLES - before) / self.fs])
-                    nodes[index] = dataclasses.replace(
-                        nodes[index], **{field_name: float(envelope.values(t)[0])}
-                    )
-                self.states[name] = Chain(tuple(nodes)).retune(self.states[name], self.fs)
-                self.control[name] = k
+            lines, steps = self._control_lines(name, k)
+            length = CONTROL_SAMPLES // steps
+            step = (at - k * CONTROL_SAMPLES) // length
+            stop = min(n, k * CONTROL_SAMPLES + (step + 1) * length - start)
+            if (k, step) != self.control[name]:
+                chain = self._automated_chain(name, strip, lines, step / steps)
+                if self.control[name] is None:  # before any audio: the stream starts with these values
+                    self.states[name] = chain.init_state(self.channels[name], self.fs, self.dtype)
+                else:
+                    self.states[name] = chain.retune(self.states[name], self.fs)
+                self.control[name] = (k, step)
             segment_key = None if key is None else key[:, position:stop]
             y, self.states[name] = strip.processor.process(
                 x[:, position:stop], self.fs, self.states[name], key=segment_key
@@ -469,6 +505,35 @@ def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
             f"{track_layout!r} has {LAYOUTS[track_layout].n_channels}; expected a mono, stereo, 5.0, 5.1 "
             "or 7.1 source, a file whose channel mask names its layout, or a track in the source's layout"
         ) from None
+
+
+def ramp_steps(name: str, v0: float, v1: float) -> int:
+    """Steps (1, 2, 4 ... ``CONTROL_SAMPLES // RAMP_SAMPLES``) for a control block whose line runs v0 to v1.
+
+    As many as it takes for no step to move the parameter more than ``RAMP_STEP_DB`` (a ``_db``
+    name) or ``RAMP_STEP_OCTAVES`` (two positive values), up to the most; a value that may cross
+    zero takes the most. One step is the value at the block's start, held.
+
+    Examples
+    --------
+    >>> ramp_steps("gain_db", 0.0, -0.2), ramp_steps("gain_db", 0.0, -1.2), ramp_steps("q", 0.7, 0.75)
+    (1, 4, 2)
+    >>> ramp_steps("freq_hz", 500.0, 2000.0)  # two octaves: eight steps of three semitones
+    8
+    """
+    most = CONTROL_SAMPLES // RAMP_SAMPLES
+    if v0 == v1:
+        return 1
+    if name.endswith("_db"):
+        size = abs(v1 - v0) / RAMP_STEP_DB
+    elif v0 > 0 and v1 > 0:
+        size = abs(math.log2(v1 / v0)) / RAMP_STEP_OCTAVES
+    else:
+        return most
+    steps = 1
+    while steps < most and steps < size:
+        steps *= 2
+    return steps
 
 
 def _is_eye(matrix: np.ndarray) -> bool:

@@ -452,8 +452,8 @@ def test_nested_stack_is_refused(media):
     "effect, message",
     [
         (
-            otio.schema.LinearTimeWarp(time_scalar=2.0),
-            r"LinearTimeWarp with time_scalar=2\.0; expected speed 1",
+            otio.schema.LinearTimeWarp(time_scalar=8.0),
+            r"LinearTimeWarp with time_scalar=8\.0; expected a speed from 0\.25 to 4",
         ),
         (otio.schema.FreezeFrame(), r"FreezeFrame with time_scalar=0\.0"),
         (otio.schema.TimeEffect(name="ramp", effect_name="SpeedRamp"), "time effect 'SpeedRamp'"),

@@ -298,15 +298,21 @@ def test_node_parameters_follow_automation_on_the_control_grid():
         )
     )
     out = render(graph, sample_rate=FS).master[0]
-    # each control block holds the value at its start
-    k = np.arange(FS) // CONTROL_SAMPLES
-    expected = 10 ** (sweep.values(k * CONTROL_SAMPLES / FS) / 20)
+    # each control block takes the value at its start (the sweep moves 0.11 dB per block, less than
+    # half a dB: one step); a Gain glides there over 32 samples, linearly in amplitude, from the last
+    grid = np.arange(0, FS, CONTROL_SAMPLES)
+    held = 10 ** (sweep.values(grid / FS) / 20)
+    knots = np.concatenate([[0], np.stack([grid[1:], grid[1:] + 32], axis=1).ravel()])
+    levels = np.concatenate([held[:1], np.stack([held[:-1], held[1:]], axis=1).ravel()])
+    expected = np.interp(np.arange(FS), knots, levels)
     np.testing.assert_allclose(out, expected, rtol=1e-6)
     for block_size in (1000, 4097, 100):
         np.testing.assert_array_equal(render(graph, sample_rate=FS, block_size=block_size).master[0], out)
 
 
 def test_an_automated_filter_keeps_its_memory_and_matches_a_direct_computation(rng):
+    import math
+
     import scipy.signal as ss
 
     from sonicmix.dsp import biquad
@@ -324,15 +330,21 @@ def test_an_automated_filter_keeps_its_memory_and_matches_a_direct_computation(r
         )
     )
     out = render(graph, sample_rate=FS, dtype=np.float64, tail_s=0.0).master[0]  # the clip only
-    # independent computation: scipy, section redesigned every control block, memory carried over
+    # independent computation: scipy, section redesigned every control block, memory carried over;
+    # the sweep moves 1.06 semitones per block, so such a block takes two steps along the line from
+    # its start value to the next block's (a step moves it at most a semitone)
     x = src.audio[0].astype(np.float64)
     zi = np.zeros((1, 2))
     pieces = []
     for start in range(0, x.size, CONTROL_SAMPLES):
-        f = float(sweep.values(np.array([start / FS]))[0])
-        sos = biquad.peak(freq_hz=f, gain_db=9.0, q=2.0, sample_rate=FS)
-        y, zi = ss.sosfilt(sos, x[start : start + CONTROL_SAMPLES], zi=zi)
-        pieces.append(y)
+        f0, f1 = sweep.values(np.array([start, start + CONTROL_SAMPLES]) / FS)
+        steps = 1 if 12 * math.log2(f1 / f0) <= 1.0 else 2
+        assert 12 * math.log2(f1 / f0) <= 2.0
+        for j in range(steps):
+            sos = biquad.peak(freq_hz=f0 + (f1 - f0) * j / steps, gain_db=9.0, q=2.0, sample_rate=FS)
+            piece = x[start + j * CONTROL_SAMPLES // steps : start + (j + 1) * CONTROL_SAMPLES // steps]
+            y, zi = ss.sosfilt(sos, piece, zi=zi)
+            pieces.append(y)
     np.testing.assert_allclose(out, np.concatenate(pieces), atol=1e-9)
 
 
@@ -391,9 +403,12 @@ def test_automation_lands_on_the_timeline_behind_latency(where):
     fader = 10 ** (step.values(np.arange(FS) / FS) / 20)  # the envelope at each timeline sample
     # control blocks start every CONTROL_SAMPLES of the chain's input timeline; the gain node,
     # 480 samples behind the lookahead, takes the value of its own timeline time there: the
-    # 0.25 s change (sample 12000) lands at the first block start k * CONTROL_SAMPLES - 480 >= 12000
+    # 0.25 s change (sample 12000) is reached at the first block start k * CONTROL_SAMPLES - 480 >= 12000,
+    # along the straight line from the block before in 8 steps of 0.75 dB, each at a step's start, a Gain
+    # gliding to each over 32 samples (linearly in amplitude)
     switch = -(-(12000 + 480) // CONTROL_SAMPLES) * CONTROL_SAMPLES - 480
-    node = np.where(np.arange(FS) < switch, 10 ** (-6 / 20), 1.0)
+    knots = switch - CONTROL_SAMPLES + 32 + 32 * np.arange(9)
+    node = np.interp(np.arange(FS), knots, 10 ** (np.linspace(-6.0, 0.0, 9) / 20))
     np.testing.assert_allclose(out, fader * node, rtol=1e-6)
 
 

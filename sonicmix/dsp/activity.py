@@ -26,9 +26,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = [
     "FRAME_S",

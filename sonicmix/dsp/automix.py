@@ -43,9 +43,10 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = ["DETECTOR_FLOOR_DB", "AutomixState", "init_automix_state", "mic_power", "share_gains"]
 

@@ -28,10 +28,12 @@ Each absorption filter is applied as a sample is written into its line
 rather than as it is read (a delay and a filter commute), so the samples read
 back are already filtered. The recursion is sequential per sample, but no
 value written into a line is read back sooner than the shortest delay, so the
-kernel advances in blocks no longer than that and vectorizes every stage
-across the block (taps, outputs, the Hadamard transform, the input
-injection); only the absorption filters step sample by sample, on a
-transposed copy with the sixteen lines innermost. Blocks end on a grid fixed
+kernel advances in blocks no longer than that. Within a block the tank
+works on tiles of eight samples of all sixteen lines: outputs, Hadamard
+butterflies and input injection on each line's eight samples as one vector,
+then, transposed in registers, the absorption filters on the sixteen lines as
+one vector, sample after sample (the only sequential stage), and back into
+the lines eight samples at a time. Blocks end on a grid fixed
 in absolute time, so the arithmetic does not depend on how the input is split
 into calls: the output is bit-identical for any split. Values below 1e-30 are
 flushed to zero as they are written into the delay lines, and the filter
@@ -56,10 +58,13 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numba
 import numpy as np
+from llvmlite import ir
+from numba.core import cgutils, types
+from numba.extending import intrinsic
 from numpy.typing import NDArray
 
+from sonicmix._compile import numba  # registers the first-run compile notice
 from sonicmix.dsp.biquad import _check_freq, _checked, _shelf_rows
 
 __all__ = ["NUM_LINES", "FdnDesign", "FdnState", "design_fdn", "distinct_primes", "new_state", "process"]
@@ -480,9 +485,232 @@ def process(x: np.ndarray, state: FdnState) -> np.ndarray:
 # are plain range variables and that touch few distinct arrays (it cannot prove
 # arrays distinct, and checks at run time only a few pairs). Hence the shape of
 # the code below: slices taken before each inner loop, row-wise ("lines-major",
-# time innermost) stages everywhere the recursion allows, and the one stage that
-# must step sample by sample (the absorption filters) run on a transposed copy
-# with the sixteen lines innermost, its coefficients and memories in one array.
+# time innermost) stages everywhere the recursion allows. The tank is the
+# exception: its filters must step sample by sample across the sixteen lines,
+# and there numba's vectorizer fails (its SLP vectorizer is off, and it keeps
+# loop-carried memories in arrays): the lines-major block had to be transposed
+# on the way in and out with scalar loads and stores, which cost more than the
+# filtering, and that stage took 59 % of the kernel's time. `_feedback` writes
+# the tank in LLVM IR instead (numba's `intrinsic`, compiled into the kernel and
+# cached with it): 8 x 8 shuffle transposes, the filter memories in registers,
+# fused multiply-adds on the recursion, and no arrays between the stages.
+
+
+_CHUNK = 8  # samples per transposed tile (an 8 x 8 shuffle transpose); NUM_LINES is two tiles wide
+_I32, _I64 = ir.IntType(32), ir.IntType(64)
+
+
+def _transpose8(builder: Any, rows: list[Any]) -> list[Any]:
+    """IR: transpose eight 8-element vectors.
+
+    The usual AVX sequence, in shuffles any x86 target lowers well: interleave
+    pairs of rows within 128-bit halves, then pairs of pairs, then swap halves.
+    """
+
+    def mix(x: Any, y: Any, mask: list[int]) -> Any:
+        return builder.shuffle_vector(x, y, ir.Constant(ir.VectorType(_I32, 8), mask))
+
+    pairs = [
+        mix(rows[k], rows[k + 1], mask)
+        for k in range(0, 8, 2)
+        for mask in ([0, 8, 1, 9, 4, 12, 5, 13], [2, 10, 3, 11, 6, 14, 7, 15])
+    ]
+    quads = [
+        mix(pairs[g + a], pairs[g + a + 2], mask)
+        for g in (0, 4)
+        for a in (0, 1)
+        for mask in ([0, 1, 8, 9, 4, 5, 12, 13], [2, 3, 10, 11, 6, 7, 14, 15])
+    ]
+    low = [mix(quads[k], quads[k + 4], [0, 1, 2, 3, 8, 9, 10, 11]) for k in range(4)]
+    high = [mix(quads[k], quads[k + 4], [4, 5, 6, 7, 12, 13, 14, 15]) for k in range(4)]
+    return low + high
+
+
+class _FeedbackIR:
+    """Emits the IR of :func:`_feedback`, ``width`` samples at a time (8, or 1 for a block's end).
+
+    Per tile the sixteen lines' taps are loaded as rows of ``width`` samples
+    ("lines-major"); the late outputs, the Hadamard butterflies and the input
+    injection work on these rows, element by element in the scalar kernel's
+    order; the rows are then transposed into one 16-lane vector per sample for
+    the absorption filters, and back for the stores.
+    """
+
+    def __init__(self, context: Any, builder: Any, arrays: dict[str, Any], scalars: dict[str, Any]) -> None:
+        self.b, self.s = builder, scalars
+        self.p = {
+            name: context.make_array(ty)(context, builder, value).data for name, (ty, value) in arrays.items()
+        }
+        gin_type, gin_value = arrays["gin"]
+        self.channels = builder.sdiv(
+            context.make_array(gin_type)(context, builder, gin_value).nitems, self.i64(NUM_LINES)
+        )
+        self.ty = context.get_value_type(arrays["tank"][0].dtype)
+        self.align = context.get_abi_sizeof(self.ty)
+        self.vec = ir.VectorType(self.ty, NUM_LINES)
+        self.coef = [self.load(self.p["coef"], self.i64(k * NUM_LINES), NUM_LINES) for k in range(10)]
+        self.minus = [builder.fneg(self.coef[k]) for k in (3, 4, 8, 9)]  # the shelves' a1, a2
+        self.memory = [
+            cgutils.alloca_once_value(builder, self.load(self.p["mem"], self.i64(k * NUM_LINES), NUM_LINES))
+            for k in range(4)
+        ]
+        self.held = [cgutils.alloca_once(builder, ir.VectorType(self.ty, _CHUNK)) for _ in range(NUM_LINES)]
+        self.held_one = [cgutils.alloca_once(builder, ir.VectorType(self.ty, 1)) for _ in range(NUM_LINES)]
+        rows = [builder.mul(self.i64(i), scalars["t_stride"]) for i in range(NUM_LINES)]
+        lengths = [builder.load(builder.gep(self.p["lines"], [self.i64(i)])) for i in range(NUM_LINES)]
+        self.writes = [builder.add(r, scalars["tw"]) for r in rows]
+        self.taps = [builder.sub(w, m) for w, m in zip(self.writes, lengths, strict=True)]
+
+    # ------------------------------------------------------------------ small helpers
+    @staticmethod
+    def i64(k: int) -> Any:
+        return ir.Constant(_I64, k)
+
+    def load(self, ptr: Any, index: Any, width: int) -> Any:
+        kind = ir.VectorType(self.ty, width).as_pointer()
+        return self.b.load(self.b.bitcast(self.b.gep(ptr, [index]), kind), align=self.align)
+
+    def store(self, value: Any, ptr: Any, index: Any) -> None:
+        kind = value.type.as_pointer()
+        self.b.store(value, self.b.bitcast(self.b.gep(ptr, [index]), kind), align=self.align)
+
+    def splat(self, value: Any, width: int) -> Any:
+        one = self.b.insert_element(
+            ir.Constant(ir.VectorType(self.ty, width), None), value, ir.Constant(_I32, 0)
+        )
+        return self.b.shuffle_vector(one, one, ir.Constant(ir.VectorType(_I32, width), [0] * width))
+
+    def fma(self, a: Any, b: Any, c: Any) -> Any:
+        kind = a.type
+        name = f"llvm.fma.v{kind.count}f{8 * self.align}"
+        fn = cgutils.get_or_insert_function(self.b.module, ir.FunctionType(kind, [kind] * 3), name)
+        return self.b.call(fn, [a, b, c])
+
+    # ------------------------------------------------------------------ stages
+    def tile(self, t: Any, width: int) -> None:
+        """Samples t .. t + width - 1 of the block, all stages."""
+        b = self.b
+        raw = [self.load(self.p["tank"], b.add(tap, t), width) for tap in self.taps]
+        mixed = raw
+        for span in (8, 4, 2, 1):  # unnormalised Hadamard butterflies, row by row
+            mixed = list(mixed)
+            for j in range(NUM_LINES):
+                if not j & span:
+                    lo, hi = mixed[j], mixed[j + span]
+                    mixed[j], mixed[j + span] = b.fadd(lo, hi), b.fsub(lo, hi)
+        mixed = self.channels_in_and_out(raw, mixed, t, width)
+        samples = self.to_samples(mixed, width)
+        rows = self.to_rows([self.filter(v) for v in samples], width)
+        for write, row in zip(self.writes, rows, strict=True):
+            self.store(row, self.p["tank"], b.add(write, t))
+
+    def channels_in_and_out(self, raw: list[Any], mixed: list[Any], t: Any, width: int) -> list[Any]:
+        """Late outputs from the taps (``late[c] = sum_i gout[c, i] tap_i``) and the input
+        injection (``mixed_i += gin[c, i] diffused[c]``), channel after channel."""
+        b, p = self.b, self.p
+        held = self.held if width == _CHUNK else self.held_one
+        for h, v in zip(held, mixed, strict=True):
+            b.store(v, h)
+        with cgutils.for_range(b, self.channels) as ch:
+            gains = b.mul(ch.index, self.i64(NUM_LINES))
+            d = self.load(p["diffused"], b.add(b.mul(ch.index, self.s["d_stride"]), t), width)
+            acc = ir.Constant(d.type, [0.0] * width)
+            for i, h in enumerate(held):
+                index = b.add(gains, self.i64(i))
+                acc = self.fma(self.splat(b.load(b.gep(p["gout"], [index])), width), raw[i], acc)
+                b.store(self.fma(self.splat(b.load(b.gep(p["gin"], [index])), width), d, b.load(h)), h)
+            self.store(acc, p["late"], b.add(b.mul(ch.index, self.s["d_stride"]), t))
+        return [b.load(h) for h in held]
+
+    def to_samples(self, rows: list[Any], width: int) -> list[Any]:
+        """Sixteen rows of ``width`` samples -> ``width`` vectors of the sixteen lines."""
+        b = self.b
+        if width == 1:
+            v = ir.Constant(self.vec, None)
+            for i, row in enumerate(rows):
+                v = b.insert_element(v, b.extract_element(row, ir.Constant(_I32, 0)), ir.Constant(_I32, i))
+            return [v]
+        joined = ir.Constant(ir.VectorType(_I32, NUM_LINES), list(range(NUM_LINES)))
+        low, high = _transpose8(b, rows[:_CHUNK]), _transpose8(b, rows[_CHUNK:])
+        return [b.shuffle_vector(x, y, joined) for x, y in zip(low, high, strict=True)]
+
+    def to_rows(self, samples: list[Any], width: int) -> list[Any]:
+        """The inverse of :meth:`to_samples`."""
+        b = self.b
+        if width == 1:
+            one = ir.VectorType(self.ty, 1)
+            return [
+                b.insert_element(ir.Constant(one, None), b.extract_element(samples[0], ir.Constant(_I32, i)),
+                                 ir.Constant(_I32, 0))
+                for i in range(NUM_LINES)
+            ]  # fmt: skip
+        halves = [ir.Constant(ir.VectorType(_I32, _CHUNK), list(range(k, k + _CHUNK))) for k in (0, _CHUNK)]
+        return [r for h in halves for r in _transpose8(b, [b.shuffle_vector(v, v, h) for v in samples])]
+
+    def filter(self, o: Any) -> Any:
+        """Absorption filters on one sample of the sixteen lines; flushed below ``tiny``.
+
+        Direct form II transposed, low shelf then high shelf. Each memory is one
+        fused multiply-add after the output it depends on, so a sample waits on
+        two fma latencies, not five operations.
+        """
+        b, c, minus = self.b, self.coef, self.minus
+        z0, z1, z2, z3 = (b.load(m) for m in self.memory)
+        v1 = self.fma(c[0], o, z0)
+        n0 = self.fma(minus[0], v1, self.fma(c[1], o, z1))
+        n1 = self.fma(minus[1], v1, b.fmul(c[2], o))
+        v2 = self.fma(c[5], v1, z2)
+        n2 = self.fma(minus[2], v2, self.fma(c[6], v1, z3))
+        n3 = self.fma(minus[3], v2, b.fmul(c[7], v1))
+        for m, v in zip(self.memory, (n0, n1, n2, n3), strict=True):
+            b.store(v, m)
+        fabs = cgutils.get_or_insert_function(
+            b.module, ir.FunctionType(self.vec, [self.vec]), f"llvm.fabs.v{NUM_LINES}f{8 * self.align}"
+        )
+        keep = b.fcmp_ordered(">=", b.call(fabs, [v2]), self.splat(self.s["tiny"], NUM_LINES))
+        return b.select(keep, v2, ir.Constant(self.vec, [0.0] * NUM_LINES))
+
+    def finish(self) -> None:
+        for k, m in enumerate(self.memory):
+            self.store(self.b.load(m), self.p["mem"], self.i64(k * NUM_LINES))
+
+
+_FEEDBACK_ARGS = ("tank", "t_stride", "tw", "lines", "diffused", "d_stride", "gin", "gout", "late", "coef",
+                  "mem", "size", "tiny")  # fmt: skip
+_FEEDBACK_ARRAYS = ("tank", "lines", "diffused", "gin", "gout", "late", "coef", "mem")
+
+
+@intrinsic
+def _feedback(
+    typingctx, tank, t_stride, tw, lines, diffused, d_stride, gin, gout, late, coef, mem, size, tiny
+):
+    """The network's recursion over one block, compiled from :class:`_FeedbackIR` (see above).
+
+    Line ``i`` of ``tank`` starts at ``i * t_stride``; its taps, ``lines[i]``
+    samples before the write position ``tw``, give the late outputs
+    (``late``: channel ``c`` at ``c * d_stride``; ``gout``: 16 gains per channel)
+    and, through the Hadamard matrix, the input injection (``diffused`` and
+    ``gin`` likewise) and the absorption filters (``coef`` 10 x 16, ``mem`` 4 x 16,
+    flat, in ``work``'s row order), the samples written from ``tw`` on, flushed to
+    zero below ``tiny``. Needs ``size <= min(lines)``.
+    """
+    sig = types.void(tank, t_stride, tw, lines, diffused, d_stride, gin, gout, late, coef, mem, size, tiny)
+
+    def codegen(context, builder, signature, args):  # pragma: no cover - runs in the compiler
+        named = dict(zip(_FEEDBACK_ARGS, zip(signature.args, args, strict=True), strict=True))
+        arrays = {name: named.pop(name) for name in _FEEDBACK_ARRAYS}
+        scalars = {name: value for name, (_, value) in named.items()}
+        code = _FeedbackIR(context, builder, arrays, scalars)
+        size = code.s["size"]
+        tiles = builder.sdiv(size, code.i64(_CHUNK))
+        with cgutils.for_range(builder, tiles) as loop:
+            code.tile(builder.mul(loop.index, code.i64(_CHUNK)), _CHUNK)
+        with cgutils.for_range(builder, size, start=builder.mul(tiles, code.i64(_CHUNK))) as loop:
+            code.tile(loop.index, 1)  # the last size % 8 samples: the same arithmetic, one at a time
+        code.finish()
+        return context.get_dummy_value()
+
+    return sig, codegen
 
 
 @numba.njit(cache=True, nogil=True)
@@ -504,7 +732,6 @@ def _compact(buf, pos, keep, need):  # pragma: no cover - compiled
 def _run(x, y, ints, scalars, hist, er_d, er_g, damp, ap_buf, ap_l, ap_g,
          tank, lines, gin, gout, work, positions):  # fmt: skip  # pragma: no cover - compiled
     channels, n = x.shape
-    n_lines = lines.shape[0]
     n_ap = ap_l.shape[1]
     n_er = er_d.shape[1]
     pre = ints[0]
@@ -526,8 +753,9 @@ def _run(x, y, ints, scalars, hist, er_d, er_g, damp, ap_buf, ap_l, ap_g,
     early = np.empty((channels, block_max), dt)
     late = np.empty((channels, block_max), dt)
     diffused = np.empty((channels, block_max), dt)
-    mixed = np.empty((n_lines, block_max), dt)
-    across = np.empty((block_max, n_lines), dt)
+    # The absorption filters' coefficients and memories, flat (written back at the end).
+    coef = work[:10].copy().reshape(-1)
+    memory = work[10:].copy().reshape(-1)
     middle = np.empty(block_max, dt)
     start = 0
     while start < n:
@@ -559,13 +787,25 @@ def _run(x, y, ints, scalars, hist, er_d, er_g, damp, ap_buf, ap_l, ap_g,
             tap = row[hw - pre : hw - pre + size]
             for t in range(size):
                 d[t] = damp_coef * tap[t]
-        # Damping: a one-pole low-pass per channel, channels interleaved so that
-        # their recursions overlap.
-        for t in range(size):
-            for c in range(channels):
-                state = keep * damp[c] + diffused[c, t]
-                damp[c] = state
-                diffused[c, t] = state
+        # Damping: a one-pole low-pass per channel, memories in registers, two
+        # channels at a time so that their recursions overlap.
+        for c in range(0, channels, 2):
+            d0 = diffused[c, :size]
+            d1 = diffused[min(c + 1, channels - 1), :size]
+            s0 = damp[c]
+            s1 = damp[min(c + 1, channels - 1)]
+            if c + 1 < channels:
+                for t in range(size):
+                    s0 = keep * s0 + d0[t]
+                    s1 = keep * s1 + d1[t]
+                    d0[t] = s0
+                    d1[t] = s1
+                damp[c + 1] = s1
+            else:
+                for t in range(size):
+                    s0 = keep * s0 + d0[t]
+                    d0[t] = s0
+            damp[c] = s0
         for c in range(channels):
             d = diffused[c, :size]
             for q in range(n_ap):
@@ -585,70 +825,11 @@ def _run(x, y, ints, scalars, hist, er_d, er_g, damp, ap_buf, ap_l, ap_g,
                         into[t] = v
                         seg[t] = old - g * v
                     sub += m
-        # Tank outputs: the delay lines hold filtered samples, read `lines[i]` back.
-        for c in range(channels):
-            acc = late[c, :size]
-            for t in range(size):
-                acc[t] = zero
-            for i in range(n_lines):
-                g = gout[c, i]
-                base = tw - lines[i]
-                tap = tank[i, base : base + size]
-                for t in range(size):
-                    acc[t] += g * tap[t]
-        # Feedback: unnormalised Hadamard transform of the taps (the 1/4 is in the
-        # filters), first butterfly stage straight from the delay lines.
-        half = n_lines // 2
-        for j in range(half):
-            a = tank[j, tw - lines[j] : tw - lines[j] + size]
-            b = tank[j + half, tw - lines[j + half] : tw - lines[j + half] + size]
-            lo = mixed[j, :size]
-            hi = mixed[j + half, :size]
-            for t in range(size):
-                lo[t] = a[t] + b[t]
-                hi[t] = a[t] - b[t]
-        span = half // 2
-        while span >= 1:
-            for i0 in range(0, n_lines, 2 * span):
-                for j in range(i0, i0 + span):
-                    lo = mixed[j, :size]
-                    hi = mixed[j + span, :size]
-                    for t in range(size):
-                        a = lo[t]
-                        b = hi[t]
-                        lo[t] = a + b
-                        hi[t] = a - b
-            span //= 2
-        # Input injection.
-        for i in range(n_lines):
-            row = mixed[i, :size]
-            for c in range(channels):
-                g = gin[c, i]
-                d = diffused[c, :size]
-                for t in range(size):
-                    row[t] += g * d[t]
-        # Absorption filters, sample by sample with the lines innermost, on a
-        # transposed copy; values below `tiny` are flushed as they are stored back.
-        for t in range(size):
-            for i in range(n_lines):
-                across[t, i] = mixed[i, t]
-        for t in range(size):
-            for i in range(n_lines):
-                o = across[t, i]
-                v1 = work[0, i] * o + work[10, i]
-                z0 = work[1, i] * o - work[3, i] * v1 + work[11, i]
-                z1 = work[2, i] * o - work[4, i] * v1
-                v2 = work[5, i] * v1 + work[12, i]
-                work[10, i] = z0
-                work[11, i] = z1
-                work[12, i] = work[6, i] * v1 - work[8, i] * v2 + work[13, i]
-                work[13, i] = work[7, i] * v1 - work[9, i] * v2
-                across[t, i] = v2
-        into = tank[:, tw : tw + size]
-        for t in range(size):
-            for i in range(n_lines):
-                v = across[t, i]
-                into[i, t] = v if abs(v) >= tiny else zero
+        # Tank: the late outputs from the delay lines' taps; the taps through the
+        # Hadamard matrix (unnormalised; the 1/4 is in the filters), the input
+        # injected, the absorption filters, written back.
+        _feedback(tank.reshape(-1), tank.shape[1], tw, lines, diffused.reshape(-1), block_max,
+                  gin.reshape(-1), gout.reshape(-1), late.reshape(-1), coef, memory, size, tiny)  # fmt: skip
         # Output: late + early, width (blend towards the channels' mean), mix.
         mid = middle[:size]
         for t in range(size):
@@ -675,10 +856,11 @@ def _run(x, y, ints, scalars, hist, er_d, er_g, damp, ap_buf, ap_l, ap_g,
             # Flush the recursive filters' memories at block ends. Within a
             # block they may dip into subnormals while a tail dies away, but
             # only for part of one block.
-            for k in range(10, 14):
-                for i in range(n_lines):
-                    if abs(work[k, i]) < tiny:
-                        work[k, i] = zero
+            for k in range(4 * NUM_LINES):
+                if abs(memory[k]) < tiny:
+                    memory[k] = zero
             for c in range(channels):
                 if abs(damp[c]) < tiny:
                     damp[c] = zero
+    for k in range(4 * NUM_LINES):
+        work[10 + k // NUM_LINES, k % NUM_LINES] = memory[k]

@@ -67,11 +67,11 @@ from __future__ import annotations
 import math
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
 
 from sonicmix._checks import check_range, check_sample_rate
+from sonicmix._compile import numba  # registers the first-run compile notice
 from sonicmix.errors import ParameterError
 
 __all__ = [

@@ -22,9 +22,10 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = ["LevelerState", "leveler_state", "leveler_gains"]
 

@@ -70,9 +70,10 @@ import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = [
     "OVERLAP",

@@ -6,7 +6,7 @@ s on :class:`~sonicmix.timeline.FileSource` s, routed to a stem bus
 (``dialogue``, ``music``, ``effects`` or names you choose), and every stem
 bus to ``master``. What the import could not carry over is listed in the
 result's ``notes``, never dropped silently; what would make the mix wrong
-(missing media, speed changes, nested compositions) raises
+(missing media, speed ramps, nested compositions) raises
 :class:`OTIOImportError`, naming the track and the clip.
 
 How OTIO maps onto sonicmix
@@ -28,6 +28,14 @@ How OTIO maps onto sonicmix
   ``metadata["sonicmix"]["fader_db"]`` and ``["pan"]`` (-1 left .. 1 right) set
   its fader and pan. :mod:`sonicmix.interchange.aaf` writes these keys from
   what an AAF says.
+- **Speed.** A clip's ``LinearTimeWarp`` (a constant speed change, 0.25 to 4)
+  becomes the clip's ``rate``: the clip keeps its place and length on the
+  track (OTIO lays items out by their ``source_range``, whatever their
+  effects) and plays its media from ``source_range.start_time`` at
+  ``time_scalar`` times the speed, pitch kept (sonicmix's phase vocoder; an
+  editor's speed change may keep or drop the pitch, and OTIO does not say
+  which). Other time effects (freeze frames, ramps) and time warps on a
+  track or the whole stack are refused.
 - **Transitions.** A transition between two clips (``SMPTE_Dissolve``; any
   other type is read as one, with a note) overlaps them around the cut: the
   outgoing clip plays ``out_offset`` past the cut, into its handle, and the
@@ -233,6 +241,7 @@ class _Placed:
     gain_db: float = 0.0
     fade_in_curve: FadeCurve | None = None  # the transition's metadata['sonicmix']['curve'], if given
     fade_out_curve: FadeCurve | None = None
+    rate: float = 1.0  # playback speed (a LinearTimeWarp's time_scalar)
 
     def shift(self, by: Fraction) -> None:
         self.start -= by
@@ -296,18 +305,30 @@ def _media_path(url: str, base: str, where: str) -> tuple[str, bool]:
     return os.path.normpath(path), relative
 
 
-def _check_effects(item: Any, where: str, notes: list[str]) -> None:
+def _check_effects(item: Any, where: str, notes: list[str], *, clip: bool = False) -> float:
+    """Judge an item's effects; return its speed (a clip's LinearTimeWarps, multiplied; else 1)."""
     import opentimelineio as otio
 
+    from sonicmix.nodes.stretch import RATE_RANGE
+
+    speed = 1.0
     for effect in item.effects:
         label = effect.effect_name or effect.name or effect.schema_name()
         if isinstance(effect, otio.schema.LinearTimeWarp):  # FreezeFrame included (time_scalar 0)
-            if effect.time_scalar != 1.0:
-                raise OTIOImportError(
-                    f"{where} has a {effect.schema_name()} with time_scalar={effect.time_scalar!r}; "
-                    "expected speed 1 (sonicmix does not retime clips: render the speed change to a new "
-                    "file in the editor, or use sonicmix.nodes TimeStretch on a track of its own)"
-                )
+            scalar = effect.time_scalar
+            if scalar == 1.0:
+                continue
+            low, high = RATE_RANGE
+            if clip and low <= scalar * speed <= high and type(effect) is otio.schema.LinearTimeWarp:
+                speed *= scalar
+                continue
+            expected = f"a speed from {low:g} to {high:g}" if clip else "speed 1"
+            raise OTIOImportError(
+                f"{where} has a {effect.schema_name()} with time_scalar={scalar!r}; expected {expected} ("
+                + ("render this speed change to a new file in the editor" if clip
+                   else "only clips can change speed: put the warp on each clip")
+                + ")"
+            )
         elif isinstance(effect, otio.schema.TimeEffect):
             raise OTIOImportError(
                 f"{where} has the time effect {label!r} ({effect.schema_name()}); expected no time effects "
@@ -318,6 +339,7 @@ def _check_effects(item: Any, where: str, notes: list[str]) -> None:
                 f"{where}: effect {label!r} ({effect.schema_name()}) ignored; OTIO effects have no "
                 "standard audio meaning (clip gain is read from metadata['sonicmix']['gain_db'])"
             )
+    return speed
 
 
 def _metadata_number(
@@ -444,7 +466,7 @@ def _place_track(
         if not item.enabled:
             notes.append(f"{where}: disabled in the timeline; left out")
             continue
-        _check_effects(item, where, notes)
+        rate = _check_effects(item, where, notes, clip=True)
         reference = item.media_reference
         if reference is None or isinstance(reference, otio.schema.MissingReference):
             raise OTIOImportError(
@@ -472,7 +494,7 @@ def _place_track(
         if i > 0 and isinstance(items[i - 1], otio.schema.Transition):
             a, b = offsets(items[i - 1], f"{where} transition")
             start -= a
-            src_start -= a
+            src_start -= a * Fraction(rate)  # the handle is played at the clip's speed
             if not (i > 1 and _audible(items[i - 2])):
                 fade_in_end = starts[i] + b
                 fade_in_curve = _metadata_curve(items[i - 1], f"track {label}, item {i - 1}")
@@ -512,6 +534,7 @@ def _place_track(
                 fade_in_curve=fade_in_curve,
                 fade_out_curve=fade_out_curve,
                 gain_db=_metadata_number(item, "gain_db", where, unit="of dB") or 0.0,
+                rate=rate,
             )
         )
     crossfades = [
@@ -676,7 +699,7 @@ def read_otio(
     ------
     OTIOImportError
         The file cannot be read; a clip has missing media (or media that is
-        not a local file), a speed change or another time effect; a track
+        not a local file), a speed outside 0.25 to 4 or another time effect; a track
         holds a nested composition; transitions overlap; a clip starts
         before its media; ``stems`` names a track that does not exist (with a
         did-you-mean); the timeline has no audio tracks. Every message names
@@ -861,9 +884,10 @@ def read_otio(
                     "transition before it needs that much handle); expected a source_range, less any "
                     "transition's in_offset, inside the media's available_range"
                 )
-            if p.media_end is not None and p.offset + (p.end - p.start) > p.media_end:
+            media_stop = p.offset + (p.end - p.start) * Fraction(p.rate)  # media time at the clip's end
+            if p.media_end is not None and media_stop > p.media_end:
                 notes.append(
-                    f"{p.where}: runs {_fmt(p.offset + (p.end - p.start) - p.media_end)} past the end of its "
+                    f"{p.where}: runs {_fmt(media_stop - p.media_end)} past the end of its "
                     "media's available_range (silence there if the file ends)"
                 )
             fade_in = 0 if p.fade_in_end is None else max(samples(p.fade_in_end) - start, 0)
@@ -887,6 +911,7 @@ def read_otio(
                     fade_in_s=fade_in / sample_rate,
                     fade_out_s=fade_out / sample_rate,
                     fade_curve=curve_in or curve_out or crossfade_curve,
+                    rate=p.rate,
                 )
             )
         if not track.enabled:

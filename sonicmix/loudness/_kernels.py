@@ -12,9 +12,9 @@ This module imports numba, so it is imported only when a meter is built.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
 
+from sonicmix._compile import numba  # registers the first-run compile notice
 from sonicmix.dsp._cascade import tdf2
 
 

@@ -314,6 +314,7 @@ class LoudnessMeter:
         self._max_sums = np.full(2, -1.0)  # largest window power sum so far; < 0 while none is complete
         self._samples = 0
         self._peaks = TruePeakTracker(self.channels, fs, self.dtype, oversample=true_peak)
+        self._block_buffer: np.ndarray | None = None  # made when a block must be copied (_chunk)
 
     @property
     def samples_seen(self) -> int:
@@ -404,6 +405,15 @@ class LoudnessMeter:
             self._chunk(x[:, start : start + _CHUNK])
 
     def _chunk(self, x: np.ndarray) -> None:
+        if not (x.flags.c_contiguous and x.flags.writeable):
+            # The kernels get one array type (C order, writable) whatever the caller passed: a
+            # column slice of a multichannel array, F order or read-only would each be compiled
+            # again (seconds); the copy costs about 6 % of the meter's time on stereo here.
+            if self._block_buffer is None:
+                self._block_buffer = np.empty(self.channels * _CHUNK, self.dtype)
+            block = self._block_buffer[: x.size].reshape(x.shape)
+            np.copyto(block, x)
+            x = block
         m = x.shape[1]
         if self._count + m > self._cumulative.size:  # drop what no window will need again
             drop = self._count - (self._history + 1)
@@ -675,6 +685,8 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int, *, layout: str | La
         if not np.isfinite(x[c]).all():
             check_finite(x, "audio", rate)
     bin_length = rate // 10
+    if not (x.flags.c_contiguous and x.flags.writeable):  # the kernel's one array type (see _chunk)
+        x = np.array(x, order="C")
     sums = np.zeros(x.shape[1] // bin_length + 1)
     kweighted_bin_sums(x, used, weights[used].copy(), k_weighting_sos(rate), bin_length, sums)
     if not np.isfinite(sums).all():  # a NaN or inf sample made its bin non-finite: say where

@@ -116,7 +116,10 @@ class TruePeakTracker:
 
         channels, n = seg.shape
         block_max = np.empty((channels, -(-n // _BLOCK)))
-        block_abs_max(seg, _BLOCK, block_max)
+        for c in range(channels):
+            # a (1, n) row of a C-ordered block is C-contiguous whatever the block's columns, so the
+            # kernel sees one array type for mono, multichannel, whole and partial blocks alike
+            block_abs_max(seg[c : c + 1], _BLOCK, block_max[c : c + 1])
         np.maximum(self.sample_peak, block_max.max(axis=1), out=self.sample_peak)
         if not self.oversample:
             return
@@ -170,6 +173,8 @@ def true_peak(audio: np.ndarray, sample_rate: int) -> np.ndarray:
     (0.707, 1.0)
     """
     tracker = TruePeakTracker(audio.shape[0], sample_rate, audio.dtype)
+    if not (audio.flags.c_contiguous and audio.flags.writeable):  # the kernels' one array type
+        audio = np.array(audio, order="C")
     tracker.update(audio)
     tracker.finish()
     return tracker.true_peak.copy()

@@ -11,8 +11,9 @@ This module imports numba, so it is imported only when a Delay runs.
 
 from __future__ import annotations
 
-import numba
 import numpy as np
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 
 @numba.njit(cache=True, nogil=True)

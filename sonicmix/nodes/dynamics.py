@@ -72,8 +72,6 @@ __all__ = ["Compressor", "KeyedCompressor", "Gate", "DeEsser", "DynamicsState"]
 
 #: Samples per channel processed at a time: the chunk's scratch buffers stay in cache.
 _CHUNK = 16384
-#: ``exp(gain_db * _DB_TO_LN)`` is the amplitude factor of ``gain_db``.
-_DB_TO_LN = math.log(10.0) / 20.0
 
 
 class _Plan(NamedTuple):
@@ -89,7 +87,7 @@ class _Plan(NamedTuple):
     link: float  # stereo link 0..1
     band_only: bool  # de-esser "band" mode: turn down the band, not the whole signal
     hold_threshold_db: float  # level that (re)arms the gate's hold
-    makeup_ln: float  # makeup gain in natural-log units
+    makeup_db: float  # makeup gain
 
 
 @dataclass(slots=True, eq=False)
@@ -262,7 +260,9 @@ class _Dynamics(Node):
         check_stream_dtype(self, x, state.dtype)
         plan = state.plan
         n = x.shape[1]
-        y = delayed_copy(x, state.delay)
+        # Without a lookahead the output is written once, as x * gain, rather than copied and scaled.
+        y = delayed_copy(x, state.delay) if plan.delay_samples else np.empty_like(x)
+        dry = y if plan.delay_samples else x
         source = x
         if self.takes_key:
             if key is None:
@@ -282,6 +282,8 @@ class _Dynamics(Node):
         lvl_buf = np.empty(gc * size, dtype) if gc != dc else det_buf
         gain_buf = np.empty(gc * size, dtype)
         work_buf = np.empty(gc * size, dtype)
+        fused = curve is not None and (gc == 1 or plan.link == 0.0)  # the compressor_gain kernel
+        scratch = np.empty(size) if fused else None
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
             m = stop - start
@@ -293,8 +295,14 @@ class _Dynamics(Node):
             if plan.detector_sos is not None:
                 det, state.detector_zi = sosfilt(plan.detector_sos, det, state.detector_zi)
             gain = gain_buf[: gc * m].reshape(gc, m)
-            if curve is not None and (gc == 1 or plan.link == 0.0):
-                _fused_gain_ln(env, det, state, det_buf[: dc * m].reshape(dc, m), curve, gain)
+            if fused:
+                if plan.window_samples:
+                    det = _mean_squares(env, det, state, det_buf[: dc * m].reshape(dc, m))
+                env.compressor_gain(
+                    det, db_per_decade=10.0 if plan.window_samples else 20.0, fall=plan.fall, rise=plan.rise,
+                    state=state.gain_db, makeup_db=plan.makeup_db, linked=gc == 1, out=gain,
+                    work=scratch[:m], **curve,
+                )  # fmt: skip
             else:
                 level = _level_db(
                     env, det, state, det_buf[: dc * m].reshape(dc, m), lvl_buf[: gc * m].reshape(gc, m),
@@ -310,19 +318,16 @@ class _Dynamics(Node):
                     )  # fmt: skip
                 else:
                     env.smooth_gain_db(gain, fall=plan.fall, rise=plan.rise, state=state.gain_db, out=gain)
-                gain *= _DB_TO_LN
-                if plan.makeup_ln:
-                    gain += plan.makeup_ln
-            np.exp(gain, out=gain)
+                env.db_to_amplitude(gain, makeup_db=plan.makeup_db, out=gain)
             if curves is not None:
                 curves.append(gain.copy())
             if plan.band_only:
                 # y = x + (g - 1) * band: the band and its complement x - band sum to x when g == 1.
                 gain -= 1.0
                 band *= gain
-                y[:, start:stop] += band
+                np.add(dry[:, start:stop], band, out=y[:, start:stop])
             else:
-                y[:, start:stop] *= gain
+                np.multiply(dry[:, start:stop], gain, out=y[:, start:stop])
         return y, state
 
 
@@ -353,8 +358,7 @@ def _level_db(
     """Detector level in dB per gain channel, shape (gain_channels, m), after the stereo link."""
     plan = state.plan
     if plan.window_samples:
-        np.square(det, out=buf)
-        env.moving_mean_square(buf, state.mean_square, out=buf)
+        _mean_squares(env, det, state, buf)
         floor, scale = env.POWER_FLOOR, 10.0
     else:
         np.abs(det, out=buf)
@@ -363,9 +367,8 @@ def _level_db(
         np.max(buf, axis=0, out=linked[0], initial=floor)  # max of levels == level of the max
         level = linked
     else:
-        level = np.maximum(buf, floor, out=buf)
-    np.log10(level, out=level)
-    level *= scale
+        level = buf
+    env.level_db(level, db_per_decade=scale, floor=floor, out=level)
     if level.shape[0] > 1 and plan.link > 0.0:  # partial link (full link has one gain channel)
         np.max(level, axis=0, out=row)
         row *= plan.link
@@ -374,32 +377,10 @@ def _level_db(
     return level
 
 
-def _fused_gain_ln(
-    env: Any, det: np.ndarray, state: DynamicsState, buf: np.ndarray, curve: dict[str, Any], out: np.ndarray
-) -> None:
-    """Natural log of the linear gain (makeup included) per gain channel, for a compressor curve.
-
-    The same quantity as :func:`_level_db`, the node's gain computer and the smoother, in
-    two compiled passes and one vectorized log instead of a dozen array passes. ``out``
-    has one row (linked, or a mono detector) or one per detector channel (unlinked).
-    """
-    plan = state.plan
-    if plan.window_samples:
-        np.square(det, out=buf)
-        env.moving_mean_square(buf, state.mean_square, out=buf)
-        det, floor, db_per_decade = buf, env.POWER_FLOOR, 10.0
-    else:
-        floor, db_per_decade = env.AMPLITUDE_FLOOR, 20.0
-    if out.shape[0] == 1:
-        env.linked_level(det, floor=floor, out=out[0])
-    else:
-        for c in range(out.shape[0]):
-            env.linked_level(det[c : c + 1], floor=floor, out=out[c])
-    level = np.log10(out, out=out)
-    env.smooth_compressor_gain_db(
-        level, db_per_decade=db_per_decade, fall=plan.fall, rise=plan.rise, state=state.gain_db,
-        scale=_DB_TO_LN, offset=plan.makeup_ln, out=out, **curve,
-    )  # fmt: skip
+def _mean_squares(env: Any, det: np.ndarray, state: DynamicsState, buf: np.ndarray) -> np.ndarray:
+    """The RMS detector's running mean squares of ``det``, in ``buf``."""
+    np.square(det, out=buf)
+    return env.moving_mean_square(buf, state.mean_square, out=buf)
 
 
 def _check_detector(detector: object) -> None:
@@ -559,7 +540,7 @@ class Compressor(_Dynamics):
             band_sos=None,
             delay_samples=self.latency_samples(sample_rate),
             link=float(self.stereo_link),
-            makeup_ln=self.makeup_db * _DB_TO_LN,
+            makeup_db=float(self.makeup_db),
             band_only=False,
             hold_threshold_db=0.0,
         )
@@ -703,7 +684,7 @@ class Gate(_Dynamics):
             band_sos=None,
             delay_samples=0,
             link=float(self.stereo_link),
-            makeup_ln=0.0,
+            makeup_db=0.0,
             band_only=False,
             hold_threshold_db=float(self.threshold_db),
         )
@@ -818,7 +799,7 @@ class DeEsser(_Dynamics):
             band_sos=sos,
             delay_samples=0,
             link=float(self.stereo_link),
-            makeup_ln=0.0,
+            makeup_db=0.0,
             band_only=self.mode == "band",
             hold_threshold_db=0.0,
         )

@@ -53,8 +53,11 @@ used.
 
 from __future__ import annotations
 
+import dataclasses
+import difflib
 import functools
 import math
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
@@ -178,6 +181,8 @@ class _Cascade(Node):
         raise NotImplementedError  # pragma: no cover
 
     automatable: ClassVar[frozenset[str]] = frozenset({"cutoff_hz", "freq_hz", "gain_db", "q"})
+    #: A graph moves these along the automation's line within a control block (a held step clicks).
+    interpolated: ClassVar[frozenset[str]] = automatable
 
     def sections(self, sample_rate: int) -> NDArray[np.float64]:
         """The node as a biquad cascade (so a Chain can fuse it with its neighbours)."""
@@ -765,6 +770,13 @@ class LinkwitzRileyHighPass(_Cascade):
 BandKind = Literal["peak", "low_shelf", "high_shelf", "low_pass", "high_pass", "notch"]
 _BAND_KINDS: tuple[str, ...] = ("peak", "low_shelf", "high_shelf", "low_pass", "high_pass", "notch")
 _GAINLESS_KINDS = ("low_pass", "high_pass", "notch")
+_BAND_FIELDS = ("kind", "freq_hz", "gain_db", "q", "enabled")
+_BAND_NUMBERS = ("freq_hz", "gain_db", "q")
+_BAND_PATH = re.compile(r"^bands\[(\d+)\]\.([A-Za-z_][A-Za-z0-9_]*)$")
+_LINEAR_REFUSAL = (
+    "with phase='linear' every new value redesigns an FIR of thousands of taps and may change its "
+    "length, which is the node's latency, compensated once before the render; use phase='minimum'"
+)
 
 
 @dataclass(slots=True)
@@ -839,6 +851,12 @@ class ParametricEQ(Node):
     ``(n_taps - 1) / 2`` samples (:meth:`latency_samples`); a one-shot call
     returns as many samples as it is given, so the last ``latency_samples``
     of the filtered signal stay in the state.
+
+    Automation (minimum phase only): a graph names a band's field by its path,
+    ``"chain[0].bands[1].gain_db"`` (:meth:`with_parameter`); every enabled
+    band's ``freq_hz`` and ``q`` and a peak's or shelf's ``gain_db`` are
+    :attr:`automatable`, and :meth:`retune` keeps the filter memory. Linear
+    phase refuses them (:attr:`automation_refusals`).
 
     Examples
     --------
@@ -981,8 +999,116 @@ class ParametricEQ(Node):
         """Design the filter for ``sample_rate``; return its zeroed state."""
         rate = check_sample_rate(sample_rate)
         if self.phase == "minimum":
-            return sos_state(_eq_sos(self.bands, rate), channels, dtype)
+            return _keep_dtype(sos_state(_eq_sos(self.bands, rate), channels, dtype), np.dtype(dtype))
         return _fir_state(_linear_phase_fir(self.bands, rate), channels, np.dtype(dtype))
+
+    def retune(self, state: SosState | FirState, sample_rate: int) -> SosState | FirState:
+        """Carry a stream over to these bands: minimum phase keeps the filter memory.
+
+        Linear phase cannot follow new bands mid-stream (see
+        :attr:`automation_refusals`); the same bands keep the state as it is.
+
+        Raises
+        ------
+        ParameterError
+            Linear phase, with bands whose FIR differs from the stream's.
+        """
+        rate = check_sample_rate(sample_rate)
+        if isinstance(state, FirState):
+            taps = _linear_phase_fir(self.bands, rate)
+            same = taps is state.taps or (
+                np.array_equal(taps, [1.0]) if state.taps is None else np.array_equal(taps, state.taps)
+            )
+            if not same:
+                raise ParameterError(
+                    f"ParametricEQ(phase='linear') cannot change its bands mid-stream ({_LINEAR_REFUSAL}); "
+                    "start a new stream with init_state, or use phase='minimum'"
+                )
+            return state
+        work = state.zi.dtype if state.zi is not None else np.dtype(np.float32)
+        return _keep_dtype(retune_sos_state(state, _eq_sos(self.bands, rate), state.channels, work), work)
+
+    # -- automation: a band's field by its path, "bands[2].gain_db" --------------------------------
+    @property
+    def parameter_names(self) -> tuple[str, ...]:
+        """The fields and every band's fields by path, as automation names them.
+
+        Examples
+        --------
+        >>> eq = ParametricEQ(bands=(ParametricEQ.Band(freq_hz=200.0, gain_db=-3.0),))
+        >>> eq.parameter_names
+        ('bands', 'phase', 'bands[0].kind', 'bands[0].freq_hz', 'bands[0].gain_db', 'bands[0].q', \
+'bands[0].enabled')
+        """
+        paths = tuple(f"bands[{i}].{name}" for i in range(len(self.bands)) for name in _BAND_FIELDS)
+        return ("bands", "phase", *paths)
+
+    @property
+    def automation_refusals(self) -> dict[str, str]:  # type: ignore[override]
+        """Why each parameter that cannot be automated cannot be (a band's kind, a disabled band...)."""
+        out = {
+            "bands": "a tuple of bands; automate one band's field by its path, e.g. 'bands[0].gain_db'",
+            "phase": "a choice ('minimum' or 'linear'), not a number",
+        }
+        for i, band in enumerate(self.bands):
+            out[f"bands[{i}].kind"] = "a choice of filter, not a number"
+            out[f"bands[{i}].enabled"] = "a switch (True or False), not a number"
+            for name in _BAND_NUMBERS:
+                if self.phase == "linear":
+                    out[f"bands[{i}].{name}"] = _LINEAR_REFUSAL
+                elif not band.enabled:
+                    out[f"bands[{i}].{name}"] = f"bands[{i}] is disabled (enabled=False): it has no effect"
+                elif name == "gain_db" and band.kind in _GAINLESS_KINDS:
+                    out[f"bands[{i}].{name}"] = f"a {band.kind!r} band has no gain"
+        return out
+
+    @property
+    def automatable(self) -> frozenset[str]:  # type: ignore[override]
+        """With minimum phase, every enabled band's ``freq_hz`` and ``q``, and ``gain_db`` if it has one."""
+        refused = self.automation_refusals
+        return frozenset(name for name in self.parameter_names if name not in refused)
+
+    @property
+    def interpolated(self) -> frozenset[str]:
+        """A graph moves these along the automation's line within a control block: all automatable ones."""
+        return self.automatable
+
+    def with_parameter(self, name: str, value: Any) -> ParametricEQ:
+        """A copy with one parameter changed: a field, or a band's field by its path.
+
+        Raises
+        ------
+        ParameterError
+            No such band or field (with the closest name), or a value the band refuses.
+
+        Examples
+        --------
+        >>> eq = ParametricEQ(bands=(ParametricEQ.Band(freq_hz=200.0, gain_db=-3.0),))
+        >>> eq.with_parameter("bands[0].gain_db", -6.0).bands[0].gain_db
+        -6.0
+        """
+        match = _BAND_PATH.match(name)
+        if match is None:
+            if "[" in name or "." in name:
+                raise ParameterError(f"{name!r} is not a band's field; expected e.g. 'bands[0].gain_db'")
+            return dataclasses.replace(self, **{name: value})
+        index, field_name = int(match.group(1)), match.group(2)
+        if index >= len(self.bands):
+            raise ParameterError(
+                f"{name!r}: the EQ has {len(self.bands)} band(s); expected bands[0] to "
+                f"bands[{len(self.bands) - 1}]" if self.bands else f"{name!r}: the EQ has no bands"
+            )
+        if field_name not in _BAND_FIELDS:
+            close = difflib.get_close_matches(field_name, _BAND_FIELDS, n=1)
+            hint = f" (did you mean 'bands[{index}].{close[0]}'?)" if close else ""
+            raise ParameterError(f"{name!r}: a band has no field {field_name!r}{hint}; expected one of "
+                                 f"{list(_BAND_FIELDS)}")  # fmt: skip
+        bands = list(self.bands)
+        try:
+            bands[index] = dataclasses.replace(bands[index], **{field_name: value})
+        except ParameterError as err:
+            raise ParameterError(f"{name}: {err}") from None
+        return dataclasses.replace(self, bands=tuple(bands))
 
     def process(
         self, x: Audio, sample_rate: int, state: SosState | FirState, *, key: Audio | None = None

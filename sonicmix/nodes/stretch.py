@@ -1,11 +1,22 @@
-"""Offline time stretching and pitch shifting (phase vocoder, via librosa).
+"""Time stretching and pitch shifting that stream (phase vocoder with identity phase locking).
 
-These nodes are **offline**: a phase vocoder reads a window of STFT frames
-around each output frame, and librosa's implementation needs the whole
-signal at once. Call them one-shot, ``node(audio, sample_rate)``, on a whole
-programme. Streaming is refused: ``init_state`` and ``process`` raise
-SonicmixError, and the class attribute ``offline`` is True so that graphs
-and renderers can tell before they start.
+Both nodes run :mod:`sonicmix.dsp.vocoder`: a phase vocoder whose peaks
+carry the phase of the bins around them (Laroche & Dolson 1999), and a
+windowed-sinc resampler. Both stream: fed in blocks of any size they give
+the samples of the one-shot call (to float rounding).
+
+- :class:`PitchShift` keeps the duration: a block in, a block of the same
+  length out, delayed by ``latency_samples(sample_rate)`` (33 ms an octave
+  up, 109 ms two octaves down at 48 kHz), which graphs compensate as they
+  do a limiter's lookahead.
+- :class:`TimeStretch` changes the duration, so blocks out are not blocks
+  in: like :class:`~sonicmix.nodes.resample.Resample`, ``process`` returns
+  what is ready and ``flush(state)`` the rest. On a timeline, give a clip a
+  ``rate`` instead (:class:`sonicmix.timeline.Clip`).
+
+Nothing here imports librosa. The compiled kernels (numba, cached on disk)
+cost a few seconds the first time they are built on a machine, and about a
+second to load in a fresh process after that.
 """
 
 from __future__ import annotations
@@ -17,64 +28,153 @@ import numpy as np
 
 from sonicmix._checks import check_audio, check_range, check_sample_rate
 from sonicmix._typing import Audio
-from sonicmix.errors import SonicmixError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_dtype
 
-__all__ = ["TimeStretch", "PitchShift"]
+__all__ = ["TimeStretch", "PitchShift", "StretchState", "SEMITONES_RANGE", "RATE_RANGE"]
+
+#: Pitch changes accepted, in semitones (two octaves either way).
+SEMITONES_RANGE = (-24.0, 24.0)
+#: Speed factors accepted (a quarter to four times the speed).
+RATE_RANGE = (0.25, 4.0)
+#: Input samples handed to the vocoder at a time: a long one-shot call works in cache-sized steps.
+_STEP = 8192
 
 
-class _OfflineNode(Node):
-    """Shared refusal to stream, and the one-shot entry point."""
+@dataclass
+class StretchState:
+    """A stream of :class:`PitchShift` or :class:`TimeStretch`: the vocoder's plan and memory
+    (None when the node passes audio unchanged), the block dtype, and samples in and out so far."""
 
-    __slots__ = ()
+    plan: Any
+    stream: Any
+    channels: int
+    dtype: np.dtype
+    received: int = 0
+    sent: int = 0
 
-    #: True: the node needs the whole programme and cannot stream.
-    offline: ClassVar[bool] = True
 
-    def _refuse(self) -> SonicmixError:
-        return SonicmixError(
-            f"{type(self).__name__} is an offline node and cannot stream: it needs the whole programme at "
-            f"once; call {type(self).__name__}(...)(audio, sample_rate) on the complete audio instead"
-        )
+def _open(stretch: float, ratio: float, channels: int, sample_rate: int, dtype: Any) -> StretchState:
+    dt = np.dtype(dtype)
+    if stretch == 1.0 and ratio == 1.0:
+        return StretchState(None, None, channels, dt)
+    from sonicmix.dsp import vocoder
 
-    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> Any:
-        raise self._refuse()
+    plan = vocoder.vocoder_plan(stretch, ratio, sample_rate)
+    return StretchState(plan, vocoder.init_vocoder(plan, channels), channels, dt)
 
-    def process(
-        self, x: Audio, sample_rate: int, state: Any, *, key: Audio | None = None
-    ) -> tuple[Audio, Any]:
-        raise self._refuse()
 
-    def _render(self, x: np.ndarray, sample_rate: int) -> np.ndarray:
-        raise NotImplementedError  # pragma: no cover
+def check_semitones(semitones: float, name: str = "semitones") -> float:
+    """Validate a pitch change in semitones (finite, within :data:`SEMITONES_RANGE`)."""
+    low, high = SEMITONES_RANGE
+    return check_range(name, semitones, low=low, high=high, hint="12 semitones is one octave")
 
-    def __call__(self, audio: Audio, sample_rate: int, *, key: Audio | None = None) -> Audio:
-        x = check_audio(audio, "audio", min_samples=0)
-        rate = check_sample_rate(sample_rate)
-        self._check_key(x, key)
-        n_out = self.output_samples(x.shape[1], rate)
-        if x.shape[1] == 0:
-            return np.zeros((x.shape[0], n_out), x.dtype)
-        y = self._render(x, rate)
-        return np.ascontiguousarray(y, dtype=x.dtype)
 
-    def output_samples(self, samples: int, sample_rate: int) -> int:
-        """Length of the output for ``samples`` input samples."""
-        return samples
+def check_rate(rate: float, name: str = "rate") -> float:
+    """Validate a speed factor (finite, within :data:`RATE_RANGE`)."""
+    low, high = RATE_RANGE
+    return check_range(
+        name, rate, low=low, high=high, hint="rate is a speed factor (2.0 = twice as fast), not a sample rate"
+    )
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TimeStretch(_OfflineNode):
-    """Change the duration without changing the pitch (offline).
+class PitchShift(Node):
+    """Shift the pitch without changing the duration; streams, with a fixed latency.
 
-    A phase vocoder (``librosa.effects.time_stretch``: STFT with 2048-sample
-    frames and 512-sample hops, phase-vocoder interpolation, inverse STFT).
-    ``n`` input samples give ``output_samples(n, sample_rate) = round(n /
-    rate)`` output samples. Transients smear, as with any plain phase
-    vocoder.
+    The phase vocoder stretches by ``2 ** (semitones / 12)`` and the
+    resampler reads the result that much faster, so the output is as long as
+    the input and a partial at ``f`` Hz comes out at ``f * 2 ** (semitones /
+    12)``. Formants move with the pitch. The output is delayed by
+    ``latency_samples(sample_rate)`` (graphs compensate it): the one-shot
+    call and a stream give the same delayed samples, and the last
+    ``latency_samples`` of the shifted input come out only if the input is
+    followed by that much more (pad with zeros to hear the end).
 
-    Offline only: see the module notes; ``init_state`` and ``process`` raise
-    SonicmixError.
+    Parameters
+    ----------
+    semitones : float, default 0.0
+        Pitch change in equal-tempered semitones, -24 to 24 (12 is an
+        octave up; fractions are allowed: 0.5 is a quarter tone). 0 passes
+        the audio unchanged, with no latency.
+
+    References
+    ----------
+    J. Laroche and M. Dolson, "Improved phase vocoder time-scale modification
+    of audio", IEEE Trans. Speech and Audio Processing 7(3), 1999 (identity
+    phase locking).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> shift = PitchShift(semitones=-12.0)
+    >>> x = np.sin(np.arange(9600) * 0.1, dtype=np.float32)[None, :]
+    >>> y = shift(x, 48000)
+    >>> y.shape, shift.latency_samples(48000)
+    ((1, 9600), 3126)
+
+    Streamed in two blocks it gives the same samples:
+
+    >>> state = shift.init_state(1, 48000, np.float32)
+    >>> a, state = shift.process(x[:, :5000], 48000, state)
+    >>> b, state = shift.process(x[:, 5000:], 48000, state)
+    >>> bool(np.allclose(np.concatenate([a, b], axis=1), y, atol=1e-6))
+    True
+    """
+
+    semitones: float = 0.0
+
+    def __post_init__(self) -> None:
+        check_semitones(self.semitones)
+
+    @property
+    def factor(self) -> float:
+        """Frequency ratio, ``2 ** (semitones / 12)``."""
+        return float(2.0 ** (self.semitones / 12.0))
+
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> StretchState:
+        return _open(self.factor, self.factor, channels, sample_rate, dtype)
+
+    def latency_samples(self, sample_rate: int) -> int:
+        if self.semitones == 0.0:
+            return 0
+        from sonicmix.dsp import vocoder
+
+        return vocoder.shift_latency(vocoder.vocoder_plan(self.factor, self.factor, sample_rate))
+
+    def process(
+        self, x: Audio, sample_rate: int, state: StretchState, *, key: Audio | None = None
+    ) -> tuple[Audio, StretchState]:
+        check_stream_dtype(self, x, state.dtype)
+        if state.plan is None:
+            return x.copy(), state
+        from sonicmix.dsp import vocoder
+
+        latency = vocoder.shift_latency(state.plan)
+        y = np.empty(x.shape, x.dtype)
+        for start in range(0, x.shape[1], _STEP):
+            block = x[:, start : start + _STEP]
+            n = block.shape[1]
+            vocoder.push(state.stream, block)
+            silent = min(n, max(0, latency - state.received))  # before the first output sample
+            y[:, start : start + silent] = 0.0
+            y[:, start + silent : start + n] = vocoder.pull(state.plan, state.stream, n - silent)
+            state.received += n
+        state.sent = state.received
+        return y, state
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimeStretch(Node):
+    """Change the duration without changing the pitch; streams, with a flush at the end.
+
+    The phase vocoder of :class:`PitchShift` alone, stretching by ``1 /
+    rate``: ``n`` input samples give ``output_samples(n, sample_rate) =
+    round(n / rate)`` output samples, output sample ``j`` standing for input
+    time ``j * rate``. Streamed, ``process`` returns the samples it can
+    complete so far (possibly none) and ``flush(state)`` the rest; their
+    concatenation is the one-shot output. A block-synchronous graph cannot
+    hold a node that changes the number of samples: on a timeline, give the
+    clip a ``rate`` (:class:`sonicmix.timeline.Clip`).
 
     Parameters
     ----------
@@ -85,68 +185,86 @@ class TimeStretch(_OfflineNode):
     Examples
     --------
     >>> import numpy as np
-    >>> x = np.zeros((2, 48000), dtype=np.float32)
-    >>> TimeStretch(rate=2.0)(x, 48000).shape
-    (2, 24000)
+    >>> x = np.sin(np.arange(48000) * 0.05)[None, :]
+    >>> stretch = TimeStretch(rate=2.0)
+    >>> stretch(x, 48000).shape
+    (1, 24000)
+
+    Streamed in two blocks and flushed, it gives the one-shot samples:
+
+    >>> state = stretch.init_state(1, 48000, np.float64)
+    >>> a, state = stretch.process(x[:, :30000], 48000, state)
+    >>> b, state = stretch.process(x[:, 30000:], 48000, state)
+    >>> c, state = stretch.flush(state)
+    >>> bool(np.allclose(np.concatenate([a, b, c], axis=1), stretch(x, 48000), rtol=0, atol=1e-12))
+    True
     """
 
     rate: float = 1.0
 
+    #: True: blocks out are not blocks in, so graphs refuse the node in a chain.
+    changes_length: ClassVar[bool] = True
+
     def __post_init__(self) -> None:
-        check_range(
-            "rate",
-            self.rate,
-            low=0.25,
-            high=4.0,
-            hint="rate is a speed factor (2.0 = twice as fast), not a sample rate",
-        )
+        check_rate(self.rate)
 
     def output_samples(self, samples: int, sample_rate: int) -> int:
+        """Length of the output for ``samples`` input samples: ``round(samples / rate)``."""
         return int(round(samples / self.rate))
 
-    def _render(self, x: np.ndarray, sample_rate: int) -> np.ndarray:
-        if self.rate == 1.0:
-            return x.copy()
-        import librosa
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> StretchState:
+        return _open(1.0 / self.rate, 1.0, channels, sample_rate, dtype)
 
-        return librosa.effects.time_stretch(x, rate=float(self.rate))
+    def process(
+        self, x: Audio, sample_rate: int, state: StretchState, *, key: Audio | None = None
+    ) -> tuple[Audio, StretchState]:
+        check_stream_dtype(self, x, state.dtype)
+        state.received += x.shape[1]
+        if state.plan is None:
+            state.sent += x.shape[1]
+            return x.copy(), state
+        from sonicmix.dsp import vocoder
 
+        out = []
+        for start in range(0, x.shape[1], _STEP):
+            vocoder.push(state.stream, x[:, start : start + _STEP])
+            ready = vocoder.outputs_ready(state.plan, state.stream.received) - state.stream.out
+            out.append(vocoder.pull(state.plan, state.stream, ready))
+        y = np.concatenate(out, axis=1) if out else np.zeros((x.shape[0], 0))
+        state.sent += y.shape[1]
+        return y.astype(x.dtype), state
 
-@dataclass(frozen=True, slots=True, kw_only=True)
-class PitchShift(_OfflineNode):
-    """Shift the pitch without changing the duration (offline).
+    def flush(self, state: StretchState) -> tuple[Audio, StretchState]:
+        """End the stream: the outputs still to come, up to ``output_samples(received)`` in all.
 
-    ``librosa.effects.pitch_shift``: a phase-vocoder time stretch by
-    ``2 ** (-semitones / 12)`` followed by resampling (soxr, high quality)
-    back to the original duration. The output has as many samples as the
-    input. Formant structure moves with the pitch.
+        Parameters
+        ----------
+        state : StretchState
+            The state after the last ``process`` call; it cannot be used again.
 
-    Offline only: see the module notes; ``init_state`` and ``process`` raise
-    SonicmixError.
+        Returns
+        -------
+        (y, state) : tuple
+            ``y`` has shape ``(channels, remaining_samples)``.
+        """
+        total = int(round(state.received / self.rate))
+        rest = max(0, total - state.sent)
+        if state.plan is None or rest == 0:
+            return np.zeros((state.channels, rest), state.dtype), state
+        from sonicmix.dsp import vocoder
 
-    Parameters
-    ----------
-    semitones : float, default 0.0
-        Pitch change in equal-tempered semitones, -24 to 24 (12 is an
-        octave up; fractions are allowed: 0.5 is a quarter tone). 0 passes
-        the audio unchanged.
+        stream = state.stream
+        missing = vocoder.input_needed(state.plan, stream.out + rest) - stream.received
+        vocoder.push(stream, np.zeros((state.channels, max(0, missing))))
+        y = vocoder.pull(state.plan, stream, rest)
+        state.sent += rest
+        return y.astype(state.dtype), state
 
-    Examples
-    --------
-    >>> import numpy as np
-    >>> x = np.zeros((1, 4800), dtype=np.float32)
-    >>> PitchShift(semitones=-12.0)(x, 48000).shape
-    (1, 4800)
-    """
-
-    semitones: float = 0.0
-
-    def __post_init__(self) -> None:
-        check_range("semitones", self.semitones, low=-24.0, high=24.0, hint="12 semitones is one octave")
-
-    def _render(self, x: np.ndarray, sample_rate: int) -> np.ndarray:
-        if self.semitones == 0.0:
-            return x.copy()
-        import librosa
-
-        return librosa.effects.pitch_shift(x, sr=sample_rate, n_steps=float(self.semitones))
+    def __call__(self, audio: Audio, sample_rate: int, *, key: Audio | None = None) -> Audio:
+        x = check_audio(audio, "audio", min_samples=0)
+        rate = check_sample_rate(sample_rate)
+        self._check_key(x, key)
+        state = self.init_state(x.shape[0], rate, x.dtype)
+        y, state = self.process(x, rate, state)
+        tail, _ = self.flush(state)
+        return np.concatenate([y, tail], axis=1)

@@ -74,9 +74,10 @@ from __future__ import annotations
 
 import math
 
-import numba
 import numpy as np
 from numpy.typing import NDArray
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = [
     "FEATURES",

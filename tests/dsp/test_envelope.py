@@ -205,42 +205,106 @@ def test_hold_smoother_matches_a_reference_loop(rng):
     "knee_db, range_db", [(0.0, None), (1e-7, None), (6.0, None), (0.0, 12.0), (10.0, 3.0)]
 )
 @pytest.mark.parametrize("db_per_decade", [20.0, 10.0])
-def test_fused_compressor_smoother_matches_the_textbook_curve_and_smoother(knee_db, range_db, db_per_decade):
-    # The fused kernel against eq. 4 (with the range floor) and eq. 16, both in plain Python, per row.
+def test_compressor_gain_is_the_textbook_curve_and_smoother(knee_db, range_db, db_per_decade):
+    # The fused kernel against eq. 4 (with the range floor) and eq. 16, both in plain Python, per
+    # row (unlinked), and the makeup; float64 throughout.
     rng = np.random.default_rng(5)
-    level = rng.uniform(-4.0, 0.3, size=(2, 3000))  # log10 of levels: -80..6 dB (amplitude)
-    t, r, fall, rise = -20.0, 4.0, 0.7, 0.99
+    detector = 10.0 ** rng.uniform(-4.0, 0.3, size=(2, 3000))  # -80..6 dB as amplitudes
+    t, r, fall, rise, makeup = -20.0, 4.0, 0.7, 0.99, 2.5
     state = np.array([0.0, -3.0])
-    scale, offset = math.log(10) / 20, 0.25
-    out = env.smooth_compressor_gain_db(
-        level, db_per_decade=db_per_decade, threshold_db=t, ratio=r, knee_db=knee_db, range_db=range_db,
-        fall=fall, rise=rise, state=state, scale=scale, offset=offset,
+    gain = env.compressor_gain(
+        detector, db_per_decade=db_per_decade, threshold_db=t, ratio=r, knee_db=knee_db, range_db=range_db,
+        fall=fall, rise=rise, state=state, makeup_db=makeup, linked=False,
     )  # fmt: skip
     for c, y0 in enumerate([0.0, -3.0]):
-        x_db = db_per_decade * level[c]
+        x_db = db_per_decade * np.log10(detector[c])
         target = [textbook_output_db(x, t, r, knee_db) - x for x in x_db]
         if range_db is not None:
             target = [max(g, -range_db) for g in target]
-        expected = np.array(reference_smoother(np.array(target), fall, rise, y0))
-        # knees narrower than 1e-6 dB are taken as hard: within W/8 dB of the soft curve
-        np.testing.assert_allclose(out[c], expected * scale + offset, rtol=0, atol=1e-9)
+        expected = reference_smoother(np.array(target), fall, rise, y0)
+        # Knees narrower than 1e-6 dB are taken as hard: within W/8 dB of the soft curve. The
+        # smoother's step a y + (1 - a) u rounds differently from the textbook's: 1e-12 dB.
+        np.testing.assert_allclose(20 * np.log10(gain[c]), expected + makeup, rtol=0, atol=1e-9)
         assert state[c] == pytest.approx(expected[-1], abs=1e-9)
 
 
-def test_fused_compressor_smoother_streams_exactly():
+def test_compressor_gain_links_to_the_loudest_channel_and_is_exactly_unity_below_the_knee():
+    x = np.array([[0.01, 0.5, 0.001], [0.02, -0.05, 0.0]], np.float32)  # -34 dB and quieter
+    kwargs = dict(db_per_decade=20.0, threshold_db=-20.0, ratio=4.0, knee_db=6.0, fall=0.5, rise=0.9)
+    gain = env.compressor_gain(x, state=np.zeros(1), **kwargs)
+    loudest = env.compressor_gain(np.abs(x).max(axis=0, keepdims=True), state=np.zeros(1), **kwargs)
+    np.testing.assert_array_equal(gain, loudest)
+    assert gain.shape == (1, 3) and gain.dtype == np.float32
+    assert gain[0, 0] == 1.0 and gain[0, 1] < 1.0  # 0 dB gives exactly 1 (a band split stays exact)
+    made_up = env.compressor_gain(x[:, :1], state=np.zeros(1), makeup_db=6.0, **kwargs)
+    assert made_up[0, 0] == np.float32(10 ** (6 / 20))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_compressor_gain_streams_exactly(dtype):
     rng = np.random.default_rng(6)
-    level = np.log10(np.abs(rng.standard_normal((1, 5000))).astype(np.float32) + 1e-9)
+    x = rng.standard_normal((2, 5000)).astype(dtype)
     kwargs = dict(db_per_decade=20.0, threshold_db=-12.0, ratio=3.0, knee_db=6.0, fall=0.5, rise=0.999)
-    whole = env.smooth_compressor_gain_db(level, state=np.zeros(1), **kwargs)
+    whole = env.compressor_gain(x, state=np.zeros(1), **kwargs)
     state = np.zeros(1)
-    parts = [
-        env.smooth_compressor_gain_db(level[:, a:b], state=state, **kwargs)
-        for a, b in [(0, 7), (7, 4000), (4000, 5000)]
-    ]
+    splits = [(0, 7), (7, 4000), (4000, 5000)]
+    parts = [env.compressor_gain(x[:, a:b], state=state, **kwargs) for a, b in splits]
     np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
 
 
-def test_linked_level_is_the_loudest_channel_above_the_floor():
-    x = np.array([[0.5, -0.1, 0.0, -2.0], [-0.25, 0.2, 0.0, 1.0]], np.float32)
-    np.testing.assert_array_equal(env.linked_level(x, floor=1e-20), np.float32([0.5, 0.2, 1e-20, 2.0]))
-    np.testing.assert_array_equal(env.linked_level(x[:1], floor=0.3), np.float32([0.5, 0.3, 0.3, 2.0]))
+def test_compressor_gain_in_float32_is_float64_within_its_stated_error():
+    # float32 audio takes the float32 log and exp: level error <= 2.4e-7 of the level (1e-5 dB at
+    # -40 dB; times 1 - 1/R in the gain), exp within 1 ulp of its float32-rounded argument.
+    rng = np.random.default_rng(8)
+    x = (rng.standard_normal((2, 20000)) * np.repeat(rng.uniform(0.001, 1.0, (1, 20)), 1000, axis=1))
+    kwargs = dict(db_per_decade=20.0, threshold_db=-40.0, ratio=4.0, knee_db=6.0, fall=0.9, rise=0.999)
+    g64 = env.compressor_gain(x, state=np.zeros(1), **kwargs)
+    g32 = env.compressor_gain(x.astype(np.float32), state=np.zeros(1), **kwargs)
+    np.testing.assert_allclose(20 * np.log10(g32), 20 * np.log10(g64), rtol=0, atol=2e-5)
+
+
+# --------------------------------------------------------------------------- logarithm and exponential
+
+
+@pytest.mark.parametrize("db_per_decade", [20.0, 10.0])
+def test_level_db_is_log10_to_the_stated_error(rng, db_per_decade):
+    x = np.concatenate([10.0 ** rng.uniform(-300, 300, 100_000), rng.uniform(0.5, 2.0, 100_000), [1.0]])
+    want = db_per_decade * np.log10(x)  # numpy's float64 log10 (< 1 ulp)
+    got = env.level_db(x, db_per_decade=db_per_decade, floor=1e-305)
+    np.testing.assert_allclose(got, want, rtol=2e-15, atol=1e-14)  # the docstring's bounds and numpy's
+    x32 = x[np.abs(np.log10(x)) < 35].astype(np.float32)  # float32's normal range
+    got = env.level_db(x32, db_per_decade=db_per_decade, floor=1e-37)
+    assert got.dtype == np.float32
+    want = db_per_decade * np.log10(x32.astype(np.float64))
+    # 2 ulp of ln(x) and the float32 rounding of the level
+    np.testing.assert_allclose(got, want, rtol=3.6e-7, atol=db_per_decade * 1e-7)
+    assert env.level_db(np.ones(3, np.float32), db_per_decade=20.0, floor=1e-20)[0] == 0.0
+
+
+def test_level_db_refuses_a_floor_its_logarithm_cannot_take():
+    with pytest.raises(ParameterError, match=r"floor=0 is out of range.*normal float32"):
+        env.level_db(np.ones(2, np.float32), db_per_decade=20.0, floor=0.0)
+    with pytest.raises(ParameterError, match=r"floor=1e-40"):
+        env.level_db(np.ones(2, np.float32), db_per_decade=20.0, floor=1e-40)
+
+
+def test_level_db_floors_and_takes_magnitudes():
+    got = env.level_db(np.array([-0.1, 0.0, 1e-30]), db_per_decade=20.0, floor=1e-20)
+    np.testing.assert_allclose(got, [-20.0, -400.0, -400.0], rtol=1e-15)
+    assert env.peak_db(np.array([-0.5]))[0] == pytest.approx(-6.020599913279624, abs=1e-13)
+
+
+def test_db_to_amplitude_is_exp_to_the_stated_error(rng):
+    # The exponential of the argument gain_db * ln(10) / 20 as rounded: numpy's exp (< 1 ulp) as
+    # the oracle, and 4e-16 + 1 ulp between them; in float32, 1 ulp of the float32 argument's exp.
+    gain_db = np.concatenate([rng.uniform(-6000.0, 6000.0, 100_000), rng.uniform(-120.0, 48.0, 100_000)])
+    argument = gain_db * (math.log(10.0) / 20.0)
+    np.testing.assert_allclose(env.db_to_amplitude(gain_db), np.exp(argument), rtol=7e-16)
+    small = rng.uniform(-120.0, 48.0, 100_000).astype(np.float32)
+    got = env.db_to_amplitude(small, makeup_db=-3.0)
+    assert got.dtype == np.float32
+    scale = math.log(10.0) / 20.0
+    argument = (small.astype(np.float64) * scale + (-3.0 * scale)).astype(np.float32)
+    np.testing.assert_allclose(got, np.exp(argument.astype(np.float64)), rtol=1.2e-7)
+    assert env.db_to_amplitude(np.zeros(2, np.float32))[0] == 1.0
+    assert env.db_to_amplitude(np.array([-1e4, 1e4])).tolist() == [np.exp(-700.0), np.exp(700.0)]

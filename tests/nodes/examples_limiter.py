@@ -10,4 +10,6 @@ EXAMPLES = [
     (Limiter(ceiling_dbtp=-60.0, release_s=0.001, lookahead_s=0.002), None),
     # the highest ceiling, slowest release, longest lookahead
     (Limiter(ceiling_dbtp=0.0, release_s=10.0, lookahead_s=0.1), None),
+    # the ceiling held under band-limited reconstruction too (a 16x grid of rows)
+    (Limiter(true_peak="ideal", stereo_link=False), None),
 ]

@@ -88,6 +88,7 @@ UNITLESS = {
     "sofa",
     "frame",  # AmbisonicRotator: a choice, whether the angles turn the scene or are the listener's head
     "max_re",  # AmbisonicDecoder: a choice (True/False), the max-rE weights
+    "true_peak",  # Limiter: a choice, the reconstruction the ceiling holds for ("bs1770" or "ideal")
 }
 UNIT_SUFFIX = re.compile(r".*_(hz|s|db|lufs|lu|dbtp|dbfs|samples|deg|ms_never)$")
 

@@ -660,3 +660,72 @@ def test_float64_blocks_into_a_float32_cascade_are_refused_and_a_float64_cascade
     y, _ = node.process(x, 48000, node.init_state(2, 48000, np.float64))  # float64 arithmetic, float32 out
     assert y.dtype == np.float32
     np.testing.assert_allclose(y, signal.sosfilt(node.sos(48000), x.astype(np.float64)), rtol=0, atol=1e-6)
+
+
+# --------------------------------------------------------------------------- ParametricEQ automation
+
+_BANDS = (
+    ParametricEQ.Band(kind="high_pass", freq_hz=60.0),
+    ParametricEQ.Band(kind="peak", freq_hz=800.0, gain_db=-6.0, q=1.0),
+    ParametricEQ.Band(kind="peak", freq_hz=3000.0, gain_db=0.0, q=2.0),  # flat: no section yet
+)
+
+
+def test_a_parametric_eq_retuned_mid_stream_keeps_its_memory_and_matches_scipy(rng):
+    """Independent computation: scipy.signal.sosfilt with the designed sections, its zi carried over
+    where the number of sections stays the same (a band's freq_hz, q or gain_db changed)."""
+    eq = ParametricEQ(bands=_BANDS)
+    moved = eq.with_parameter("bands[1].freq_hz", 1500.0).with_parameter("bands[0].q", 1.2)
+    x = rng.standard_normal((2, 3000))
+    state = eq.init_state(2, 48000, np.float64)
+    head, state = eq.process(x[:, :1000], 48000, state)
+    tail, state = moved.process(x[:, 1000:], 48000, moved.retune(state, 48000))
+    sos_old, sos_new = (n.sos(48000)[:2] for n in (eq, moved))  # the flat third band has no section
+    ref_head, zi = signal.sosfilt(sos_old, x[:, :1000], zi=np.zeros((2, 2, 2)))
+    ref_tail, _ = signal.sosfilt(sos_new, x[:, 1000:], zi=zi)
+    np.testing.assert_allclose(np.concatenate([head, tail], axis=1), np.concatenate([ref_head, ref_tail], 1),
+                               rtol=0, atol=1e-12)  # fmt: skip
+    memory = state.zi.copy()
+    np.testing.assert_array_equal(moved.retune(state, 48000).zi, memory)  # the same bands: nothing changes
+
+
+def test_a_flat_band_raised_mid_stream_joins_a_float64_stream_in_float64(rng):
+    eq = ParametricEQ(bands=(_BANDS[2],))  # 0 dB: the identity, no sections
+    raised = eq.with_parameter("bands[0].gain_db", 6.0)
+    state = eq.init_state(2, 48000, np.float64)
+    _, state = eq.process(rng.standard_normal((2, 100)), 48000, state)
+    state = raised.retune(state, 48000)
+    assert state.sos is not None and state.sos.dtype == np.float64
+
+
+def test_a_linear_phase_eq_retunes_only_to_the_same_bands():
+    eq = ParametricEQ(bands=_BANDS, phase="linear")
+    state = eq.init_state(2, 48000, np.float32)
+    assert eq.retune(state, 48000) is state
+    with pytest.raises(ParameterError, match=r"phase='linear'\) cannot change its bands mid-stream"):
+        eq.with_parameter("bands[1].gain_db", -3.0).retune(state, 48000)
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "match"),
+    [
+        ("bands[3].q", 1.0, r"'bands\[3\]\.q': the EQ has 3 band\(s\); expected bands\[0\] to bands\[2\]"),
+        ("bands[1].frq_hz", 1.0, r"a band has no field 'frq_hz' \(did you mean 'bands\[1\]\.freq_hz'\?\)"),
+        ("bands[1].q", 500.0, r"bands\[1\]\.q: q=500 is out of range"),
+        ("bands[0].gain_db", 3.0, r"bands\[0\]\.gain_db: gain_db=3 has no effect on a 'high_pass' band"),
+        ("band[1].q", 1.0, r"'band\[1\]\.q' is not a band's field; expected e.g. 'bands\[0\]\.gain_db'"),
+    ],
+)
+def test_with_parameter_names_the_band_and_field_at_fault(path, value, match):
+    with pytest.raises(ParameterError, match=match):
+        ParametricEQ(bands=_BANDS).with_parameter(path, value)
+
+
+def test_automatable_band_fields_follow_phase_kind_and_enabled():
+    bands = (*_BANDS, ParametricEQ.Band(kind="low_shelf", freq_hz=100.0, gain_db=2.0, enabled=False))
+    eq = ParametricEQ(bands=bands)
+    assert eq.automatable == {"bands[0].freq_hz", "bands[0].q", "bands[1].freq_hz", "bands[1].gain_db",
+                              "bands[1].q", "bands[2].freq_hz", "bands[2].gain_db", "bands[2].q"}  # fmt: skip
+    assert eq.interpolated == eq.automatable
+    assert set(eq.parameter_names) == eq.automatable | set(eq.automation_refusals)
+    assert ParametricEQ(bands=bands, phase="linear").automatable == frozenset()

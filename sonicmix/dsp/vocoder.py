@@ -1,0 +1,439 @@
+"""Streaming time stretch and pitch shift: a phase vocoder with identity phase locking.
+
+The stretch is a phase vocoder (Flanagan & Golden 1966; Dolson 1986) with
+the identity phase locking of Laroche & Dolson, "Improved phase vocoder
+time-scale modification of audio", IEEE Trans. Speech and Audio Processing
+7(3), 1999. Frames of ``N`` samples (Hann window) are read from the input
+every ``hop / stretch`` samples and overlap-added every ``hop`` samples. In
+each frame the spectral peaks (bins louder than their two neighbours on each
+side) have their phase advanced at their measured instantaneous frequency;
+every bin in a peak's region of influence (up to half-way to the next peak)
+is rotated by the same angle as its peak, which keeps the phase relations
+inside a partial's main lobe and removes most of the plain vocoder's
+"phasiness". One rotation per region means one ``cos``/``sin`` per peak, and
+``atan2`` only at peaks.
+
+A windowed-sinc resampler (Kaiser window, 24 zero crossings each side,
+linear interpolation in a table) then reads the stretched signal at
+``ratio`` samples per output sample, which moves the pitch by ``ratio``.
+Stretch by ``2 ** (s / 12)`` and read at that ratio: the duration is kept
+and the pitch moves by ``s`` semitones (:class:`~sonicmix.nodes.stretch.PitchShift`);
+stretch by ``1 / rate`` and read at ratio 1: the duration changes and the
+pitch is kept (a clip's ``rate``).
+
+Everything is a function of absolute positions: analysis frame ``m`` is
+centred on input sample ``round(m * hop / stretch)``, output sample ``j`` reads the
+stretched signal at ``j * ratio``. How the input arrives (one buffer, or
+blocks of any size) changes nothing but the order of the work, so streamed
+output equals the one-shot output. Output ``j`` lines up with input ``j``:
+:func:`input_needed` says how many input samples it takes to produce a
+given number of outputs.
+
+This module imports numba, so import it only where stretching happens.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import scipy.fft
+
+from sonicmix._compile import numba  # registers the first-run compile notice
+
+__all__ = [
+    "VocoderPlan",
+    "VocoderState",
+    "vocoder_plan",
+    "init_vocoder",
+    "input_needed",
+    "outputs_ready",
+    "shift_latency",
+    "push",
+    "pull",
+]
+
+#: Zero crossings of the resampler's sinc on each side, and its Kaiser window's beta (sidelobes near
+#: -80 dB, transition band about 0.1 of the stretched signal's sample rate).
+_ZEROS, _KAISER_BETA = 24, 8.0
+#: Resampler table points per zero crossing (linear interpolation error near -100 dB).
+_TABLE_STEPS = 512
+#: Passband of the resampler, as a fraction of the lower of the two Nyquist frequencies.
+_CUTOFF = 0.9
+#: Longest stretch of output computed at once, in samples: the buffers stay cache-sized.
+_CHUNK = 4096
+
+
+@dataclass(frozen=True, eq=False)
+class VocoderPlan:
+    """What a stream computes: frame, hops, stretch, resampling ratio and table (see :func:`vocoder_plan`)."""
+
+    frame: int  # N, samples per analysis frame
+    hop: int  # synthesis hop, in stretched samples
+    stretch: float  # duration factor of the vocoder (1.0: no vocoder)
+    ratio: float  # stretched samples read per output sample (1.0: no resampler)
+    half_width: float  # the resampler's reach each side, in stretched samples
+    table: np.ndarray  # the resampler's kernel, _TABLE_STEPS points per zero crossing
+    table_scale: float  # table index per stretched sample of distance
+    window: np.ndarray  # analysis window (periodic Hann)
+    synthesis: np.ndarray  # synthesis window, with the overlap-add normalisation in it
+
+
+def vocoder_plan(stretch: float, ratio: float, sample_rate: int) -> VocoderPlan:
+    """Plan a stream that stretches by ``stretch`` then reads at ``ratio``.
+
+    Parameters
+    ----------
+    stretch : float
+        Duration factor of the phase vocoder (2.0 doubles the duration); exactly
+        1.0 skips the vocoder.
+    ratio : float
+        Stretched samples per output sample (2.0 halves the duration and
+        doubles the pitch); exactly 1.0 skips the resampler.
+    sample_rate : int
+        Sample rate in Hz; the frame is about 43 ms (2048 samples at 44.1 and 48 kHz).
+
+    Returns
+    -------
+    VocoderPlan
+
+    Examples
+    --------
+    >>> plan = vocoder_plan(2.0, 2.0, 48000)  # an octave up
+    >>> plan.frame, plan.hop
+    (2048, 512)
+    """
+    frame = 2 ** max(7, round(math.log2(0.0427 * sample_rate)))
+    hop = frame // 4
+    if stretch < 1.0:
+        # The analysis hop hop / stretch must stay within a quarter frame, or the phase
+        # advance of a Hann window's main lobe (+-2 bins) becomes ambiguous.
+        hop = max(1, frame // (4 * 2 ** math.ceil(math.log2(1.0 / stretch) - 1e-9)))
+    window = 0.5 - 0.5 * np.cos(2.0 * np.pi * np.arange(frame) / frame)
+    # sum over m of window**2 at hops dividing frame / 4 is 3 * frame / (8 * hop)
+    synthesis = window * (8.0 * hop / (3.0 * frame))
+    cutoff = _CUTOFF * min(1.0, 1.0 / ratio)
+    return VocoderPlan(
+        frame=frame,
+        hop=hop,
+        stretch=float(stretch),
+        ratio=float(ratio),
+        half_width=0.0 if ratio == 1.0 else _ZEROS / cutoff,
+        table=_kernel_table(cutoff),
+        table_scale=cutoff * _TABLE_STEPS,
+        window=window,
+        synthesis=synthesis,
+    )
+
+
+def _kernel_table(cutoff: float) -> np.ndarray:
+    """The resampler's kernel against distance in zero crossings ``u``: ``cutoff * sinc(u) *
+    kaiser(u / _ZEROS)``, ``_TABLE_STEPS`` points per crossing, then zeros for the interpolation."""
+    u = np.arange(_ZEROS * _TABLE_STEPS + 1) / _TABLE_STEPS
+    kaiser = np.i0(_KAISER_BETA * np.sqrt(np.maximum(0.0, 1.0 - (u / _ZEROS) ** 2))) / np.i0(_KAISER_BETA)
+    return np.append(cutoff * np.sinc(u) * kaiser, [0.0, 0.0])
+
+
+@dataclass
+class VocoderState:
+    """A stream's memory; every position is an absolute sample index.
+
+    ``x`` holds input from ``x_base`` on (what frames still to come read), ``s``
+    the stretched signal from ``s_base`` on (overlap-added, final below
+    ``frame_next * hop - frame // 2``), ``prev`` and ``theta`` the last
+    frame's spectrum and the rotation each bin was given, ``out`` the next
+    output sample.
+    """
+
+    x: np.ndarray
+    x_base: int
+    s: np.ndarray
+    s_base: int
+    frame_next: int
+    prev: np.ndarray
+    theta: np.ndarray
+    out: int = 0
+
+    @property
+    def received(self) -> int:
+        """Input samples pushed so far."""
+        return self.x_base + self.x.shape[1]
+
+
+def init_vocoder(plan: VocoderPlan, channels: int) -> VocoderState:
+    """The state before the first sample: silence before it, no frame yet.
+
+    Examples
+    --------
+    >>> state = init_vocoder(vocoder_plan(1.5, 1.0, 48000), 2)
+    >>> state.received, state.out
+    (0, 0)
+    """
+    half = plan.frame // 2 if plan.stretch != 1.0 else 0
+    s_base = -half - math.ceil(plan.half_width) - 1
+    bins = plan.frame // 2 + 1
+    return VocoderState(
+        x=np.zeros((channels, half)),
+        x_base=-half,
+        s=np.zeros((channels, 0)),
+        s_base=s_base,
+        frame_next=0,
+        prev=np.zeros((channels, 2 * bins)),
+        theta=np.zeros((channels, bins)),
+    )
+
+
+def _centre(plan: VocoderPlan, m: np.ndarray | int) -> np.ndarray:
+    """Input sample on which analysis frame ``m`` is centred: ``round(m * hop / stretch)``."""
+    return np.floor(np.asarray(m) * (plan.hop / plan.stretch) + 0.5).astype(np.int64)
+
+
+def _stretched_needed(plan: VocoderPlan, j_end: int) -> int:
+    """Stretched samples (from 0) that outputs ``[0, j_end)`` read."""
+    if plan.ratio == 1.0:
+        return j_end
+    return math.floor((j_end - 1) * plan.ratio + plan.half_width) + 1
+
+
+def _last_frame(plan: VocoderPlan, k_end: int) -> int:
+    """Last frame that overlaps stretched samples below ``k_end``."""
+    return (k_end - 1 + plan.frame // 2) // plan.hop
+
+
+def input_needed(plan: VocoderPlan, j_end: int) -> int:
+    """Input samples (from 0) it takes to produce outputs ``[0, j_end)``.
+
+    Examples
+    --------
+    >>> plan = vocoder_plan(1.0, 2.0, 48000)  # no vocoder, read twice as fast
+    >>> round(plan.half_width, 1)  # the resampler's reach, in input samples here
+    53.3
+    >>> input_needed(plan, 100)  # output 99 reads input up to 2 * 99 + 53.3
+    252
+    """
+    if j_end <= 0:
+        return 0
+    k_end = _stretched_needed(plan, j_end)
+    if plan.stretch == 1.0:
+        return max(0, k_end)
+    return max(0, int(_centre(plan, _last_frame(plan, k_end))) + plan.frame // 2)
+
+
+def push(state: VocoderState, x: np.ndarray) -> None:
+    """Append input samples ``x``, shape ``(channels, n)``, to the stream."""
+    if x.shape[1]:
+        state.x = np.concatenate([state.x, x.astype(np.float64, copy=False)], axis=1)
+
+
+def pull(plan: VocoderPlan, state: VocoderState, n: int) -> np.ndarray:
+    """The next ``n`` output samples, float64 ``(channels, n)``.
+
+    The input pushed so far must reach ``input_needed(plan, state.out + n)``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> plan = vocoder_plan(2.0, 2.0, 48000)  # an octave up, same duration
+    >>> state = init_vocoder(plan, 1)
+    >>> x = np.sin(np.arange(20000) * 0.05)[None]
+    >>> push(state, x)
+    >>> pull(plan, state, 20000 - shift_latency(plan)).shape  # all that 20000 inputs allow
+    (1, 18436)
+    """
+    if state.received < input_needed(plan, state.out + n):
+        raise RuntimeError("vocoder stream pulled past its input")  # a bug in the caller, not user input
+    y = np.empty((state.x.shape[0], n))
+    step = max(256, min(_CHUNK, int(16 * plan.hop / plan.ratio)))
+    for i in range(0, n, step):
+        m = min(step, n - i)
+        k_end = _stretched_needed(plan, state.out + m)
+        _stretch_to(plan, state, k_end)
+        y[:, i : i + m] = _read(plan, state, m)
+        state.out += m
+        _trim(plan, state)
+    return y
+
+
+def _stretch_to(plan: VocoderPlan, state: VocoderState, k_end: int) -> None:
+    """Make the stretched signal final below ``k_end``."""
+    have = state.s_base + state.s.shape[1]
+    if plan.stretch == 1.0:  # no vocoder: the stretched signal is the input
+        if k_end > have:
+            lead = np.zeros((state.s.shape[0], max(0, min(0, k_end) - have)))
+            start = max(0, have)
+            new = state.x[:, start - state.x_base : k_end - state.x_base]
+            state.s = np.concatenate([state.s, lead, new], axis=1)
+        return
+    last = _last_frame(plan, k_end)
+    if last < state.frame_next:
+        return
+    half, n = plan.frame // 2, plan.frame
+    frames = np.arange(state.frame_next, last + 1)
+    centres = _centre(plan, np.arange(state.frame_next - 1, last + 1))
+    starts = centres[1:] - half - state.x_base
+    windows = np.lib.stride_tricks.sliding_window_view(state.x, n, axis=1)  # a view, no copy
+    segments = windows[:, starts] * plan.window  # (channels, frames, n)
+    spec = scipy.fft.rfft(segments, axis=-1)
+    hops = np.diff(centres).astype(np.float64)
+    pairs = spec.view(np.float64)  # (channels, frames, 2 * bins), real and imaginary parts
+    _lock_phases(pairs, state.prev, state.theta, hops, float(plan.hop), state.frame_next == 0)
+    grains = scipy.fft.irfft(spec, n=n, axis=-1)
+    grains *= plan.synthesis
+    grow = last * plan.hop + half - have
+    if grow > 0:
+        state.s = np.concatenate([state.s, np.zeros((state.s.shape[0], grow))], axis=1)
+    for i, m in enumerate(frames):
+        a = m * plan.hop - half - state.s_base
+        state.s[:, a : a + n] += grains[:, i]
+    state.frame_next = last + 1
+
+
+def _read(plan: VocoderPlan, state: VocoderState, n: int) -> np.ndarray:
+    """Outputs ``[state.out, state.out + n)`` from the stretched signal."""
+    if plan.ratio == 1.0:
+        a = state.out - state.s_base
+        return state.s[:, a : a + n]
+    y = np.empty((state.s.shape[0], n))
+    # C order always (a trimmed buffer is a strided view): one compiled specialisation, not two
+    s = np.ascontiguousarray(state.s)
+    _resample(s, state.s_base, state.out, n, plan.ratio, plan.half_width, plan.table, plan.table_scale, y)
+    return y
+
+
+def _trim(plan: VocoderPlan, state: VocoderState) -> None:
+    """Forget input and stretched samples that no later output reads."""
+    if plan.ratio == 1.0:
+        keep_s = state.out
+    else:
+        keep_s = math.floor(state.out * plan.ratio - plan.half_width)
+    drop = keep_s - state.s_base
+    if drop > 0:
+        state.s, state.s_base = state.s[:, drop:], keep_s
+    if plan.stretch == 1.0:
+        keep_x = state.s_base + state.s.shape[1]
+    else:
+        keep_x = int(_centre(plan, state.frame_next)) - plan.frame // 2
+    drop = keep_x - state.x_base
+    if drop > 0:
+        state.x, state.x_base = state.x[:, drop:], keep_x
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _lock_phases(spec, prev, theta, hops, hop, first):  # pragma: no cover - compiled
+    """Rotate each frame of ``spec`` in place: identity phase locking.
+
+    ``spec`` is (channels, frames, 2 * bins): the frames' spectra as float
+    pairs (real, imaginary), which numba compiles faster than complex arrays.
+    ``prev`` (channels, 2 * bins) and ``theta`` (channels, bins) hold the frame
+    before (its spectrum, and the rotation each bin was given) and are updated;
+    ``hops[f]`` is the analysis hop into frame ``f``, ``hop`` the synthesis
+    hop. The first frame of a stream (``first``) keeps its phases.
+    """
+    channels, frames, bins = spec.shape[0], spec.shape[1], spec.shape[2] // 2
+    two_pi = 2.0 * np.pi
+    bin_step = two_pi / (2 * (bins - 1))
+    power = np.empty(bins)
+    peaks = np.empty(bins, np.int64)
+    turn = np.empty(bins)
+    for c in range(channels):
+        for f in range(frames):
+            row = spec[c, f]
+            if first and f == 0:
+                prev[c, :] = row
+                theta[c, :] = 0.0
+                continue
+            for k in range(bins):
+                power[k] = row[2 * k] * row[2 * k] + row[2 * k + 1] * row[2 * k + 1]
+            count = 0
+            for k in range(bins):
+                p = power[k]
+                if (p > 0.0 and (k < 1 or p > power[k - 1]) and (k < 2 or p > power[k - 2])
+                        and (k + 1 >= bins or p >= power[k + 1]) and (k + 2 >= bins or p >= power[k + 2])):
+                    peaks[count] = k
+                    count += 1
+            if count == 0:  # silence: no partials, every bin keeps its own phase track
+                for k in range(bins):
+                    peaks[k] = k
+                count = bins
+            ha = hops[f]
+            for i in range(count):  # the rotation of each peak, from the frame before
+                k = peaks[i]
+                phase = np.arctan2(row[2 * k + 1], row[2 * k])
+                before = np.arctan2(prev[c, 2 * k + 1], prev[c, 2 * k])
+                omega = k * bin_step
+                deviation = phase - before - omega * ha
+                deviation -= two_pi * np.floor(deviation / two_pi + 0.5)
+                rotation = before + theta[c, k] + (omega + deviation / ha) * hop - phase
+                turn[i] = rotation - two_pi * np.floor(rotation / two_pi + 0.5)
+            prev[c, :] = row
+            lo = 0
+            for i in range(count):  # every bin of a peak's region turns with it
+                hi = bins if i + 1 == count else (peaks[i] + peaks[i + 1]) // 2 + 1
+                co, si = np.cos(turn[i]), np.sin(turn[i])
+                for k in range(lo, hi):
+                    theta[c, k] = turn[i]
+                    re, im = row[2 * k], row[2 * k + 1]
+                    row[2 * k] = re * co - im * si
+                    row[2 * k + 1] = re * si + im * co
+                lo = hi
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _resample(s, s_base, j0, n, ratio, half, table, scale, y):  # pragma: no cover - compiled
+    """``y[c, i] = sum_k s[c, k - s_base] * h(x - k)`` with ``x = (j0 + i) * ratio``, ``|x - k| < half``."""
+    channels = s.shape[0]
+    taps = np.empty(int(2.0 * half) + 3)
+    for i in range(n):
+        x = (j0 + i) * ratio
+        lo = int(np.floor(x - half)) + 1
+        count = int(np.floor(x + half)) - lo + 1
+        for t in range(count):
+            d = abs(x - (lo + t)) * scale
+            idx = int(d)
+            taps[t] = table[idx] + (d - idx) * (table[idx + 1] - table[idx])
+        base = lo - s_base
+        for c in range(channels):
+            acc = 0.0
+            for t in range(count):
+                acc += taps[t] * s[c, base + t]
+            y[c, i] = acc
+
+
+def outputs_ready(plan: VocoderPlan, received: int) -> int:
+    """How many outputs (from 0) ``received`` input samples are enough for.
+
+    Examples
+    --------
+    >>> plan = vocoder_plan(1.0, 0.5, 48000)  # no vocoder, read at half speed
+    >>> j = outputs_ready(plan, 1000)
+    >>> input_needed(plan, j) <= 1000 < input_needed(plan, j + 1)
+    True
+    """
+    lo, hi = 0, int(received * max(1.0, plan.stretch / plan.ratio)) + 2 * plan.frame + 16
+    while lo < hi:  # input_needed never decreases: the last j it allows, by bisection
+        mid = (lo + hi + 1) // 2
+        if input_needed(plan, mid) <= received:
+            lo = mid
+        else:
+            hi = mid - 1
+    return lo
+
+
+def shift_latency(plan: VocoderPlan) -> int:
+    """Delay of a pitch shift (``ratio == stretch``): ``input_needed(plan, j) <= j + delay`` for all ``j``.
+
+    Output ``j`` reads stretched samples up to ``j * ratio + half_width``,
+    made by frames centred up to ``(j * ratio + half_width + frame / 2) /
+    stretch`` on the input, each reaching ``frame / 2`` further: so ``(half_width
+    + frame / 2) / stretch + frame / 2`` past ``j``, plus a sample for the roundings.
+
+    Examples
+    --------
+    >>> shift_latency(vocoder_plan(2.0, 2.0, 48000))  # an octave up: 33 ms
+    1564
+    """
+    if plan.stretch == 1.0 and plan.ratio == 1.0:
+        return 0
+    half = plan.frame // 2
+    return math.ceil((plan.half_width + half) / plan.stretch + half - 0.5) + 1
