@@ -48,7 +48,10 @@ def cascade(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
     >>> bool(np.array_equal(y, ref) and np.array_equal(zf, ref_zf))
     True
     """
-    zf = np.array(zi, copy=True)
+    # Every array reaches the kernels C-contiguous, so each dtype pairing compiles once: a
+    # column slice would be another numba type (and another compile of every pass).
+    zf = np.array(zi, copy=True, order="C")
+    sos = np.ascontiguousarray(sos)
     x = np.ascontiguousarray(x)
     if x.dtype == sos.dtype:
         y = np.empty_like(x)
@@ -57,12 +60,15 @@ def cascade(sos: np.ndarray, x: np.ndarray, zi: np.ndarray) -> tuple[np.ndarray,
     # wider sections than audio: keep the intermediate signal between passes in the
     # sections' precision, a cache-sized block at a time, and round once at the end
     y = np.empty_like(x)
-    work = np.empty((x.shape[0], min(x.shape[1], _CHUNK)), sos.dtype)
+    channels, size = x.shape[0], min(x.shape[1], _CHUNK)
+    held, work = np.empty(channels * size, x.dtype), np.empty(channels * size, sos.dtype)
     for start in range(0, x.shape[1], _CHUNK):
-        stop = min(x.shape[1], start + _CHUNK)
-        part = work[:, : stop - start]
-        _run(sos, x[:, start:stop], zf, part)
-        y[:, start:stop] = part
+        n = min(x.shape[1], start + _CHUNK) - start
+        part_in = held[: channels * n].reshape(channels, n)
+        part = work[: channels * n].reshape(channels, n)
+        part_in[...] = x[:, start : start + n]
+        _run(sos, part_in, zf, part)
+        y[:, start : start + n] = part
     return y, zf
 
 
