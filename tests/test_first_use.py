@@ -156,11 +156,11 @@ def test_a_short_signal_compiles_no_new_specialization(tmp_path):
     assert new == {"float32": [], "float64": []}, f"compiled again for 0.25 s: {new}"
 
 
-@pytest.mark.slow  # compiles the limiter's kernels for 44.1 kHz and 8 kHz on a cold cache (tens of seconds)
+@pytest.mark.slow  # compiles the limiter's kernels on a cold cache (tens of seconds)
 @pytest.mark.xfail(
     strict=True,
-    reason="sonicmix.dsp.lookahead passes the true-peak row groups as a tuple whose length depends on "
-    "the sample rate's oversampling factor (2 groups at 48 kHz, 4 at 44.1 kHz, 12 at 8 kHz)",
+    reason="the true-peak row groups are one array type for every rate now, but lookahead._finish is "
+    "still compiled again for the 8 kHz or 44.1 kHz file: not yet explained",
 )
 def test_the_limiter_at_another_sample_rate_compiles_no_new_specialization(tmp_path):
     files = [("a.wav", 48000, 3.0), ("b.ogg", 8000, 3.0), ("c.wav", 44100, 3.0)]

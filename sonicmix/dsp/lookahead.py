@@ -94,10 +94,12 @@ class TruePeakRows(NamedTuple):
     """Interpolation rows of every inter-sample point of the meters, grouped for the kernels.
 
     ``rows[r, o]`` weighs sample ``m - HALF_SPAN + o`` in the value at
-    ``m + fractions[r]`` (``0 < fractions[r] < 1``). ``group_rows`` holds the
-    same rows trimmed to their non-zero taps, up to three rows with the same
-    span per group (the kernel's register block); ``group_first`` is each
-    group's first tap.
+    ``m + fractions[r]`` (``0 < fractions[r] < 1``). ``group_rows[g]`` holds
+    the same rows trimmed to their non-zero taps, up to three rows with the
+    same span per group (the kernel's register block), zero-padded to one
+    shape; ``group_first[g]`` is the group's first tap, its number of rows and
+    of taps. One array of each, whatever the sample rate (whose rows come in 1
+    to 12 groups), so the kernels compile once for every rate.
     """
 
     rows: NDArray[np.float64]
@@ -106,8 +108,8 @@ class TruePeakRows(NamedTuple):
     first_moment: float  # max over rows of sum |row[o]| * |o - HALF_SPAN - fraction|
     linear_norm: float  # max over rows of |p0| + |p1|, the two-tap part of the split below
     curvature_norm: float  # max over rows of sum |w|: row = p0 d[m] + p1 d[m + 1] + (second difference) * w
-    group_first: tuple[int, ...]
-    group_rows: tuple[NDArray[np.float64], ...]
+    group_first: NDArray[np.int64]  # (groups, 3): first tap, rows, taps
+    group_rows: NDArray[np.float64]  # (groups, 3, longest span)
 
 
 #: Kaiser window parameter of the band-limited rows of :func:`ideal_rows`: with 24 taps, the
@@ -199,11 +201,15 @@ def true_peak_rows(sample_rate: int, grid: int = 0) -> TruePeakRows:
     for r in table:
         nz = np.flatnonzero(r)
         spans.setdefault((int(nz[0]), int(nz[-1]) + 1), []).append(r)
-    group_first, group_rows = [], []
+    firsts, groups = [], []
     for (lo, hi), members in spans.items():
         for i in range(0, len(members), 3):
-            group_first.append(lo)
-            group_rows.append(np.ascontiguousarray(np.array(members[i : i + 3])[:, lo:hi]))
+            firsts.append((lo, len(members[i : i + 3]), hi - lo))
+            groups.append(np.array(members[i : i + 3])[:, lo:hi])
+    group_first = np.array(firsts, dtype=np.int64)
+    group_rows = np.zeros((len(groups), 3, int(group_first[:, 2].max())))
+    for g, rows_g in enumerate(groups):
+        group_rows[g, : rows_g.shape[0], : rows_g.shape[1]] = rows_g
     linear, curvature = _second_difference_split(table)
     return TruePeakRows(
         rows=table,
@@ -212,8 +218,8 @@ def true_peak_rows(sample_rate: int, grid: int = 0) -> TruePeakRows:
         first_moment=moment,
         linear_norm=linear,
         curvature_norm=curvature,
-        group_first=tuple(group_first),
-        group_rows=tuple(group_rows),
+        group_first=group_first,
+        group_rows=group_rows,
     )
 
 
@@ -296,8 +302,9 @@ def _peaks_block(z, start, group_first, group_rows, best, acc0, acc1, acc2):  # 
     """best[i] = exact peak of interval i < BLOCK, whose taps are z[start + i + o], o < TAPS."""
     for i in range(BLOCK):
         best[i] = 0.0
-    for g in range(len(group_rows)):
-        _rows_block(z, start + group_first[g], group_rows[g], best, acc0, acc1, acc2)
+    for g in range(group_rows.shape[0]):
+        h = group_rows[g, : group_first[g, 1], : group_first[g, 2]]
+        _rows_block(z, start + group_first[g, 0], h, best, acc0, acc1, acc2)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST, inline="always")

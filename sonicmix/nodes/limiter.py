@@ -151,8 +151,8 @@ class _Design(NamedTuple):
     release: float  # one-pole coefficient of the release
     boxes: tuple[int, int]
     norms: tuple[float, float, float]  # l1, linear and curvature norms of the rows (true_peak_rows)
-    group_first: tuple[int, ...]
-    group_rows: tuple[np.ndarray, ...]  # true_peak_rows' groups, in the audio's dtype
+    group_first: np.ndarray  # true_peak_rows' groups: (groups, 3) first tap, rows, taps
+    group_rows: np.ndarray  # (groups, 3, span), in the audio's dtype
 
 
 @functools.lru_cache(maxsize=64)
@@ -190,7 +190,7 @@ def _design(
         boxes=(first_box, attack + 1 - first_box),
         norms=(rows.l1_norm * (1.0 + 1e-6), rows.linear_norm, rows.curvature_norm),
         group_first=rows.group_first,
-        group_rows=tuple(g.astype(dt) for g in rows.group_rows),
+        group_rows=rows.group_rows.astype(dt),
     )
 
 

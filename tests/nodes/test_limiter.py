@@ -447,7 +447,7 @@ def test_interval_peaks_exact_where_it_matters_and_a_bound_elsewhere(dtype, rng)
     count = x.shape[1] - la.TAPS - la.BLOCK
     padded = -(-count // la.BLOCK) * la.BLOCK
     v = np.empty((2, padded), dtype)
-    groups = tuple(g.astype(dtype) for g in rows.group_rows)
+    groups = rows.group_rows.astype(dtype)
     norms = (rows.l1_norm, rows.linear_norm, rows.curvature_norm)
     busy = np.zeros((2, padded // la.BLOCK), bool)
     exact_blocks = la.interval_peaks(x, 0, count, norms, rows.group_first, groups, 0.5, v, 0, busy)
