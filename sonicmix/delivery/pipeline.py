@@ -35,7 +35,7 @@ from sonicmix.delivery.report import (
     limiting_warnings,
     write_reports,
 )
-from sonicmix.delivery.versions import Version, check_versions, derive, transforms
+from sonicmix.delivery.versions import Version, check_versions, derive, layout_channels, transforms
 from sonicmix.delivery.writers import PcmDeliverables
 from sonicmix.errors import ParameterError, SonicmixError
 from sonicmix.graph import Graph
@@ -101,7 +101,6 @@ class _Plan:
     lock: str | None = None
 
     final_name: str = ""
-    channels: int = 0  # the mix's channels where they are not the graph master's (a version's)
 
     @property
     def mix_keys(self) -> list[str]:
@@ -418,11 +417,12 @@ def _deliver_many(
     channels = {n: bus_channels(graph, n) for n in ["master", *opt.stems]}
     layouts = {n: bus_layout(graph, n) for n in channels}
     packaged = _plan_versions(opt, plans[0], layouts, channels) if opt.versions and not nested else {}
-    for plan in [*plans, *(p.plan for p in packaged.values())]:
+    every = [*plans, *(p.plan for p in packaged.values())]  # the versions' plans check their own channels
+    for plan in plans:
         for f, _ in plan.encoded.values():
             from sonicmix.delivery.codecs import check_channels
 
-            check_channels(f, plan.channels or channels["master"])
+            check_channels(f, channels["master"])
     origination = files.origination() if opt.bext else (None, None)  # a bad SOURCE_DATE_EPOCH fails first
     if opt.subtype == "FLOAT":  # ... and so it does for float files' PEAK chunk (32 bits)
         from sonicmix._wav import peak_timestamp
@@ -432,7 +432,7 @@ def _deliver_many(
     work = None
     pool = None
     try:
-        for plan in [*plans, *(p.plan for p in packaged.values())]:
+        for plan in every:
             plan.created = not os.path.exists(plan.out_dir)
             if plan.created:  # removed again below if the delivery leaves nothing in it
                 os.makedirs(plan.out_dir, exist_ok=True)  # a concurrent delivery may create it too
@@ -451,7 +451,6 @@ def _deliver_many(
             pool = ThreadPoolExecutor(max_workers=opt.threads, thread_name_prefix="sonicmix-deliver")
         # the dialogue gate: every delivery with dialogue stems reports its loudness-to-dialogue ratio
         gated = bool(opt.dialogue_stems)
-        every = [*plans, *(p.plan for p in packaged.values())]  # a version's target may limit the LDR
         detect = not gated and any(p.target.max_ldr_lu is not None for p in every)
         rendered = _render(graph, opt, work, channels, gated, detect, layouts)
         if packaged:
@@ -462,7 +461,7 @@ def _deliver_many(
             shutil.rmtree(work, ignore_errors=True)
         if pool is not None:
             pool.shutdown()
-        for plan in reversed([*plans, *(p.plan for p in packaged.values())]):
+        for plan in reversed(every):
             if plan.lock is not None:
                 files.unlock(plan.lock)
             if plan.created:
@@ -530,18 +529,11 @@ def _plan_version(
         version, {n: layouts[n] for n in buses}, {n: channels[n] for n in buses}, opt.sample_rate
     )
     plan = _plan(version.target, version.formats, folder, vopt, gate_given=bool(opt.dialogue_stems))
-    plan.channels = 2 if version.binaural else _channels_of(version.layout)
     from sonicmix.delivery.codecs import check_channels
 
-    for f, _ in plan.encoded.values():
-        check_channels(f, plan.channels)
+    for f, _ in plan.encoded.values():  # a binaural version is two channels, a fold-down its layout's
+        check_channels(f, layout_channels(steps["master"].layout))
     return _Packaged(version, vopt, plan, steps, ["master", *stems])
-
-
-def _channels_of(layout: str) -> int:
-    from sonicmix.layouts import get_layout
-
-    return get_layout(layout).n_channels
 
 
 def _deliver_package(

@@ -34,7 +34,7 @@ from sonicmix.errors import ParameterError
 from sonicmix.loudness import LoudnessMeter, LoudnessReport
 from sonicmix.targets import LoudnessTarget, get_target
 
-__all__ = ["Version", "check_versions", "Derived", "derive"]
+__all__ = ["Version", "check_versions", "Derived", "derive", "layout_channels", "transforms"]
 
 _NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
 
@@ -208,7 +208,7 @@ def derive(
     rate = kept.sample_rate
     os.makedirs(folder, exist_ok=True)
     layouts = {n: steps[n].layout for n in steps}
-    channels = {n: _channels(layouts[n]) for n in keep}
+    channels = {n: layout_channels(layouts[n]) for n in keep}
     into = KeptRender(folder, channels, rate, memory_mb, {n: layouts[n] for n in keep})
     meter = LoudnessMeter(rate, layout=layouts["master"], true_peak=False)
     gates = {d: LoudnessMeter(rate, layout=layouts[d], true_peak=False) for d in gate}
@@ -223,7 +223,8 @@ def derive(
     return Derived(into, meter.report(), power)
 
 
-def _channels(layout: str) -> int:
+def layout_channels(layout: str) -> int:
+    """Channel count of a named layout (a version's mix and stems)."""
     from sonicmix.layouts import get_layout
 
     return get_layout(layout).n_channels
