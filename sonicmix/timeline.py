@@ -314,6 +314,8 @@ class ClipReader:
             return None
         if getattr(self.source, "dtype", None) != dtype:
             return None
+        if lo == block_start and hi == block_start + n:  # the usual block: the read is the block itself
+            return self.source.read(self.offset + lo - self.start, n)
         out = np.zeros((self.source.channels, n), dtype)
         if lo < hi:
             out[:, lo - block_start : hi - block_start] = self.source.read(
@@ -382,8 +384,10 @@ class OpenArray:
         self.dtype = audio.dtype
 
     def read(self, start: int, n: int) -> np.ndarray:
-        out = np.zeros((self.channels, n), dtype=self.audio.dtype)
         lo, hi = max(0, start), min(self.audio.shape[1], start + n)
+        if lo == start and hi == start + n:  # all inside: a copy, without zeroing first
+            return self.audio[:, lo:hi].copy()
+        out = np.zeros((self.channels, n), dtype=self.audio.dtype)
         if lo < hi:
             out[:, lo - start : hi - start] = self.audio[:, lo:hi]
         return out
@@ -413,8 +417,9 @@ class OpenFile:
         self._position = 0
 
     def read(self, start: int, n: int) -> np.ndarray:
-        out = np.zeros((self.channels, n), dtype=np.float32)
         lo, hi = max(0, start), min(self.frames, start + n)
+        inside = lo == start and hi == start + n  # then every sample is read into the block
+        out = (np.empty if inside else np.zeros)((self.channels, n), dtype=np.float32)
         if lo < hi:
             if lo != self._position:
                 self._file.seek(lo)

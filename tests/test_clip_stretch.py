@@ -202,6 +202,15 @@ def test_time_stretch_in_a_chain_is_refused_with_the_clip_rate_as_the_way():
         _graph(Clip(source=_tone(seconds=0.1)), chain=(TimeStretch(rate=1.5),))
 
 
+def test_resample_in_a_chain_is_refused_naming_the_render_rate():
+    """Once a broadcasting error deep in the renderer; now refused when the graph is built."""
+    from sonicmix.graph import GraphError
+    from sonicmix.nodes.resample import Resample
+
+    with pytest.raises(GraphError, match=r"'t' has Resample in its chain.*render\(sample_rate="):
+        _graph(Clip(source=_tone(seconds=0.1)), chain=(Resample(target_rate_hz=44100),))
+
+
 def test_rendering_a_session_with_a_bad_rate_writes_nothing(tmp_path, capsys):
     from sonicmix.cli import main
 

@@ -143,6 +143,7 @@ def test_mp3_refuses_more_than_two_channels(tmp_path):
 def test_a_missing_encoder_says_what_to_install(tmp_path, monkeypatch):
     from sonicmix.delivery import codecs
 
+    monkeypatch.setattr(codecs, "lame_library", lambda: None)  # MP3 falls back on PyAV's LAME
     monkeypatch.setitem(codecs._PYAV, "mp3", ("libmp3lame-not-built", "mp3", "fltp", 2))
     with pytest.raises(ParameterError, match=r"lacks; install PyAV.*sonicmix\[encode\]"):
         deliver(trailer(seconds=2.0), "spotify", tmp_path / "o", formats=["mp3"])
@@ -246,22 +247,29 @@ def test_a_target_unmet_after_the_codec_writes_nothing(tmp_path):
     assert not (tmp_path / "o").exists() or os.listdir(tmp_path / "o") == []
 
 
-def test_a_full_disk_mid_encode_leaves_nothing(tmp_path, monkeypatch):
-    from sonicmix.delivery import codecs
+@pytest.mark.parametrize("encoder", ["lameenc", "pyav"])
+def test_a_full_disk_mid_encode_leaves_nothing(tmp_path, monkeypatch, encoder):
+    from sonicmix.delivery import codecs, mp3
 
+    if encoder == "lameenc" and mp3.lame_library() is None:
+        pytest.skip("lameenc is not installed")
     calls = {"n": 0}
-    real = codecs.EncodedWriter._frame
+    owner, name = (mp3.LameStream, "_put") if encoder == "lameenc" else (codecs.EncodedWriter, "_frame")
+    real = getattr(owner, name)
 
-    def failing(self, x):  # the encoder's write fails as on a full disk, on the third block
+    def failing(self, *args):  # the encoder's write fails as on a full disk, on the third block
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError(errno.ENOSPC, "No space left on device")
-        return real(self, x)
+        return real(self, *args)
 
-    monkeypatch.setattr(codecs.EncodedWriter, "_frame", failing)
+    if encoder == "pyav":
+        monkeypatch.setattr(codecs, "lame_library", lambda: None)
+    monkeypatch.setattr(owner, name, failing)
     out = tmp_path / "o"
     with pytest.raises(AudioFileError, match=r"mix\.mp3.*No space left on device"):
         deliver(trailer(seconds=6.0), "spotify", out, formats=["wav", "mp3"], block_size=8192)
+    assert calls["n"] == 3
     assert not out.exists() or os.listdir(out) == []
 
 

@@ -3,8 +3,10 @@
 :class:`EncodedWriter` has the interface of :class:`sonicmix.io.AudioWriter`
 (``write`` blocks, ``finish``, ``commit``, ``abort``; the file appears under its
 name only on ``commit``), for the formats of :mod:`sonicmix.delivery.formats`
-other than WAV: MP3, AAC and Opus through PyAV (FFmpeg's encoders in a wheel),
-Vorbis and FLAC through soundfile (libsndfile). :func:`decoded_blocks` reads any
+other than WAV: MP3 through the LAME of the lameenc wheel where it is installed
+(:mod:`sonicmix.delivery.mp3`, three times as fast as PyAV's build), AAC, Opus
+and otherwise MP3 through PyAV (FFmpeg's encoders in a wheel), Vorbis and FLAC
+through soundfile (libsndfile). :func:`decoded_blocks` reads any
 of them back through PyAV, block by block, so a deliverable is measured as it
 will play (:func:`measure_decoded`).
 
@@ -39,6 +41,7 @@ from typing import Any
 import numpy as np
 
 from sonicmix.delivery.formats import AudioFormat
+from sonicmix.delivery.mp3 import LameStream, lame_library
 from sonicmix.errors import AudioFileError, ParameterError
 from sonicmix.loudness import LoudnessMeter, LoudnessReport
 
@@ -80,7 +83,7 @@ def _av() -> Any:
 
 def check_encoder(fmt: AudioFormat) -> None:
     """Refuse, before any work, a format whose encoder is not installed (the error says what to install)."""
-    if fmt.codec not in _PYAV:
+    if fmt.codec not in _PYAV or (fmt.codec == "mp3" and lame_library() is not None):
         return
     av = _av()
     encoder = _PYAV[fmt.codec][0]
@@ -167,6 +170,7 @@ class EncodedWriter:
         self._tmp: str | None = None
         self._handle: Any = None
         self._stream: Any = None
+        self._lame: LameStream | None = None
         self._resampler: Any = None
         self._frames = 0
         self._done = False
@@ -185,7 +189,11 @@ class EncodedWriter:
                 self._resampler = soxr.ResampleStream(
                     self.sample_rate, self.rate, self.channels, dtype="float32", quality="HQ"
                 )
-            if self.format.codec in _PYAV:
+            if self.format.codec == "mp3" and lame_library() is not None:
+                self._file = os.fdopen(fd, "w+b")
+                kbps = self.format.bitrate_kbps
+                self._lame = LameStream(self._file, self.rate, self.channels, bitrate_kbps=kbps)
+            elif self.format.codec in _PYAV:
                 self._open_pyav(os.fdopen(fd, "w+b"))
             else:
                 import soundfile as sf
@@ -221,7 +229,7 @@ class EncodedWriter:
         if self._pcm is not None:
             self._pcm.write(block, check=False)
             return
-        if self._done or self._handle is None:
+        if self._done or (self._handle is None and self._lame is None):
             raise AudioFileError(f"cannot write {self.path!r}: the encoder is closed")
         x = np.asarray(block, np.float32)
         if self._resampler is not None:
@@ -230,7 +238,9 @@ class EncodedWriter:
 
     def _encode(self, x: np.ndarray) -> None:
         try:
-            if self._stream is None:
+            if self._lame is not None:
+                self._lame.write(x)
+            elif self._stream is None:
                 if x.shape[1]:
                     self._handle.write(np.ascontiguousarray(x.T))
             elif x.shape[1]:
@@ -264,10 +274,13 @@ class EncodedWriter:
                         np.zeros((0, self.channels), np.float32), last=True
                     ).T
                     self._encode(rest)
-                if self._stream is not None:
-                    for packet in self._stream.encode(None):
-                        self._handle.mux(packet)
-                    self._handle.close()
+                if self._lame is not None or self._stream is not None:
+                    if self._lame is not None:
+                        self._lame.close()
+                    else:
+                        for packet in self._stream.encode(None):
+                            self._handle.mux(packet)
+                        self._handle.close()
                     self._file.flush()
                     os.fsync(self._file.fileno())
                     self._file.close()
@@ -301,6 +314,8 @@ class EncodedWriter:
             self._pcm.abort()
             return
         self._done = True
+        if self._lame is not None:
+            self._lame.release()
         for closing in (self._handle, getattr(self, "_file", None)):
             try:
                 if closing is not None:

@@ -39,8 +39,9 @@ and pan, other effects, clip fades kept as SourceClip properties); a few
 things are not read at all (Avid's surround-panner settings, the master
 track: ``docs/aaf.md`` lists them). What would make the mix wrong (missing
 media, a track playing one channel of a multichannel file, clips whose master
-clip is not in the file, speed changes) raises :class:`AAFImportError`,
-naming the track and the clip.
+clip is not in the file, speed ramps and freeze frames) raises
+:class:`AAFImportError`, naming the track and the clip; a constant speed
+change from 0.25 to 4 becomes the clip's ``rate``.
 """
 
 from __future__ import annotations
@@ -760,8 +761,9 @@ def read_aaf(
         file does not exist (the message names the track, the clip and the
         path), is embedded (without ``embedded_media_dir``), or its master
         clip is not in the AAF; and everything
-        :func:`~sonicmix.interchange.otio.read_otio` refuses (speed changes,
-        nested compositions, a ``stems`` name that is no track, ...).
+        :func:`~sonicmix.interchange.otio.read_otio` refuses (speed ramps,
+        freeze frames, constant speeds outside 0.25 to 4, nested
+        compositions, a ``stems`` name that is no track, ...).
 
     Notes
     -----

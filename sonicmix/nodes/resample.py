@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal
 
 import numpy as np
 
@@ -76,6 +76,9 @@ class Resample(Node):
     """
 
     target_rate_hz: int = 48000
+
+    #: True: blocks out are not blocks in, so graphs refuse the node in a chain.
+    changes_length: ClassVar[bool] = True
     quality: ResampleQuality = "HQ"
 
     def __post_init__(self) -> None:
