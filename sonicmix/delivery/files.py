@@ -1,11 +1,16 @@
-"""Where a delivery's files go: their paths proven inside the output folder, the lock, no replacing.
+"""Where a delivery's files go: their paths proven inside the output folder, the lock, the commit.
 
-Everything here runs before the render, so a delivery that cannot be written fails before any work.
+Everything but :func:`commit` runs before the render, so a delivery that cannot be written fails
+before any work. :func:`commit` puts the finished files under their names together, replacing an
+earlier delivery's files only once every new file is in place (see :func:`staging_folder`).
 """
 
 from __future__ import annotations
 
+import json
+import logging
 import os
+import secrets
 from collections.abc import Sequence
 
 from sonicmix.delivery.formats import AudioFormat, parse_format
@@ -19,6 +24,9 @@ __all__ = [
     "refuse_existing",
     "origination",
     "REPORT_SUFFIXES",
+    "staging_folder",
+    "commit",
+    "recover",
 ]
 
 WAV = parse_format("wav")
@@ -197,3 +205,263 @@ def deliverable_paths(
                 "points elsewhere)"
             )
     return final
+
+
+# ------------------------------------------------------------------------------------------ commit
+
+_MANIFEST = "manifest.json"
+_logger = logging.getLogger(__name__)
+
+
+def staging_folder(out_dir: str, name: str) -> str:
+    """The hidden folder ``<out_dir>/.sonicmix-<name>.replaced`` that holds replaced files during a commit.
+
+    A commit (:func:`commit`) moves each file it replaces, an earlier delivery's
+    with ``overwrite=True``, into this folder, and deletes it only once every new
+    file is under its name. A process killed mid-commit leaves the folder behind,
+    with the previous files in it under their own names and a record of the commit
+    (``manifest.json``); the next delivery of ``name`` into ``out_dir`` finishes or
+    undoes that commit before anything else (:func:`recover`).
+
+    Examples
+    --------
+    >>> staging_folder("out", "episode-01") == os.path.join("out", ".sonicmix-episode-01.replaced")
+    True
+    """
+    return os.path.join(out_dir, f".sonicmix-{name}.replaced")
+
+
+def commit(name: str, moves: Sequence[tuple[str, str]]) -> None:
+    """Move finished files ``(temporary, final)`` under their final names: all of them, or none.
+
+    In every folder the moves touch, the files about to be replaced first go aside
+    into :func:`staging_folder`; then every new file is renamed into place, a marker
+    records that the commit is complete, and only then are the files set aside
+    deleted. On any failure the new files already placed are removed and the old
+    ones put back; a file system error is raised as an
+    :class:`~sonicmix.errors.AudioFileError` that names the file at fault. Files of
+    the folders that no move names are left alone. The caller holds the lock of
+    every folder (:func:`lock`).
+
+    Examples
+    --------
+    >>> import tempfile
+    >>> folder = tempfile.TemporaryDirectory()
+    >>> def made(file_name, text):
+    ...     with open(os.path.join(folder.name, file_name), "w") as fh:
+    ...         _ = fh.write(text)
+    ...     return os.path.join(folder.name, file_name)
+    >>> final = made("mix.txt", "old")
+    >>> commit("mix", [(made(".mix.txt.partial", "new"), final)])
+    >>> open(final).read(), os.listdir(folder.name)
+    ('new', ['mix.txt'])
+    >>> folder.cleanup()
+    """
+    groups: dict[str, list[tuple[str, str]]] = {}
+    for tmp, final in moves:
+        real = os.path.realpath(final)  # as the writers did: a symbolic link's target is what is replaced
+        groups.setdefault(os.path.dirname(real), []).append((tmp, os.path.basename(real)))
+    if not groups:
+        return
+    token = secrets.token_hex(8)
+    stagings = [_Staging(staging_folder(f, name), token, [n for _, n in g]) for f, g in groups.items()]
+    marker = os.path.join(stagings[0].path, f"committed-{token}")
+    current = stagings[0]
+    try:
+        for current in stagings:
+            current.begin(marker, [s.path for s in stagings])
+        for current in stagings:
+            current.set_aside()
+        for current, group in zip(stagings, groups.values(), strict=True):
+            current.place(group)
+        current = stagings[0]
+        current.doing = f"recording the commit as complete in {marker!r}"
+        _write_durably(marker, token)
+    except BaseException as err:
+        error = _undo(stagings, marker, name, current.doing, err)
+        if error is err:  # an interrupt, say
+            raise
+        raise error from err
+    try:
+        for current in [*stagings[1:], stagings[0]]:  # the marker goes last: it says the commit is complete
+            current.discard()
+    except OSError as err:  # the delivery is in place; the next one of its name clears what is left
+        _logger.warning("could not remove %s after a complete commit: %s", current.path, err)
+
+
+def recover(out_dir: str, name: str) -> None:
+    """Finish or undo a commit of ``name`` that a killed process left half done in ``out_dir``.
+
+    Call it holding the lock of ``name`` in ``out_dir``, before anything else. Where
+    the killed commit had recorded itself complete, the previous files set aside are
+    deleted; otherwise the new files it placed are removed and the previous ones put
+    back, in every folder of that commit. Nothing to do when no staging folder is there.
+    """
+    path = staging_folder(out_dir, name)
+    if not os.path.isdir(path):
+        return
+    from sonicmix.errors import AudioFileError
+
+    try:
+        found = _Staging.load(path)
+        if found is None:  # killed before it moved anything, or when all but the marker was gone
+            _Staging(path, "", []).discard()
+            return
+        token, marker, group = found[0].token, found[1], found[2]
+        complete = os.path.exists(marker)
+        stagings = []
+        for where in filter(os.path.isdir, group):  # this folder's, and those of the same commit
+            other = _Staging.load(where)
+            if other is None:  # without a record: its clearing was cut short, or it holds nothing yet
+                stagings.append(_Staging(where, token, [], []))
+                stagings[-1].begun = True
+            elif other[0].token == token:
+                stagings.append(other[0])
+        stagings.sort(key=lambda s: s.path == os.path.dirname(marker))  # the marker's folder last
+        for staging in stagings:
+            if complete:
+                staging.discard()
+            else:
+                staging.roll_back()
+    except (OSError, ValueError, KeyError) as err:  # unreadable, or a record that is not ours
+        raise AudioFileError(
+            f"cannot deliver name={name!r} into out_dir={out_dir!r}: the staging folder {path!r} left by a "
+            f"killed delivery cannot be cleared ({getattr(err, 'strerror', None) or err!r}); expected to "
+            "finish or undo its commit (the files in it are the previous delivery's: move them back by "
+            "hand, then remove the folder)"
+        ) from err
+    _logger.warning(
+        "%s: a delivery of %r was killed while committing; %s",
+        out_dir,
+        name,
+        "its commit was complete: removed the replaced files" if complete else "put the previous files back",
+    )
+
+
+class _Staging:
+    """One folder's part of a commit: its old files set aside, and the record to finish or undo it."""
+
+    def __init__(self, path: str, token: str, names: list[str], replaced: list[str] | None = None) -> None:
+        self.path, self.folder, self.token, self.names = path, os.path.dirname(path), token, names
+        if replaced is None:  # decided before anything moves, and recorded
+            replaced = [n for n in names if os.path.lexists(os.path.join(self.folder, n))]
+        self.replaced = replaced
+        self.begun = False
+        self.doing = f"creating the staging folder {path!r}"
+
+    @classmethod
+    def load(cls, path: str) -> tuple[_Staging, str, list[str]] | None:
+        """The staging folder at ``path`` as recorded, its marker's path and its commit's staging folders."""
+        try:
+            with open(os.path.join(path, _MANIFEST), encoding="utf-8") as fh:
+                record = json.load(fh)
+        except FileNotFoundError:
+            return None
+        staging = cls(path, record["token"], record["files"], record["replaced"])
+        staging.begun = True
+        where = [os.path.normpath(os.path.join(path, p)) for p in (record["marker"], *record["group"])]
+        return staging, where[0], where[1:]
+
+    def _at(self, name: str) -> str:
+        return os.path.join(self.folder, name)
+
+    def begin(self, marker: str, group: list[str]) -> None:
+        os.mkdir(self.path)  # exists: another commit is under way or was left (a FileExistsError)
+        self.begun = True
+        record = {
+            "token": self.token,
+            "files": self.names,
+            "replaced": self.replaced,
+            "marker": os.path.relpath(marker, self.path),  # relative: the tree may be moved before recovery
+            "group": [os.path.relpath(g, self.path) for g in group],
+        }
+        _write_durably(os.path.join(self.path, _MANIFEST), json.dumps(record, indent=1))
+
+    def set_aside(self) -> None:
+        from sonicmix.io import _fsync_folder
+
+        for n in self.replaced:
+            self.doing = f"moving the previous {self._at(n)!r} aside into {self.path!r}"
+            os.replace(self._at(n), os.path.join(self.path, n))
+        _fsync_folder(self.path)
+        _fsync_folder(self.folder)
+
+    def place(self, moves: list[tuple[str, str]]) -> None:
+        from sonicmix.io import _fsync_folder
+
+        for tmp, n in moves:
+            self.doing = f"moving the new {self._at(n)!r} into place"
+            os.replace(tmp, self._at(n))
+        _fsync_folder(self.folder)
+
+    def roll_back(self) -> None:
+        """Remove the new files placed, put the old ones back, then remove the staging folder."""
+        if not self.begun:
+            return
+        for n in self.names:
+            kept = os.path.join(self.path, n)
+            if n in self.replaced:
+                if os.path.lexists(kept):  # else it never moved
+                    os.replace(kept, self._at(n))
+            elif os.path.lexists(self._at(n)):  # nothing was there before this commit
+                os.unlink(self._at(n))
+        self.discard()
+
+    def discard(self) -> None:
+        """Delete the staging folder, its record last but the marker (a kill midway leaves it readable)."""
+        for n in self.names:
+            _unlink(os.path.join(self.path, n))
+        _unlink(os.path.join(self.path, _MANIFEST))
+        try:
+            left = os.listdir(self.path)
+        except FileNotFoundError:
+            return
+        for n in left:  # a manifest half written, the marker: what a killed commit leaves without a record
+            if n.startswith("committed-") or n == f"{_MANIFEST}.tmp":
+                _unlink(os.path.join(self.path, n))
+        os.rmdir(self.path)  # anything else in it is not ours: an OSError
+
+
+def _undo(stagings: list[_Staging], marker: str, name: str, doing: str, err: BaseException) -> BaseException:
+    """Roll every folder back after ``err``; return the error to raise (naming the step at fault)."""
+    from sonicmix.errors import AudioFileError
+
+    stuck = []
+    try:
+        _unlink(marker)  # written just before an interrupt, it would make a recovery keep the new files
+    except OSError as problem:
+        stuck.append(f"{marker!r} ({problem.strerror or problem})")
+    for staging in stagings if not stuck else []:
+        try:
+            staging.roll_back()
+        except OSError as problem:  # noqa: PERF203 - every folder is tried
+            stuck.append(f"{staging.path!r} ({problem.strerror or problem})")
+    if stuck:
+        outcome = (
+            f"putting the previous files back failed too: they are in {', '.join(stuck)}; the next delivery "
+            f"of name={name!r} there puts them back (or move them back by hand)"
+        )
+    else:
+        outcome = "the previous files are back under their names and none of the new ones is left"
+    if not isinstance(err, OSError):
+        return err
+    cause = err.strerror or str(err) or type(err).__name__
+    return AudioFileError(f"cannot commit the delivery name={name!r}: {doing} failed ({cause}); {outcome}")
+
+
+def _write_durably(path: str, text: str) -> None:
+    from sonicmix.io import _fsync_folder
+
+    with open(f"{path}.tmp", "w", encoding="utf-8") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.replace(f"{path}.tmp", path)
+    _fsync_folder(os.path.dirname(path))
+
+
+def _unlink(path: str) -> None:
+    try:
+        os.unlink(path)
+    except FileNotFoundError:
+        pass

@@ -223,7 +223,13 @@ def deliver(
         (created atomically, removed at the end) keeps a second delivery of the
         same name out of the folder while one runs: the second one raises
         ``AudioFileError`` at once. A lock left by a killed process on this
-        machine is taken over.
+        machine is taken over. The replacement is all or nothing: the files
+        replaced wait in ``<out_dir>/.sonicmix-<name>.replaced/`` until every new
+        file (versions and reports included) is in place, and come back if any
+        step fails. A delivery killed mid-commit leaves them there; the next
+        delivery of ``name`` into the folder puts them back, or removes them if
+        that commit had completed. Files of the folder that the new delivery
+        does not write (a format no longer asked for, say) are left as they are.
     strict : bool, default False
         Raise :class:`TargetNotMetError` instead of returning a failed delivery.
     versions : mapping of str to Version, optional
@@ -437,6 +443,7 @@ def _deliver_many(
             if plan.created:  # removed again below if the delivery leaves nothing in it
                 os.makedirs(plan.out_dir, exist_ok=True)  # a concurrent delivery may create it too
             plan.lock = files.lock(plan.out_dir, opt.name)  # one delivery of a name in a folder at a time
+            files.recover(plan.out_dir, opt.name)  # a commit a killed delivery left half done
             if not opt.overwrite:
                 files.refuse_existing(
                     {**plan.final, **{k: p for k, (_, p) in plan.encoded.items()}},
@@ -455,7 +462,16 @@ def _deliver_many(
         rendered = _render(graph, opt, work, channels, gated, detect, layouts)
         if packaged:
             return [_deliver_package(rendered, plans[0], packaged, opt, pool, origination, started, work)]
-        return [_deliver_to(rendered, plan, opt, pool, origination, started).commit() for plan in plans]
+        outcomes: list[_Outcome] = []
+        try:  # every target's files are committed together (deliver_all), after the last is ready
+            for plan in plans:
+                outcomes.append(_deliver_to(rendered, plan, opt, pool, origination, started))
+            _commit_all(outcomes, opt.name)
+        except BaseException:
+            for outcome in outcomes:
+                outcome.abort()
+            raise
+        return [outcome.delivery for outcome in outcomes]
     finally:
         if work is not None:
             shutil.rmtree(work, ignore_errors=True)
@@ -548,6 +564,7 @@ def _deliver_package(
 ) -> Delivery:
     """The printmaster and its versions, committed together or not at all."""
     outcomes: dict[str, _Outcome] = {}
+    printmaster: list[_Outcome] = []  # its outcome once there is one, aborted with the versions' on an error
     try:
         for name, p in packaged.items():
             derived = derive(
@@ -572,12 +589,13 @@ def _deliver_package(
                 raise TargetNotMetError(f"version {name!r} ({p.plan.target.name}): {err}") from None
         records = {n: o.delivery for n, o in outcomes.items()}
         main = _deliver_to(rendered, plan, opt, pool, origination, started, versions=records)
+        printmaster.append(main)
         everything = [main, *outcomes.values()]
         if all(o.ready for o in everything):
-            _commit_all(everything)
+            _commit_all(everything, opt.name)
             return main.delivery
     except BaseException:
-        for outcome in outcomes.values():
+        for outcome in [*outcomes.values(), *printmaster]:
             outcome.abort()
         raise
     for outcome in everything:
@@ -585,24 +603,15 @@ def _deliver_package(
     return _withheld(main.delivery, records)
 
 
-def _commit_all(outcomes: list[_Outcome]) -> None:
-    """Commit each outcome; if one fails, remove the files of those already committed."""
-    done: list[_Outcome] = []
-    try:
-        for outcome in outcomes:
-            outcome.commit()
-            done.append(outcome)
-    except BaseException:
-        for outcome in done:
-            for path in outcome.delivery.files.values():
-                if os.path.exists(path):
-                    os.unlink(path)
-            for _, path in outcome.reports:
-                if os.path.exists(path):
-                    os.unlink(path)
-        for outcome in outcomes[len(done) :]:
-            outcome.abort()
-        raise
+def _commit_all(outcomes: list[_Outcome], name: str) -> None:
+    """Put every file of every outcome under its final name, in one commit: all of them, or none.
+
+    The files of an earlier delivery that these replace are set aside first and deleted only
+    once everything (printmaster, stems, encodes, reports, every version) is in place; on a
+    failure they are put back (:func:`sonicmix.delivery.files.commit`). The caller aborts the
+    outcomes when this raises, removing the temporary files.
+    """
+    files.commit(name, [move for outcome in outcomes for move in outcome.moves()])
 
 
 def _with_versions(delivery: Delivery, versions: Mapping[str, Delivery]) -> Delivery:
@@ -849,10 +858,13 @@ class _Outcome:
         """Whether there are files to commit (a failed delivery has none)."""
         return self.written is not None or bool(self.encodings) or bool(self.reports)
 
-    def commit(self) -> Delivery:
-        if self.ready:
-            _commit(self.written, self.encodings, self.reports)
-        return self.delivery
+    def moves(self) -> list[tuple[str, str]]:
+        """Every finished file as ``(temporary name, final name)``: the mix's, stems, encodes, reports."""
+        moves: list[tuple[str, str]] = []
+        if self.written is not None:
+            moves += [(tmp, self.written.final[key]) for key, tmp in self.written.pending().items()]
+        moves += [(e.writer.finish(), e.path) for e in self.encodings.values() if e.writer is not None]
+        return moves + list(self.reports)
 
     def abort(self) -> None:
         _abort(self.written, self.encodings, self.reports)
@@ -1047,27 +1059,6 @@ def _finish_files(
             for key, pending in written.pending().items():
                 if plan.final[key].endswith(".flac"):
                     write_loudness_tags(pending, plan.formats_by_codec["flac"], delivery.reports[key])
-
-
-def _commit(
-    written: PcmDeliverables | None, encodings: dict[str, Any], reports: list[tuple[str, str]]
-) -> None:
-    """Move every file under its final name (all or nothing, short of a killed process)."""
-    moved: list[str] = []
-    try:
-        if written is not None:
-            written.commit()
-        for encoding in encodings.values():
-            moved.append(encoding.writer.commit())
-        for tmp, path in reports:
-            os.replace(tmp, path)
-            moved.append(path)
-    except BaseException:
-        for path in moved:
-            if os.path.exists(path):
-                os.unlink(path)
-        _abort(written, encodings, reports)
-        raise
 
 
 def _abort(

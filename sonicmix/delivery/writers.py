@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -132,22 +131,10 @@ class PcmDeliverables:
         """Temporary name of every finished file."""
         return {k: w.finish() for k, w in self.writers.items()}
 
-    def commit(self) -> None:
-        """Move every file under its final name (all or nothing, short of a killed process)."""
-        try:
-            for w in self.writers.values():
-                w.commit()
-        except BaseException:
-            self.abort()
-            raise
-
     def abort(self) -> None:
+        """Remove every temporary file; the final names stay as they were (the package commit moves)."""
         for w in self.writers.values():
             w.abort()
-        for k, p in self.final.items():  # commit renames one by one: undo those that happened
-            w = self.writers.get(k)
-            if w is not None and w.result is not None and os.path.exists(p):
-                os.unlink(p)
 
 
 class _OwnLimit:
