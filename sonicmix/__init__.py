@@ -76,6 +76,7 @@ _EXPORTS: dict[str, str] = {
     "AmbisonicEncoder": "sonicmix.nodes.ambisonics",
     "AmbisonicRotator": "sonicmix.nodes.ambisonics",
     "AmbisonicDecoder": "sonicmix.nodes.ambisonics",
+    "AmbisonicParametricDecoder": "sonicmix.nodes.ambisonics",
     "Binaural": "sonicmix.spatial.binaural",  # HRIRs from a SOFA file: pip install "sonicmix[binaural]"
     "PluginNode": "sonicmix.nodes.plugin",  # needs the optional pedalboard: pip install "sonicmix[plugins]"
     # mix graphs and rendering
@@ -101,6 +102,7 @@ __all__ = [
     "AllPass",
     "AmbisonicDecoder",
     "AmbisonicEncoder",
+    "AmbisonicParametricDecoder",
     "AmbisonicRotator",
     "ArraySource",
     "AudioError",
@@ -189,7 +191,12 @@ if TYPE_CHECKING:  # pragma: no cover
     from sonicmix.io import AudioWriter, read, write
     from sonicmix.layouts import Layout
     from sonicmix.loudness import LoudnessMeter, LoudnessReport, measure
-    from sonicmix.nodes.ambisonics import AmbisonicDecoder, AmbisonicEncoder, AmbisonicRotator
+    from sonicmix.nodes.ambisonics import (
+        AmbisonicDecoder,
+        AmbisonicEncoder,
+        AmbisonicParametricDecoder,
+        AmbisonicRotator,
+    )
     from sonicmix.nodes.base import Chain
     from sonicmix.nodes.dehum import DeClick, DeHum
     from sonicmix.nodes.delay import Delay

@@ -7,8 +7,11 @@
   :func:`vbap_gains`, :class:`VbapSetup`;
 - :mod:`sonicmix.spatial.ambisonics`: AmbiX (ACN, SN3D) encoding, rotation and
   AllRAD decoding, :func:`spherical_harmonics`, :func:`rotation_matrix`,
-  :func:`decoder_matrix`. The nodes are in :mod:`sonicmix.nodes.objectpanner`
-  and :mod:`sonicmix.nodes.ambisonics`.
+  :func:`decoder_matrix`;
+- :mod:`sonicmix.spatial.parametric`: the parametric (DirAC-style) Ambisonic
+  decoder's analysis and synthesis, behind ``AmbisonicParametricDecoder``.
+
+The nodes are in :mod:`sonicmix.nodes.objectpanner` and :mod:`sonicmix.nodes.ambisonics`.
 """
 
 from __future__ import annotations

@@ -34,7 +34,12 @@ import pytest
 from sonicmix.automation import Automation
 from sonicmix.errors import GraphError
 from sonicmix.graph import Bus, Graph, Track
-from sonicmix.nodes.ambisonics import AmbisonicDecoder, AmbisonicEncoder, AmbisonicRotator
+from sonicmix.nodes.ambisonics import (
+    AmbisonicDecoder,
+    AmbisonicEncoder,
+    AmbisonicParametricDecoder,
+    AmbisonicRotator,
+)
 from sonicmix.nodes.base import Node
 from sonicmix.nodes.delay import Delay
 from sonicmix.nodes.denoise import Denoise
@@ -352,6 +357,7 @@ NODES = [
     Compressor(), KeyedCompressor(), Gate(), DeEsser(), Delay(), ConvolutionReverb(impulse_response=_IR),
     Reverb(), Pan(), Width(), Saturation(), Ducker(), Limiter(), DCBlocker(), Polarity(), Fade(),
     Leveler(), Denoise(), ObjectPanner(), AmbisonicEncoder(), AmbisonicRotator(), AmbisonicDecoder(),
+    AmbisonicParametricDecoder(),
 ]  # fmt: skip
 
 
