@@ -10,8 +10,9 @@ The pieces of :class:`sonicmix.nodes.denoise.Denoise`:
   inverse, overlap-added.
 * :func:`suppress` -- the sequential part, over frames x bins: the
   noise power tracker, the decision-directed a-priori SNR, the
-  log-spectral amplitude gain with its floor, and the removal of isolated
-  gain peaks against musical noise (a numba kernel).
+  log-spectral amplitude gain weighted by the speech presence probability
+  against its floor, and the removal of isolated gain peaks against musical
+  noise (a numba kernel).
 * :func:`exp_int` -- the exponential integral ``E1`` that the LSA gain needs.
 
 The noise tracker is the speech-presence-probability estimator of Gerkmann &
@@ -25,14 +26,29 @@ window of minimum statistics, Martin 2001) sets a lower bound, so that the
 estimate also climbs after a sudden rise of the noise (or after digital
 silence) within that window. Alternatively the noise power is the mean
 periodogram of given profile frames. The estimate the gain uses is smoothed
-over neighbouring bins (``[1, 2, 1] / 4``), which halves its variance.
-The presence probability and the LSA gain's ``exp(E1(v) / 2)`` are read from
-tables with linear interpolation (errors below 1e-6) or a fitted polynomial,
-so that the kernel calls no ``exp`` per bin.
+over +-3 bins by a triangle (``1 2 3 4 3 2 1``), which lowers its variance
+and keeps a tone that drifts by a bin or two (machine noise) under it.
+The LSA gain's ``exp(E1(v) / 2)`` is read from a table with linear
+interpolation (errors below 1e-6) or a fitted polynomial, and ``exp(-v)``
+is a polynomial raised to the 64th power by squaring (relative error below
+7e-5), so that the kernel calls no ``exp`` per bin and its loops vectorize.
 
 Gains follow Ephraim & Malah (1985): a-priori SNR by the decision-directed
-rule (the smoothing in time that keeps musical noise down), the MMSE
-log-spectral amplitude gain, never below the floor ``10 ** (-reduction_db / 20)``.
+rule (the smoothing in time that keeps musical noise down) and the MMSE
+log-spectral amplitude gain ``G_H``. That gain is weighted by the
+probability ``p`` that the bin holds speech, as in Cohen's optimally-modified
+LSA (Cohen & Berdugo 2001; Cohen 2003): the a-priori SNR, averaged over time
+(0.7 per 8 ms), over 3 bins (local) and over about +-500 Hz (global), is
+mapped to ``P_local`` and ``P_global`` between 0 and 1 (-10 to -5 dB), the
+probability that speech is absent is ``q = min(1 - P_local P_global, 0.95)``,
+and ``p = 1 / (1 + q / (1 - q) (1 + xi) e^-v)``. The gain is
+``p G_H + (1 - p) G_min`` with ``G_min = 10 ** (-reduction_db / 20)``, never
+below ``G_min``: a peak of the noise that lifts one bin, or a few neighbours,
+is not taken for speech unless the a-priori SNR around it is high too, which
+a voice's harmonics and formants are and a machine's tones mostly are not.
+(OM-LSA proper takes the geometric mean ``G_H^p G_min^(1-p)``; the arithmetic
+one needs no ``log`` and ``exp`` per bin and gave SI-SDR within 0.01 dB of it;
+Cohen's third, frame-level term cost STOI at 20 dB SNR and is left out.)
 Then, across frequency, isolated peaks are removed: "musical noise" is the
 residue of bins that a random peak of the noise lifts above their
 neighbours for a frame or two, short tones at random frequencies. A bin whose
@@ -61,6 +77,10 @@ T. Gerkmann and R. C. Hendriks, "Unbiased MMSE-based noise power estimation
 with low complexity and low tracking delay", IEEE Trans. ASLP 20(4), 2012.
 R. Martin, "Noise power spectral density estimation based on optimal
 smoothing and minimum statistics", IEEE Trans. SAP 9(5), 2001.
+I. Cohen and B. Berdugo, "Speech enhancement for non-stationary noise
+environments", Signal Processing 81(11), 2001; I. Cohen, "Noise spectrum
+estimation in adverse environments: improved minima controlled recursive
+averaging", IEEE Trans. SAP 11(5), 2003.
 """
 
 from __future__ import annotations
@@ -106,9 +126,16 @@ _DD_ALPHA = 0.95
 _XI_MIN_DB = -25.0
 _TINY = 1e-30
 _HUGE = 1e300  # "no minimum yet" (finite: the kernel is compiled with fastmath)
-# The presence probability 1 / (1 + (1 + xi) exp(-z)) is read from a table over 0 <= z <= 40.
-_LOGISTIC_STEPS_PER_UNIT = 128
-_LOGISTIC_LAST = 40 * _LOGISTIC_STEPS_PER_UNIT - 1e-9
+# Speech presence for the gain (Cohen & Berdugo 2001): a recursive average of the a-priori SNR (0.7
+# per 8 ms hop, as in the paper), over 3 bins (local) and over the blocks of 4 bins within about 469 Hz
+# (global: the paper's 31 bins of 31.25 Hz; 9 blocks, 36 bins, with the default frame), mapped to 0..1
+# between -10 and -5 dB; the speech absence probability at most 0.95.
+_PRESENCE_XI_TAU_S = 0.0224
+_GLOBAL_HALF_HZ = 469.0
+_PRESENCE_LOW_DB = -10.0
+_PRESENCE_HIGH_DB = -5.0
+_ABSENCE_MAX = 0.95
+_PRESENCE_XI_CAP = 1e3  # the average needs no more (it saturates at -5 dB) and stays well conditioned
 
 
 _LSA_STEPS_PER_UNIT = 256
@@ -119,15 +146,6 @@ def _lsa_table() -> NDArray[np.float64]:
     """``exp(E1(v) / 2)`` for ``v = 1, 1 + 1/256, ..., 20 + 1/256`` (the LSA gain over ``xi / (1 + xi)``)."""
     v = 1.0 + np.arange(19 * _LSA_STEPS_PER_UNIT + 2) / _LSA_STEPS_PER_UNIT
     table = np.exp(0.5 * np.array([exp_int(float(x)) for x in v]))
-    table.setflags(write=False)
-    return table
-
-
-@functools.lru_cache(maxsize=4)
-def _logistic_table(prior_db: float) -> NDArray[np.float64]:
-    odds = 1.0 + 10.0 ** (prior_db / 10.0)
-    z = np.arange(40 * _LOGISTIC_STEPS_PER_UNIT + 2) / _LOGISTIC_STEPS_PER_UNIT
-    table = 1.0 / (1.0 + odds * np.exp(-z))
     table.setflags(write=False)
     return table
 
@@ -144,6 +162,8 @@ class StftPlan(NamedTuple):
     min_pole: float
     subwindow: int  # frames per subwindow of the minimum tracker
     init_frames: int
+    presence_xi_pole: float  # recursive average of the a-priori SNR for the speech presence
+    global_half: int  # half-width of the global average of that, in blocks of 4 bins
 
 
 def stft_plan(frame_s: float, sample_rate: int) -> StftPlan:
@@ -184,6 +204,8 @@ def stft_plan(frame_s: float, sample_rate: int) -> StftPlan:
         min_pole=pole(_MIN_SMOOTH_TAU_S),
         subwindow=max(1, window_frames // _SUBWINDOWS),
         init_frames=max(1, int(round(INIT_S / hop_s))),
+        presence_xi_pole=pole(_PRESENCE_XI_TAU_S),
+        global_half=max(1, int(round(_GLOBAL_HALF_HZ * frame / sample_rate / 4))),
     )
 
 
@@ -204,6 +226,7 @@ class SpectralState:
     current: NDArray[np.float64]  # minimum within the current subwindow
     minima: NDArray[np.float64]  # (groups, subwindows, bins) minimum of each recent subwindow
     settled: NDArray[np.float64]  # minimum over ``minima`` (updated as a subwindow closes)
+    zeta: NDArray[np.float64]  # recursive average of the a-priori SNR (speech presence)
     counts: NDArray[np.int64]  # (4,)
 
 
@@ -218,6 +241,7 @@ def init_spectral(groups: int, bins: int) -> SpectralState:
         current=np.full((groups, bins), _HUGE),
         minima=np.full((groups, _SUBWINDOWS, bins), _HUGE),
         settled=np.full((groups, bins), _HUGE),
+        zeta=np.zeros((groups, bins)),
         counts=np.zeros(4, np.int64),
     )
 
@@ -253,22 +277,31 @@ def frame_spectra(
     head = np.empty((x.shape[0], 0), x.dtype) if history is None else history.astype(x.dtype, copy=False)
     windowed = np.empty((x.shape[0], frames, plan.frame), x.dtype)
     _frames_kernel(head, x, plan.window, plan.hop, first, windowed)
+    if windowed.dtype == np.float64:  # numpy's pocketfft is 5 % faster in double precision here, scipy's
+        return np.fft.rfft(windowed, axis=-1)  # twice as fast in single (numpy 2.4, scipy 1.17)
     return scipy.fft.rfft(windowed, axis=-1, overwrite_x=True)
 
 
 @numba.njit(cache=True, nogil=True)
 def _frames_kernel(head, x, window, hop, first, out):  # pragma: no cover - compiled
+    # The loops index 1-D slices from 0: an index that might be negative (``offset + j``) makes numba
+    # check it for wrap-around, which kept these loops from vectorizing (3.2 -> 0.4 ms on 10.8 s).
     channels, frames, frame = out.shape
     kept = head.shape[1]
     for c in range(channels):
         for f in range(frames):
             start = (first + f) * hop
             split = min(max(kept - start, 0), frame)  # samples of this frame in `head`
-            for j in range(split):
-                out[c, f, j] = head[c, start + j] * window[j]
-            offset = start - kept
-            for j in range(split, frame):
-                out[c, f, j] = x[c, offset + j] * window[j]
+            row = out[c, f]
+            if split > 0:
+                early = head[c, start : start + split]
+                for j in range(split):
+                    row[j] = early[j] * window[j]
+            source = x[c, start - kept + split : start - kept + frame]
+            rest = row[split:]
+            weights = window[split:]
+            for j in range(frame - split):
+                rest[j] = source[j] * weights[j]
 
 
 def overlap_add(
@@ -284,7 +317,10 @@ def overlap_add(
 
     channels, frames, _ = spectra.shape
     hop, frame = plan.hop, plan.frame
-    pieces = scipy.fft.irfft(spectra, n=frame, axis=-1, overwrite_x=True)
+    if spectra.dtype == np.complex128:  # (as in frame_spectra)
+        pieces = np.fft.irfft(spectra, n=frame, axis=-1)
+    else:
+        pieces = scipy.fft.irfft(spectra, n=frame, axis=-1, overwrite_x=True)
     out = np.empty((channels, frames * hop + frame - hop))
     _overlap_add_kernel(pieces, plan.window, hop, tail, out)
     return out[:, : frames * hop], out[:, frames * hop :]
@@ -295,12 +331,14 @@ def _overlap_add_kernel(pieces, window, hop, tail, out):  # pragma: no cover - c
     channels, frames, frame = pieces.shape
     kept = tail.shape[1]
     for c in range(channels):
-        out[c, :kept] = tail[c]
-        out[c, kept:] = 0.0
+        line = out[c]
+        line[:kept] = tail[c]
+        line[kept:] = 0.0
         for f in range(frames):
-            start = f * hop
+            target = line[f * hop : f * hop + frame]  # (indexed from 0: vectorizes, see _frames_kernel)
+            piece = pieces[c, f]
             for j in range(frame):
-                out[c, start + j] += pieces[c, f, j] * window[j]
+                target[j] += piece[j] * window[j]
 
 
 def suppress(
@@ -366,11 +404,11 @@ def suppress(
         state.current,
         state.minima,
         state.settled,
+        state.zeta,
         state.counts,
         np.empty((groups, bins)),
         np.empty((groups, bins)),
         np.empty((groups, bins)),
-        _logistic_table(_SPEECH_PRIOR_DB),
         _lsa_table(),
         plan.start_weight,
         plan.noise_pole,
@@ -378,6 +416,11 @@ def suppress(
         plan.min_pole,
         plan.subwindow,
         plan.init_frames,
+        plan.presence_xi_pole,
+        plan.global_half,
+        10.0 ** (_PRESENCE_LOW_DB / 10.0),
+        10.0 ** (_PRESENCE_HIGH_DB / 10.0),
+        _ABSENCE_MAX,
         10.0 ** (_SPEECH_PRIOR_DB / 10.0),
         _DD_ALPHA,
         10.0 ** (_XI_MIN_DB / 10.0),
@@ -415,13 +458,32 @@ def exp_int(x: float) -> float:  # pragma: no cover - compiled
     return math.exp(-x) / x * num / den
 
 
+@numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy", inline="always")
+def _exp_neg(v):  # pragma: no cover - compiled
+    """``exp(-v)`` for ``v >= 0``, branch-free so that loops over bins vectorize (no SVML here).
+
+    ``(exp(-v / 64)) ** 64``: a degree-7 Taylor polynomial on ``[0, 0.625]`` and six squarings,
+    relative error below 7e-5; 0 from ``v = 40`` on (below 5e-18).
+    """
+    u = min(v, 40.0) * 0.015625
+    e = 1.0 - u * (1.0 - u * (0.5 - u * (1.0 / 6.0 - u * (1.0 / 24.0 - u * (
+        1.0 / 120.0 - u * (1.0 / 720.0 - u * (1.0 / 5040.0)))))))
+    e *= e
+    e *= e
+    e *= e
+    e *= e
+    e *= e
+    e *= e
+    return e if v < 40.0 else 0.0
+
+
 # error_model="numpy": no ZeroDivisionError check per division (every divisor is kept >= _TINY or
 # is a constant), which lets the loops over bins vectorize: 13 -> 8 ns per bin
 @numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _gains_kernel(
-    spectra, gains_out, linked, noise, presence, clean, smooth, profile, current, minima, settled, counts,
-    power, row, scratch, logistic, lsa, start_weight, noise_pole, presence_pole, min_pole, subwindow,
-    init_frames,
+    spectra, gains_out, linked, noise, presence, clean, smooth, profile, current, minima, settled, zeta,
+    counts, power, row, scratch, lsa, start_weight, noise_pole, presence_pole, min_pole,
+    subwindow, init_frames, zeta_pole, global_half, zeta_low, zeta_high, absence_max,
     speech_prior, dd_alpha, xi_min, floor, profile_first, profile_last, low_bins,
 ):  # fmt: skip  # pragma: no cover - compiled
     channels, frames, bins = spectra.shape
@@ -429,7 +491,15 @@ def _gains_kernel(
     subwindows = minima.shape[1]
     vv = np.empty(bins)
     lsa_gain = np.empty(bins)
+    xis = np.empty(bins)
+    local = np.empty(bins)
+    wide = np.empty(bins)
+    inv_span = 1.0 / (zeta_high - zeta_low)
+    nblocks = -(-bins // 4)
+    blocks = np.empty(nblocks)
+    inv_width = 0.25 / (2 * global_half + 1)
     prior_ratio = speech_prior / (1.0 + speech_prior)
+    odds = 1.0 + speech_prior
     partial = start_weight.shape[0]
     want_gains = gains_out.shape[0] > 0
     inv_channels = 1.0 / channels
@@ -466,14 +536,9 @@ def _gains_kernel(
                     nz[k] = (nz[k] * seen + pw[k]) / (seen + 1)
             else:
                 pr = presence[g]
-                for k in range(bins):  # (vectorizes)
-                    z = pw[k] / max(nz[k], _TINY) * prior_ratio * _LOGISTIC_STEPS_PER_UNIT
-                    vv[k] = min(z, _LOGISTIC_LAST)
-                for k in range(bins):
-                    # presence probability 1 / (1 + odds e^-z), from a table (linear interpolation, 1e-6)
-                    z = vv[k]
-                    i = int(z)
-                    vv[k] = logistic[i] + (z - i) * (logistic[i + 1] - logistic[i])
+                for k in range(bins):  # presence probability 1 / (1 + odds e^-z) (vectorizes)
+                    z = pw[k] / max(nz[k], _TINY) * prior_ratio
+                    vv[k] = 1.0 / (1.0 + odds * _exp_neg(z))
                 for k in range(bins):  # (vectorizes)
                     q = vv[k]
                     pres = presence_pole * pr[k] + (1.0 - presence_pole) * q
@@ -499,25 +564,37 @@ def _gains_kernel(
                 for k in range(bins):
                     nz[k] = profile[g, k] * inv_profiled
             # --- gain: decision-directed a-priori SNR, log-spectral amplitude estimator
-            # the estimate used by the gain is smoothed over neighbouring bins by [1, 2, 1] / 4: it
-            # halves the estimate's variance (a tracker follows single periodograms) for a blur of one bin
+            # the estimate used by the gain is smoothed over +-3 bins by a triangle (1 2 3 4 3 2 1) / 16:
+            # a tracker follows single periodograms, and a tone that drifts by a bin or two (machine
+            # noise) stays under the estimate ([1, 2, 1] / 4 before: 0.1-0.2 dB less SI-SDR on the 3D
+            # printer at 5 dB SNR)
             sc = scratch[g] if profiled == 0 else vv
-            sc[0] = nz[0]
-            sc[bins - 1] = nz[bins - 1]
-            for k in range(1, bins - 1):
-                sc[k] = 0.5 * nz[k] + 0.25 * (nz[k - 1] + nz[k + 1])
+            for k in range(3, bins - 3):  # (vectorizes; bins >= 9)
+                sc[k] = (4.0 * nz[k] + 3.0 * (nz[k - 1] + nz[k + 1]) + 2.0 * (nz[k - 2] + nz[k + 2])
+                         + (nz[k - 3] + nz[k + 3])) * 0.0625
+            for e in range(6):  # the edges: the weights of the bins that exist
+                k = e if e < 3 else bins - 6 + e
+                acc = 0.0
+                total = 0.0
+                for j in range(max(k - 3, 0), min(k + 4, bins)):
+                    w = 4.0 - abs(j - k)
+                    acc += w * nz[j]
+                    total += w
+                sc[k] = acc / total
             if profiled == 0:
                 nz = sc
             else:
                 for k in range(bins):
                     nz[k] = sc[k]
-            cl, rw = clean[g], row[g]
+            cl, rw, zt = clean[g], row[g], zeta[g]
             # (the a-priori SNR and the LSA's argument v, branch-free: vectorizes)
             for k in range(bins):
                 p = pw[k]
                 inv = 1.0 / max(nz[k], _TINY)
                 gamma = p * inv
                 xi = max(dd_alpha * cl[k] * inv + (1.0 - dd_alpha) * max(gamma - 1.0, 0.0), xi_min)
+                xis[k] = xi
+                zt[k] = zeta_pole * zt[k] + (1.0 - zeta_pole) * min(xi, _PRESENCE_XI_CAP)
                 ratio = xi / (1.0 + xi)
                 rw[k] = ratio
                 vv[k] = max(ratio * gamma, 1e-12)
@@ -543,7 +620,44 @@ def _gains_kernel(
                 gain = min(lsa_gain[k], 1.0)
                 gain = floor if k < low_bins else gain
                 cl[k] = gain * gain * pw[k]
-                rw[k] = max(gain, floor)
+                lsa_gain[k] = gain
+            # speech presence probability p (Cohen & Berdugo 2001): the a-priori SNR averaged in time, over
+            # 3 bins and over about 1 kHz; speech is taken as absent with probability
+            # q = 1 - P_local P_global (at most 0.95), and p = 1 / (1 + q / (1 - q) (1 + xi) e^-v)
+            local[0] = zt[0]
+            local[bins - 1] = zt[bins - 1]
+            for k in range(1, bins - 1):
+                local[k] = 0.5 * zt[k] + 0.25 * (zt[k - 1] + zt[k + 1])
+            # the global average, on blocks of 4 bins (a running sum over all bins is a chain of
+            # dependent additions: about 1 ms on the 10.8 s voice): the mean of the 2 global_half + 1
+            # blocks around a bin's block, the edge blocks repeated; the inputs are capped, so the
+            # sum's rounding stays far below them
+            full = bins // 4
+            for b in range(full):  # (vectorizes)
+                blocks[b] = zt[4 * b] + zt[4 * b + 1] + zt[4 * b + 2] + zt[4 * b + 3]
+            for b in range(full, nblocks):  # the last, partial block: its bins, the last repeated
+                acc = 0.0
+                for j in range(4 * b, 4 * b + 4):
+                    acc += zt[min(j, bins - 1)]
+                blocks[b] = acc
+            acc = 0.0
+            for j in range(-global_half, global_half + 1):
+                acc += blocks[min(max(j, 0), nblocks - 1)]
+            for b in range(nblocks):
+                if b > 0:
+                    acc += blocks[min(b + global_half, nblocks - 1)] - blocks[max(b - global_half - 1, 0)]
+                level = acc * inv_width
+                for j in range(4 * b, min(4 * b + 4, bins)):
+                    wide[j] = level
+            # the gain: the LSA gain where speech is present, the floor where it is absent, weighted by p
+            # (the arithmetic mean of the two, where OM-LSA takes the geometric: SI-SDR within 0.01 dB
+            # on the benchmark's 5 dB cases, without a log and an exp per bin)
+            for k in range(bins):  # (vectorizes)
+                p_local = min(max((local[k] - zeta_low) * inv_span, 0.0), 1.0)
+                p_wide = min(max((wide[k] - zeta_low) * inv_span, 0.0), 1.0)
+                q = min(1.0 - p_local * p_wide, absence_max)
+                p = (1.0 - q) / (1.0 - q + q * (1.0 + xis[k]) * _exp_neg(vv[k]))
+                rw[k] = max(p * lsa_gain[k] + (1.0 - p) * floor, floor)
             # isolated peaks of the gain near the floor (musical noise) come down to their neighbours
             for k in range(1, bins - 1):
                 higher = max(rw[k - 1], rw[k + 1])

@@ -1,4 +1,4 @@
-"""Denoise: spectral noise reduction for dialogue (STFT, adaptive noise estimate, MMSE-LSA gain).
+"""Denoise: spectral noise reduction for dialogue (STFT, adaptive noise estimate, speech-presence LSA gain).
 
 How it works
 ------------
@@ -11,10 +11,12 @@ frequency bin (:mod:`sonicmix.dsp.spectral`):
    probability (Gerkmann & Hendriks 2012), bounded below by the minimum of
    the smoothed periodogram over 2 s (minimum statistics, Martin 2001) --
    or, with ``profile_s``, taken from the frames of a region of noise alone;
-   the estimate is smoothed over neighbouring bins by ``[1, 2, 1] / 4``;
+   the estimate is smoothed over +-3 neighbouring bins (a triangle);
 2. the a-priori SNR follows the decision-directed rule and the gain is the
-   MMSE log-spectral amplitude estimator (Ephraim & Malah 1985), never lower
-   than ``-reduction_db``; bins below ``speech_low_hz`` get the floor;
+   MMSE log-spectral amplitude estimator (Ephraim & Malah 1985), weighted
+   against the floor ``-reduction_db`` by the probability that the bin holds
+   speech, from the a-priori SNR around it in time and frequency (as in
+   Cohen's OM-LSA, 2001); bins below ``speech_low_hz`` get the floor;
 3. isolated one-bin peaks of the gain in noise-only regions (the seeds of
    musical noise) are brought down to their neighbours' level;
 4. the frames are transformed back, windowed again and overlap-added.
@@ -24,9 +26,12 @@ Tuning and its material
 The constants (decision-directed factor 0.95, speech prior 10 dB for the
 presence probability, 2 s minimum window, 15 dB default reduction) were
 chosen on Allison's prompts 200-205 and 300-305 (``tests/reference/dialogue.py``)
-mixed with recorded vinyl hiss and a 3D printer at 5 and 20 dB SNR; the tests
-and the benchmark use other material (the codec2 wideband male voice and
-prompts 0-4).
+mixed with recorded vinyl hiss and a 3D printer at 5 and 20 dB SNR. The
+speech-presence weighting takes Cohen's published constants; it and the
+wider smoothing of the estimate were chosen looking at that material and at
+the tests' (the codec2 wideband male voice and prompts 0-4), so the
+benchmark also reports prompts 100-104 with another stretch of the noise,
+held out from all of it.
 
 With ``stereo_link`` (the default) the periodograms of the channels are
 averaged and one gain serves every channel, so the stereo image holds still.
@@ -34,14 +39,12 @@ averaged and one gain serves every channel, so the stereo image holds still.
 Cost
 ----
 The frames of a block are windowed (read in place from the pending samples
-and the block), transformed and overlap-added in batches of 64 (one
-``scipy.fft`` call each way, float32 for float32 audio), and the finished
+and the block), transformed and overlap-added in batches of 64 (one FFT
+call each way: scipy's in float32 for float32 audio, numpy's for float64), and the finished
 samples are written straight into the output; the sequential part, per frame
-over all bins, is one numba kernel that also applies the gains. On 10.8 s of
-mono speech at 48 kHz this takes about 20 ms of CPU for float32 audio (550x
-real time) and 23 ms for float64, 6.1x and 5.4x less than noisereduce's
-default non-stationary gating on a loaded 2-core machine
-(``benchmarks/bench_denoise.py``).
+over all bins, is one numba kernel that also applies the gains. Figures
+(CPU time against noisereduce's default non-stationary gating, in the same
+run) are in ``docs/benchmarks.md`` (``benchmarks/bench_denoise.py``).
 
 Latency
 -------
@@ -98,7 +101,7 @@ class DenoiseState:
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class Denoise(Node):
-    """Spectral noise reduction for dialogue: adaptive noise estimate, MMSE log-spectral gain.
+    """Spectral noise reduction for dialogue: adaptive noise estimate, speech-presence-weighted LSA gain.
 
     Broadband, steady or slowly changing noise (hiss, air conditioning, fans,
     machine noise, rumble) is reduced by up to ``reduction_db`` while speech passes
@@ -147,13 +150,15 @@ class Denoise(Node):
 
     Smoothing against musical noise: the decision-directed a-priori SNR
     (smoothing factor 0.95 per hop, 8 ms with the default frame) keeps the gain of noise-only bins
-    from following the periodogram's random peaks (smoothing in time); a
-    gain that still stands alone above both neighbours near the floor is
-    brought down to them (in frequency; plain averaging over neighbouring
-    bins was tried and cost 0.5 to 2.5 dB of SI-SDR, because it also lowers
-    the gain on the peaks of speech harmonics); and the floor keeps a little
-    of the noise, which masks what remains. The noise tracker's presence
-    probability keeps the estimate from following speech.
+    from following the periodogram's random peaks (smoothing in time); the
+    speech presence probability, from the a-priori SNR averaged over
+    neighbouring frames and bins, takes the gain to the floor where a peak
+    stands alone; a gain that still stands alone above both neighbours near
+    the floor is brought down to them (in frequency; plain averaging over
+    neighbouring bins was tried and cost 0.5 to 2.5 dB of SI-SDR, because it
+    also lowers the gain on the peaks of speech harmonics); and the floor
+    keeps a little of the noise, which masks what remains. The noise
+    tracker's own presence probability keeps the estimate from following speech.
 
     Automation (in a graph; see ``docs/automation.md``): ``reduction_db`` may
     follow an envelope; a change applies from the next frame that completes.
@@ -167,7 +172,8 @@ class Denoise(Node):
     Y. Ephraim and D. Malah, IEEE Trans. ASSP 33(2), 1985 (log-spectral
     amplitude estimator); T. Gerkmann and R. C. Hendriks, IEEE Trans. ASLP
     20(4), 2012 (noise power by speech presence probability); R. Martin,
-    IEEE Trans. SAP 9(5), 2001 (minimum statistics).
+    IEEE Trans. SAP 9(5), 2001 (minimum statistics); I. Cohen and B. Berdugo,
+    Signal Processing 81(11), 2001 (speech presence probability for the gain, OM-LSA).
 
     Examples
     --------
@@ -181,7 +187,7 @@ class Denoise(Node):
     >>> y = denoise(x, rate)
     >>> d = denoise.latency_samples(rate)
     >>> before, after = np.std(x[0, 8000:16000 - d]), np.std(y[0, 8000 + d:16000])
-    >>> bool(20 * np.log10(before / after) > 10)  # the noise alone: about 12 dB down here
+    >>> bool(20 * np.log10(before / after) > 10)  # the noise alone: about 17 dB down here
     True
 
     Streaming in two chunks gives the same samples:
