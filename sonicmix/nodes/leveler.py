@@ -9,15 +9,22 @@ How it works (:mod:`sonicmix.dsp.leveler` holds the gain computer):
 1. The input is K-weighted (BS.1770) and its power summed over the channels,
    per 10 ms frame of the built-in speech detector
    (:class:`sonicmix.speech.SpeechDetector`), which says which frames are speech.
-2. The loudness the gain aims at is the power mean of the speech frames in a
-   ``window_s`` window, ``lookahead_s`` of it ahead of the moment and the rest
-   behind: short-term loudness (3 s, as BS.1771's "S") gated by speech.
+2. The loudness the gain aims at is measured over a ``window_s`` window,
+   ``lookahead_s`` of it ahead of the moment and the rest behind (short-term
+   loudness: 3 s, as BS.1771's "S"), as clip loudness measures a clip: on
+   BS.1770's 400 ms blocks every 100 ms, those at least half speech, gated
+   at -70 LUFS and -10 LU. Blocks, not the speech frames alone: a detector
+   keeps the strong frames of quiet, noisy speech and drops weak ones, and
+   the mean of the frames it keeps would read such a line up to 3 dB loud.
 3. The gain moves towards ``target_lufs`` minus that loudness, within
    ``max_boost_db`` and ``max_cut_db``, as a one-pole with time constant
    ``response_s``, and only while speech is at hand (at the moment, or within
-   0.3 s ahead, so that a line starts at its gain). In pauses the gain holds:
-   noise, breaths and room tone are never pumped up. One gain serves every
-   channel (stereo-linked), interpolated linearly between frames.
+   0.3 s ahead, so that a line starts at its gain); for the first 0.5 s of
+   a line after the gain has held for 1 s or more, four times faster (a new
+   line, often at another level, need not start at the last line's gain).
+   In pauses the gain holds: noise, breaths and room tone are never pumped
+   up. One gain serves every channel (stereo-linked), interpolated linearly
+   between frames.
 
 The audio is delayed by the lookahead plus the detector's decision delay
 (:meth:`latency_samples`, about 2.1 s with the defaults); graphs compensate it.
@@ -49,8 +56,12 @@ __all__ = ["Leveler", "LevelerNodeState"]
 
 #: The gain may start moving this long before speech resumes (a line starts at its gain), in seconds.
 ANTICIPATE_S = 0.3
-#: The loudness estimate needs at least this much speech in its window, in seconds.
-MIN_SPEECH_S = 0.5
+#: A line that starts after the gain has held at least this long (in seconds) is a new line ...
+NEW_LINE_PAUSE_S = 1.0
+#: ... and for this long from when its gain starts moving (in seconds), the gain moves
+#: ONSET_SPEEDUP times faster, so that a new line does not start at the previous line's gain.
+ONSET_S = 0.5
+ONSET_SPEEDUP = 4.0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -97,21 +108,23 @@ class Leveler(Node):
                     hint=f"in seconds, at most window_s={self.window_s:g}")
 
     # -- timing -------------------------------------------------------------------------------------
-    def _frames(self, sample_rate: int) -> tuple[int, int, int, int]:
-        """(hop samples, frames behind, frames ahead, the detector's decision delay in samples)."""
+    def _grid(self, sample_rate: int) -> _Grid:
+        """The frame grid at ``sample_rate``: hop, window, blocks and the detector's delay."""
         from sonicmix.speech import SpeechDetector
+        from sonicmix.speech.gating import BLOCK_S, STEP_S
 
         detector = SpeechDetector()
         hop = detector.hop_samples(sample_rate)
         hop_s = hop / sample_rate
         ahead = int(round(self.lookahead_s / hop_s))
         behind = max(0, int(round(self.window_s / hop_s)) - 1 - ahead)
-        return hop, behind, ahead, detector.decision_delay_samples(sample_rate)
+        return _Grid(hop=hop, behind=behind, ahead=ahead, block=int(round(BLOCK_S / hop_s)),
+                       step=int(round(STEP_S / hop_s)), delay=detector.decision_delay_samples(sample_rate))
 
     def latency_samples(self, sample_rate: int) -> int:
-        hop, _, ahead, delay = self._frames(sample_rate)
+        f = self._grid(sample_rate)
         # frame t's gain needs the speech decision on frame t + ahead
-        return ahead * hop + delay
+        return f.ahead * f.hop + f.delay
 
     # -- streaming -----------------------------------------------------------------------------------
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> LevelerNodeState:
@@ -119,7 +132,7 @@ class Leveler(Node):
         from sonicmix.loudness.kweighting import k_weighting_sos
         from sonicmix.speech import SpeechDetector
 
-        hop, behind, ahead, _ = self._frames(sample_rate)
+        f = self._grid(sample_rate)
         detector = SpeechDetector()
         return LevelerNodeState(
             detector=detector,
@@ -128,15 +141,14 @@ class Leveler(Node):
             zi=np.zeros((2, channels, 2)),
             partial=np.zeros(0),
             powers=np.zeros(0),
-            levels=leveler_state(behind, ahead),
+            levels=leveler_state(f.behind, f.ahead, block=f.block, step=f.step),
             fronts=0,
             gains=np.ones(1),
             first_gain_frame=-1,
             delay=np.zeros((channels, self.latency_samples(sample_rate)), np.dtype(dtype)),
             delay_position=0,
             produced=0,
-            hop=hop,
-            ahead=ahead,
+            grid=f,
         )
 
     def process(
@@ -159,30 +171,36 @@ class Leveler(Node):
 
         weighted, state.zi = sosfilt(state.sos, x.astype(np.float64), state.zi)
         power = np.concatenate([state.partial, np.sum(weighted * weighted, axis=0)])
-        whole = power.size // state.hop * state.hop
-        frames = power[:whole].reshape(whole // state.hop, state.hop).mean(axis=1)
+        whole = power.size // state.grid.hop * state.grid.hop
+        means = power[:whole].reshape(whole // state.grid.hop, state.grid.hop).mean(axis=1)
         state.partial = power[whole:]
-        state.powers = np.concatenate([state.powers, frames])
+        state.powers = np.concatenate([state.powers, means])
         probabilities, state.detector_state = state.detector.process(x, sample_rate, state.detector_state)
         ready = probabilities.size  # the detector is behind the powers: pair what both have
         if ready == 0:
             return
-        hop_s = state.hop / sample_rate
+        f = state.grid
+        hop_s = f.hop / sample_rate
         gains_db = leveler_gains(
             state.powers[:ready],
             probabilities >= THRESHOLD,
             state.levels,
-            ahead=state.ahead,
-            anticipate=min(state.ahead, int(round(ANTICIPATE_S / hop_s))),
+            window=f.behind + 1 + f.ahead,
+            ahead=f.ahead,
+            block=f.block,
+            step=f.step,
+            anticipate=min(f.ahead, int(round(ANTICIPATE_S / hop_s))),
             target_db=float(self.target_lufs),
             max_boost_db=float(self.max_boost_db),
             max_cut_db=float(self.max_cut_db),
             alpha=1.0 - math.exp(-hop_s / self.response_s),
-            min_speech=max(1, int(round(MIN_SPEECH_S / hop_s))),
+            onset_alpha=1.0 - math.exp(-hop_s * ONSET_SPEEDUP / self.response_s),
+            onset=int(round(ONSET_S / hop_s)),
+            onset_pause=int(round(NEW_LINE_PAUSE_S / hop_s)),
         )
         state.powers = state.powers[ready:]
         # the gains are those of the frames `ahead` behind each new front; the first ones have no frame
-        skip = max(0, state.ahead - state.fronts)
+        skip = max(0, f.ahead - state.fronts)
         state.fronts += ready
         new = 10.0 ** (gains_db[skip:] / 20.0)
         if new.size:
@@ -201,8 +219,8 @@ class Leveler(Node):
         live = m >= 0
         if not live.any():
             return gain
-        t = m[live] // state.hop
-        step = (m[live] - t * state.hop + 1) / state.hop
+        t = m[live] // state.grid.hop
+        step = (m[live] - t * state.grid.hop + 1) / state.grid.hop
         index = t - state.first_gain_frame
         current = state.gains[index]
         previous = state.gains[np.maximum(index - 1, 0)]
@@ -234,5 +252,17 @@ class LevelerNodeState:
     delay: np.ndarray
     delay_position: int
     produced: int
+    grid: _Grid
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A Leveler's frame grid at one sample rate, in frames of ``hop`` input samples (``delay`` in
+    samples): the window's frames behind and ahead of the moment, and its 400 ms blocks every 100 ms."""
+
     hop: int
+    behind: int
     ahead: int
+    block: int
+    step: int
+    delay: int

@@ -74,6 +74,20 @@ def test_clip_loudness_and_leveler_at_defaults_level_every_line(podcast: dialogu
     assert 3.0 <= gains["guest"][0] - gains["host"][0] <= 8.0
 
 
+@pytest.mark.slow  # three more conversations rendered (about 10 s)
+@needs_recordings
+@pytest.mark.parametrize("seed", [5, 9, 18])
+def test_the_goal_holds_on_other_conversations(seed: int) -> None:
+    """Seeds 5 and 18 missed the 2 LU goal when the leveler averaged the detector's speech frames
+    (2.75 and 2.42 LU); seed 9 had the largest spread of the held-out seeds after the change."""
+    p = dialogue.podcast(FS, quieter_lu=4.0 + (seed % 4), seed=seed)
+    loud = _line_loudness(sm.render(_podcast_graph(p, chain=(Leveler(),), clip_lufs=-20.0),
+                                    sample_rate=FS).master, p.lines)
+    every = loud["host"] + loud["guest"]
+    assert max(every) - min(every) <= 2.0, np.round(every, 2)
+    assert abs(np.median(loud["host"]) - np.median(loud["guest"])) <= 1.0
+
+
 @needs_recordings
 def test_clip_loudness_alone_brings_each_clip_to_its_level(podcast: dialogue.Podcast) -> None:
     """Without the leveler: each speaker's clip sits at the set loudness, speech-gated (the noise
@@ -83,6 +97,89 @@ def test_clip_loudness_alone_brings_each_clip_to_its_level(podcast: dialogue.Pod
     for who in ("host", "guest"):
         power = np.mean([10 ** (v / 10) for v in loud[who]])
         assert abs(10 * np.log10(power) - (-24.0)) <= 1.0, (who, loud[who])
+
+
+def _gains(power: np.ndarray, speech: np.ndarray, *, window: int = 300, ahead: int = 200, alpha: float = 1.0,
+           onset_alpha: float = 1.0, onset_pause: int = 100) -> np.ndarray:
+    """The gain computer on 10 ms frames: 400 ms blocks every 100 ms, 0.3 s anticipation, target -20."""
+    from sonicmix.dsp.leveler import leveler_gains, leveler_state
+
+    state = leveler_state(window - 1 - ahead, ahead, block=40, step=10)
+    return leveler_gains(power, speech, state, window=window, ahead=ahead, block=40, step=10, anticipate=30,
+                         target_db=-20.0, max_boost_db=40.0, max_cut_db=40.0, alpha=alpha,
+                         onset_alpha=onset_alpha, onset=50, onset_pause=onset_pause)
+
+
+def test_the_loudness_aimed_at_does_not_depend_on_how_many_speech_frames_the_detector_keeps() -> None:
+    """Syllables at two levels 10 dB apart: a detector that keeps only the strong half of the
+    frames and one that keeps them all give the same gain, that of the line's BS.1770 loudness
+    (the power mean of its 400 ms blocks). Averaging the kept frames alone would read the line
+    10 log10(1 / 0.55) = 2.6 dB too loud."""
+    syllable = np.r_[np.full(5, 1e-2), np.full(5, 1e-3)]  # 50 ms at -20.7 LUFS, 50 ms 10 dB down
+    power = np.r_[np.full(200, 1e-9), np.tile(syllable, 80), np.full(400, 1e-9)]  # 8 s of speech
+    every = np.r_[np.zeros(200, bool), np.ones(800, bool), np.zeros(400, bool)]
+    strong = every & (power > 5e-3)
+    line_lufs = 10 * np.log10(np.mean(syllable)) - 0.691
+    whole, half = _gains(power, every), _gains(power, strong)
+    inside = slice(700, 900)  # gains of frames 500-700: the window lies within the line
+    np.testing.assert_allclose(half[inside], -20.0 - line_lufs, atol=1e-9)
+    np.testing.assert_allclose(whole[inside], -20.0 - line_lufs, atol=1e-9)
+
+
+def test_blocks_count_when_half_speech_and_above_the_relative_gate() -> None:
+    """Noise 20 dB under a line, then 1 s of speech: of the 400 ms blocks (every 100 ms) in the
+    window, those at least half speech count, and stray speech decisions in the noise that make
+    three noise blocks half speech are dropped by BS.1770's relative gate (-10 LU)."""
+    power = np.r_[np.full(200, 1e-4), np.full(100, 1e-2)]
+    speech = np.r_[np.zeros(200, bool), np.ones(100, bool)]
+    stray = speech.copy()
+    stray[50:70] = True  # half of the blocks starting at frames 30, 40 and 50
+    # blocks starting at 180 and 190 are half and three quarters speech, 200-260 all speech
+    blocks = [(20e-4 + 20e-2) / 40, (10e-4 + 30e-2) / 40] + [1e-2] * 7
+    expected = -20.0 - (10 * np.log10(np.mean(blocks)) - 0.691)
+    for flags in (speech, stray):
+        assert _gains(power, flags, ahead=0)[-1] == pytest.approx(expected, abs=1e-9)
+
+
+def test_a_new_line_after_a_long_pause_reaches_its_gain_sooner() -> None:
+    """A line 20 dB quieter after 2 s without speech: with the onset speed-up the gain is at the new
+    line's value 0.2 s into it; without, it is still most of the way back at the last line's. A
+    pause shorter than a new line's (0.5 s here) changes nothing."""
+    new_line_db = -20.0 - (10 * np.log10(1e-4) - 0.691)
+    power = np.r_[np.full(300, 1e-2), np.full(200, 1e-9), np.full(300, 1e-4)]
+    speech = power > 1e-6
+    at = 300 + 200 + 20 + 200  # the gain of the frame 0.2 s into the new line comes 200 frames later
+    fast = _gains(power, speech, alpha=0.01, onset_alpha=0.2)
+    slow = _gains(power, speech, alpha=0.01, onset_alpha=0.2, onset_pause=10**9)
+    # (within 0.5 dB: the blocks at the line's start, partly pause, count as BS.1770's do)
+    assert abs(fast[at] - new_line_db) < 0.5 and abs(slow[at] - new_line_db) > 10.0
+    short = np.r_[power[:300], power[450:]], np.r_[speech[:300], speech[450:]]
+    np.testing.assert_array_equal(_gains(*short, alpha=0.01, onset_alpha=0.2),
+                                  _gains(*short, alpha=0.01, onset_alpha=0.2, onset_pause=10**9))
+
+
+@needs_recordings
+@pytest.mark.parametrize("leveler", [Leveler(), Leveler(window_s=0.4, lookahead_s=0.0, response_s=0.05)])
+def test_streaming_gives_the_whole_buffer_result_on_real_dialogue(podcast: dialogue.Podcast,
+                                                                   leveler: Leveler) -> None:
+    """The node contract streams noise, on which the leveler never finds speech: here a host line
+    and a guest line, so that the loudness blocks, the gates and the gain all move."""
+    start, end = podcast.lines[0][1], podcast.lines[1][2]
+    x = (podcast.host + podcast.guest)[:, int(start * FS) : int(end * FS)]
+    whole = leveler(x, FS)
+    state = leveler.init_state(1, FS, x.dtype)
+    out, position = [], 0
+    for size in (1, 4097, 333, 48000, 65536, 10) * 40:
+        y, state = leveler.process(x[:, position : position + size], FS, state)
+        out.append(y)
+        position += size
+        if position >= x.shape[1]:
+            break
+    np.testing.assert_array_equal(np.concatenate(out, axis=1), whole)
+    delay = leveler.latency_samples(FS)
+    moving = np.abs(x[0, : x.shape[1] - delay]) > 1e-4
+    gain_db = 20 * np.log10(np.abs(whole[0, delay:][moving] / x[0, : x.shape[1] - delay][moving]))
+    assert np.ptp(gain_db) > 1.0  # the gain did move
 
 
 def _speech_pause_speech(seconds_pause: float = 6.0) -> tuple[np.ndarray, int, int]:
