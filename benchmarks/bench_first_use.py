@@ -19,7 +19,8 @@ event triggers only for a kernel it did not find in the cache.
   (meter, limiter, PCM writer) after ``normalize`` of a 48 kHz WAV.
 
 Run: ``python benchmarks/bench_first_use.py`` (``--warm 5``, ``--cases chain,demo``); add
-``--haswell`` to repeat everything with ``NUMBA_CPU_NAME=haswell`` (code for an AVX2-only CPU).
+``--haswell`` to repeat everything compiled for an AVX2-only CPU (``machine.avx2_only_env``:
+``NUMBA_CPU_NAME=haswell`` with the AVX-512 features off).
 """
 
 from __future__ import annotations
@@ -35,7 +36,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from machine import describe  # noqa: E402
+from machine import avx2_only_env, describe  # noqa: E402
 
 NOTICE = "compiling kernels (first run only)"
 
@@ -177,8 +178,8 @@ def main() -> None:
         files = make_inputs(work)
         for label, cpu_name in targets:
             e = dict(env)
-            if cpu_name:
-                e["NUMBA_CPU_NAME"] = cpu_name
+            if cpu_name:  # haswell alone would still emit AVX-512: turn its features off too
+                e.update({k: v for k, v in avx2_only_env().items() if k != "NUMBA_CACHE_DIR"})
             else:
                 e.pop("NUMBA_CPU_NAME", None)
             print(f"numba target: {label} (NUMBA_CPU_NAME={cpu_name or 'unset'})", flush=True)

@@ -6,8 +6,8 @@ also registers a listener on numba's compile event. That event fires only
 when a kernel is really compiled: a signature already in the on-disk cache
 (``cache=True``) is loaded without it. The first compile of a sonicmix kernel
 in a process prints one line on stderr, which the command line and notebooks
-show while the first run waits for the compiler (20 seconds and more on an
-empty cache); runs that load the kernels from the cache print nothing.
+show while the first run waits for the compiler (about 10 seconds for an
+EQ, compressor and reverb chain on an empty cache); runs that load the kernels from the cache print nothing.
 
 The cache is numba's: the ``__pycache__`` folder beside each module, or, if
 that folder is not writable (a system-wide install), a folder under the

@@ -91,8 +91,10 @@ def _run(sos, x, z, y):  # pragma: no cover - compiled
             for n in range(x.shape[1]):
                 y[c, n] = x[c, n]
         return
-    # the first pass reads the input, later passes work in place on the output
-    s = _group(sos, 0, x, z, y)
+    # The first pass reads the input, later passes work in place on the output. The first
+    # section's index is an int64, not the literal 0: numba compiles a callee once per argument
+    # type, and a literal would compile all six passes twice over (issue 18: 24 compiles, not 6).
+    s = _group(sos, np.int64(0), x, z, y)
     while s < sections:
         s = _group(sos, s, y, z, y)
 
@@ -111,24 +113,23 @@ def _group(sos, s, x, z, y):  # pragma: no cover - compiled
     left = sos.shape[0] - s
     width = 2 if left == 2 or left == 4 else (3 if left >= 3 else 1)
     channels = x.shape[0]
-    c = 0
-    while c < channels:
-        if c + 1 < channels:
-            if width == 3:
-                _three_pair(sos, s, x, z, y, c)
-            elif width == 2:
-                _two_pair(sos, s, x, z, y, c)
-            else:
-                _one_pair(sos, s, x, z, y, c)
-            c += 2
+    # range() indices, never a counter started at the literal 0: while typing such a counter,
+    # numba compiles the passes for Literal[int](0) as well as for int64
+    for c in range(0, channels - 1, 2):
+        if width == 3:
+            _three_pair(sos, s, x, z, y, c)
+        elif width == 2:
+            _two_pair(sos, s, x, z, y, c)
         else:
-            if width == 3:
-                _three(sos, s, x, z, y, c)
-            elif width == 2:
-                _two(sos, s, x, z, y, c)
-            else:
-                _one(sos, s, x, z, y, c)
-            c += 1
+            _one_pair(sos, s, x, z, y, c)
+    if channels % 2:
+        c = channels - 1
+        if width == 3:
+            _three(sos, s, x, z, y, c)
+        elif width == 2:
+            _two(sos, s, x, z, y, c)
+        else:
+            _one(sos, s, x, z, y, c)
     return s + width
 
 

@@ -608,6 +608,8 @@ def compressor_gain(
     linked: bool = True,
     out: NDArray[np.floating] | None = None,
     work: NDArray[np.float64] | None = None,
+    start: int = 0,
+    stop: int | None = None,
 ) -> NDArray[np.floating]:
     """Linear gain of a compressor: level, :func:`compressor_gain_db`, :func:`smooth_gain_db`, makeup.
 
@@ -644,11 +646,17 @@ def compressor_gain(
         Output in the detector's dtype.
     work : np.ndarray, shape=(n,), float64, optional
         Scratch buffer.
+    start, stop : int, optional
+        The columns of ``detector`` to use (default all): a chunk of a longer
+        signal, read in place. A column slice would be a strided array for
+        numba, or a contiguous one when it spans the whole signal: two types,
+        two compiles of the kernel. A strided ``detector`` is copied (those
+        columns only).
 
     Returns
     -------
     gain : np.ndarray, shape=(rows, n)
-        Linear gain; exactly ``10 ** (makeup_db / 20)`` while the gain stays at 0 dB.
+        Linear gain, ``n = stop - start``; exactly ``10 ** (makeup_db / 20)`` while the gain stays at 0 dB.
 
     Examples
     --------
@@ -658,7 +666,11 @@ def compressor_gain(
     >>> (20 * np.log10(g)).round(4)  # 15 dB of reduction, half of it per sample
     array([[  0.  ,  -7.5 , -11.25]])
     """
-    channels, n = detector.shape  # any strides: a chunk of a longer signal is not copied
+    channels = detector.shape[0]
+    stop = detector.shape[1] if stop is None else stop
+    n = stop - start
+    if not detector.flags.c_contiguous:
+        detector, start = np.ascontiguousarray(detector[:, start:stop]), 0
     rows = 1 if linked else channels
     if out is None:
         out = np.empty((rows, n), detector.dtype)
@@ -670,9 +682,9 @@ def compressor_gain(
         lowest = -math.inf if range_db is None else -float(range_db)
         floor = detector.dtype.type(AMPLITUDE_FLOOR if db_per_decade == 20 else POWER_FLOOR)
         _compressor_gain_kernel(
-            detector, floor, float(db_per_decade) / _LN10, float(threshold_db) - 0.5 * knee, float(knee),
-            slope, lowest, float(fall), float(rise), state, _DB_TO_LN, float(makeup_db) * _DB_TO_LN,
-            work, out,
+            detector, start, floor, float(db_per_decade) / _LN10, float(threshold_db) - 0.5 * knee,
+            float(knee), slope, lowest, float(fall), float(rise), state, _DB_TO_LN,
+            float(makeup_db) * _DB_TO_LN, work, out,
         )  # fmt: skip
     return out
 
@@ -916,7 +928,7 @@ def _amplitude_kernel(gain_db, scale, offset, out):  # pragma: no cover - compil
 
 @numba.njit(**_KERNEL)
 def _compressor_gain_kernel(
-    det, floor, db_per_ln, knee_start, knee, slope, lowest, fall, rise, state, scale, offset, work, out
+    det, start, floor, db_per_ln, knee_start, knee, slope, lowest, fall, rise, state, scale, offset, work, out
 ):  # pragma: no cover - compiled
     # Per row: the level (in the output row), its log and the curve (vectorized, in the audio's
     # precision, then float64), the smoother (sequential, float64), the exponential (vectorized).
@@ -927,11 +939,13 @@ def _compressor_gain_kernel(
     for r in range(rows):
         first, last = (0, det.shape[0]) if rows == 1 else (r, r + 1)
         row = out[r]
+        source = det[first, start : start + n]
         for i in range(n):
-            row[i] = max(abs(det[first, i]), floor)
+            row[i] = max(abs(source[i]), floor)
         for c in range(first + 1, last):
+            source = det[c, start : start + n]
             for i in range(n):
-                row[i] = max(row[i], abs(det[c, i]))
+                row[i] = max(row[i], abs(source[i]))
         for i in range(n):
             d = db_per_ln * np.float64(_ln(row[i])) - knee_start
             e = min(max(d, 0.0), knee)

@@ -811,13 +811,17 @@ def limit(x, out, want_output, sizes, levels, norms, group_first, group_rows, li
         )
         cone = flagged > 0 or previous.min() < 1.0 or (correction > 0 and q[:, :correction].min() < 1.0)
         final_gain(q, correction + n, n, step, previous, cone, g1, kept - correction - HALF_SPAN, gain)
-        _finish(xl, y1, g1, q, gain, n, hist, want_output, out[:, start : start + n])
+        # out goes whole, with the chunk's first column: a column slice is a strided array for numba,
+        # or a contiguous one when the signal fits in one chunk (a short file, a low rate), and each
+        # array type compiles _finish again
+        _finish(xl, y1, g1, q, gain, n, hist, want_output, out, start)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _finish(xl, y1, g1, q, gain, n, hist, want_output, out):  # pragma: no cover - compiled
-    """Write the chunk's output (or gain) and move each line's history to its front."""
-    _emit(xl, gain, n, want_output, out)
+def _finish(xl, y1, g1, q, gain, n, hist, want_output, out, start):  # pragma: no cover - compiled
+    """Write the chunk's output (or gain) into ``out[:, start : start + n]``; move each line's history
+    to its front."""
+    _emit(xl, gain, n, want_output, out, start)
     _shift(xl, n, hist)
     _shift(y1, n, TAPS)
     _shift(g1, n, g1.shape[1] - gain.shape[1])
@@ -825,17 +829,19 @@ def _finish(xl, y1, g1, q, gain, n, hist, want_output, out):  # pragma: no cover
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)
-def _emit(xl, gain, n, want_output, out):  # pragma: no cover - compiled
-    """The output (the delayed input times the gain, rounded to the audio's dtype first), or the gain."""
+def _emit(xl, gain, n, want_output, out, start):  # pragma: no cover - compiled
+    """The output (the delayed input times the gain, rounded to the audio's dtype first), or the gain,
+    into ``out[:, start : start + n]``."""
     rows = gain.shape[0]
     if want_output:
         for c in range(out.shape[0]):
             gr = gain[0] if rows == 1 else gain[c]
             xs = xl[c, TAPS:]
-            oc = out[c]
+            oc = out[c, start : start + n]
             for k in range(n):
                 oc[k] = xs[k] * out.dtype.type(gr[k])
     else:
         for g in range(rows):
+            og = out[g, start : start + n]
             for k in range(n):
-                out[g, k] = gain[g, k]
+                og[k] = gain[g, k]

@@ -287,7 +287,7 @@ class _Dynamics(Node):
         for start in range(0, n, _CHUNK):
             stop = min(n, start + _CHUNK)
             m = stop - start
-            det = source[:, start:stop]
+            det = raw = source[:, start:stop]
             band = None
             if plan.band_sos is not None:
                 band, state.band_zi = sosfilt(plan.band_sos, x[:, start:stop], state.band_zi)
@@ -298,10 +298,13 @@ class _Dynamics(Node):
             if fused:
                 if plan.window_samples:
                     det = _mean_squares(env, det, state, det_buf[: dc * m].reshape(dc, m))
+                # the input itself goes whole, with the chunk's columns: as a slice it would be
+                # another array type (and another compile) when the signal fits in one chunk
+                whole, first = (source, start) if det is raw else (det, 0)
                 env.compressor_gain(
-                    det, db_per_decade=10.0 if plan.window_samples else 20.0, fall=plan.fall, rise=plan.rise,
-                    state=state.gain_db, makeup_db=plan.makeup_db, linked=gc == 1, out=gain,
-                    work=scratch[:m], **curve,
+                    whole, db_per_decade=10.0 if plan.window_samples else 20.0, fall=plan.fall,
+                    rise=plan.rise, state=state.gain_db, makeup_db=plan.makeup_db, linked=gc == 1, out=gain,
+                    work=scratch[:m], start=first, stop=first + m, **curve,
                 )  # fmt: skip
             else:
                 level = _level_db(

@@ -215,3 +215,27 @@ def test_kernel_matches_a_per_sample_reference(rng):
     single = fdn.process(x.astype(np.float32), fdn.new_state(design, 3, np.float32))
     # float32 all the way: measured 2e-6 of the peak (float32 rounding through the recursion).
     np.testing.assert_allclose(single, want, rtol=0, atol=1e-5 * np.abs(want).max())
+
+
+@pytest.mark.parametrize("sample_rate", [16000, 44100])
+def test_impulse_tail_is_process_of_an_impulse_bit_for_bit(sample_rate):
+    # The level calibration's own kernel (so that float32 audio never compiles the float64 network)
+    # must give what the network gives, to the last bit: the late level, hence every output sample,
+    # is then the same as when the calibration ran the network. 2.5 s of a short tail: two or more
+    # 65536-sample calls, hundreds of flushes at block ends, and the last samples flushed to 0.
+    tank = (sample_rate, 0.1, 0.15, 0.05, 250.0, 4000.0)
+    design = fdn._design(
+        1, *tank, 0.0, 10000.0, 0.75, late_gain=1.0, early_gain=0.0, width=1.0, mix=1.0
+    )  # fmt: skip
+    n = int(2.5 * sample_rate)
+    impulse = np.zeros((1, n))
+    impulse[0, 0] = 1.0
+    want = _run(design, impulse, (65536,))[0][0]
+    tail = fdn._ImpulseTail(design)
+    got = np.empty(n)
+    for start in range(0, n, 65536):
+        tail.run(got[start : start + 65536])
+    np.testing.assert_array_equal(got, want)
+    assert want[-1] == 0.0 and np.count_nonzero(want) > n // 4
+    energy = fdn._late_energy.__wrapped__(*tank, 10000.0, 0.75)
+    assert energy == float(np.sum(want[: math.ceil(0.25 * sample_rate)] ** 2))
