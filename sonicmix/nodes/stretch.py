@@ -1,7 +1,8 @@
 """Time stretching and pitch shifting that stream (phase vocoder with identity phase locking).
 
 Both nodes run :mod:`sonicmix.dsp.vocoder`: a phase vocoder whose peaks
-carry the phase of the bins around them (Laroche & Dolson 1999), and a
+carry the phase of the bins around them (Laroche & Dolson 1999), whose
+phases start afresh at onsets (drum hits keep their attack), and a
 windowed-sinc resampler. Both stream: fed in blocks of any size they give
 the samples of the one-shot call (to float rounding).
 
@@ -84,11 +85,14 @@ class PitchShift(Node):
     The phase vocoder stretches by ``2 ** (semitones / 12)`` and the
     resampler reads the result that much faster, so the output is as long as
     the input and a partial at ``f`` Hz comes out at ``f * 2 ** (semitones /
-    12)``. Formants move with the pitch. The output is delayed by
-    ``latency_samples(sample_rate)`` (graphs compensate it): the one-shot
-    call and a stream give the same delayed samples, and the last
-    ``latency_samples`` of the shifted input come out only if the input is
-    followed by that much more (pad with zeros to hear the end).
+    12)``. Formants move with the pitch. At onsets (a drum hit, a pluck) the
+    phases above 150 Hz that the onset brings start afresh, so an attack
+    keeps its sharpness and its place; held notes and the bass keep their
+    phase track. The output is delayed by ``latency_samples(sample_rate)``
+    (graphs compensate it): the one-shot call and a stream give the same
+    delayed samples, and the last ``latency_samples`` of the shifted input
+    come out only if the input is followed by that much more (pad with zeros
+    to hear the end).
 
     Parameters
     ----------
@@ -101,7 +105,8 @@ class PitchShift(Node):
     ----------
     J. Laroche and M. Dolson, "Improved phase vocoder time-scale modification
     of audio", IEEE Trans. Speech and Audio Processing 7(3), 1999 (identity
-    phase locking).
+    phase locking). A. Röbel, "A new approach to transient processing in the
+    phase vocoder", Proc. DAFx-03, 2003 (phase resets at transients).
 
     Examples
     --------
