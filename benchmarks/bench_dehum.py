@@ -11,8 +11,15 @@ Figures:
 - each harmonic's level left, in dB re the hum's, measured along the true
   phase trajectory: in the pause before the speech (2-3 s) and after it (the
   last 2.75 s), and under the speech as what the same linear filter leaves
-  of the hum alone (the clean speech is run through the filter the hummy
-  input produced and subtracted);
+  of the hum alone (the clean speech is run through the second canceller
+  the hummy input produced, given its phase and gate trajectories, and
+  subtracted), now and with the tracker's own phase (the node before the
+  phase fit: the tracker's output is that node's, sample for sample);
+- held out (not used while tuning): 8 other prompts of Allison's (from the
+  61st file, 0.3-1.2 s pauses) at -23 dBFS RMS with hum seeds 101-106 at
+  -20, -30 and -40 dBFS (3 dB over to 17 dB under the speech), 50 Hz hum and
+  60 Hz buzz, drifting +-0.3 Hz; a sweep 49.8 -> 50.2 Hz over 10 s; hum
+  that starts and stops under the speech;
 - the speech band (200 Hz - 4 kHz): the level change of the clean speech
   through the node, and of the hummy speech's output against the clean speech;
 - dense dialogue: 12 of Allison's prompts (the first 12 ``conf-*`` files,
@@ -37,7 +44,8 @@ what a de-clicker takes for clicks); CPU time on 10 s stereo, median of 5 (no
 peer: pedalboard has no de-clicker, and noisereduce is not one).
 
 Run: ``python benchmarks/bench_dehum.py`` (needs scripts/fetch_speech.sh's packages);
-``--declick`` runs the DeClick part alone.
+``--declick`` runs the DeClick part alone, ``--dehum`` the DeHum part, ``--heldout`` the held-out
+DeHum cases, ``--speed`` the speeds.
 """
 
 from __future__ import annotations
@@ -57,6 +65,7 @@ from benchmarks.machine import describe  # noqa: E402
 from sonicmix.dsp import hum as dsp_hum  # noqa: E402
 from sonicmix.nodes.dehum import DeClick, DeHum  # noqa: E402
 from tests.nodes.hum_signals import (  # noqa: E402
+    Hum,
     band_level_db,
     changed_runs,
     click_recall,
@@ -67,6 +76,7 @@ from tests.nodes.hum_signals import (  # noqa: E402
     same_filter,
     vinyl_clicks,
 )
+from tests.nodes.test_dehum import refined_run, swept_hum  # noqa: E402
 from tests.reference import dialogue  # noqa: E402
 
 RATE = 48000
@@ -110,16 +120,14 @@ def attenuation(
     print(f"  pause before speech, worst {lead.max():.1f} dB; per harmonic: {fmt(lead)}")
     print(f"  pause after speech,  worst {tail.max():.1f} dB; per harmonic: {fmt(tail)}")
     if node.fundamental_hz is not None:
-        loop = node._loop(node.fundamental_hz, RATE)
-        state = dsp_hum.init_hum_state(1, node.harmonics, node.fundamental_hz, RATE)
-        trace = np.empty((1, n), np.complex128)
-        gates = np.empty((1, n))
-        y2 = dsp_hum.cancel_hum(x[np.newaxis], state, loop, trace=trace, gates=gates)[0]
-        left = y2 - same_filter(clean, trace[0], node.harmonics, loop.step, gates[0])
-        under = harmonic_levels_db(left, hum, speech.start, speech.stop, RATE)
+        under = under_speech(node, clean, hum, speech)
+        before = tracker_under_speech(node, clean, hum, speech)
         print(
             f"  under speech, worst {under.max():.1f} dB, median {np.median(under):.1f} dB; "
             f"per harmonic: {fmt(under)}"
+        )
+        print(
+            f"  (the tracker's phase alone: worst {before.max():.1f} dB, median {np.median(before):.1f} dB)"
         )
     clean_out = node(clean[np.newaxis], RATE)[0][latency:]
     ref = band_level_db(clean[speech], RATE)
@@ -140,6 +148,97 @@ def attenuation(
         f"worst {max(lead_p.max(), tail_p.max()):.1f} dB "
         f"(per harmonic after speech: {fmt(tail_p)}); speech band, clean speech through it "
         f"{band_level_db(sosfilt(sos, clean)[speech], RATE) - ref:+.3f} dB"
+    )
+
+
+def under_speech(node: DeHum, clean: np.ndarray, hum, speech: slice) -> np.ndarray:
+    """Each harmonic's level (dB re the hum's) that the node leaves of the hum alone under the speech."""
+    y, trace, gates, step = refined_run(node, (clean + hum.signal)[np.newaxis], RATE)
+    left = y[0] - same_filter(clean[: y.shape[1]], trace[0], node.harmonics, step, gates[0])
+    return harmonic_levels_db(left, hum, speech.start, min(speech.stop, y.shape[1]), RATE)
+
+
+def tracker_under_speech(node: DeHum, clean: np.ndarray, hum, speech: slice) -> np.ndarray:
+    """The same for the tracker alone (the node before the phase fit, whose output it reproduces)."""
+    assert node.fundamental_hz is not None
+    loop = node._loop(node.fundamental_hz, RATE)
+    state = dsp_hum.init_hum_state(1, node.harmonics, node.fundamental_hz, RATE)
+    trace = np.empty((1, clean.size), np.complex128)
+    gates = np.empty((1, clean.size))
+    y = dsp_hum.cancel_hum((clean + hum.signal)[np.newaxis], state, loop, trace=trace, gates=gates)[0]
+    left = y - same_filter(clean, trace[0], node.harmonics, loop.step, gates[0])
+    return harmonic_levels_db(left, hum, speech.start, speech.stop, RATE)
+
+
+def heldout_speech() -> tuple[np.ndarray, slice]:
+    speech = dialogue.concatenate(dialogue.prompts(8, RATE, first=60), RATE, seed=7)[0]
+    active = speech != 0
+    speech = speech / np.sqrt(np.mean(speech[active] ** 2)) * 10 ** (-23 / 20)
+    lead, tail = int(LEAD_S * RATE), int(TAIL_S * RATE)
+    return np.concatenate([np.zeros(lead), speech, np.zeros(tail)]), slice(lead, lead + speech.size)
+
+
+def heldout() -> None:
+    clean, speech = heldout_speech()
+    n = clean.size
+    ref = band_level_db(clean[speech], RATE)
+    print(f"\nheld out: Allison's prompts 61-68, {speech.stop - speech.start} samples of speech at {RATE} Hz")
+    print("  case | under speech worst / median | tracker alone worst / median | pauses worst | speech band")
+    seed = 101
+    for fundamental_hz, buzz in ((50.0, False), (60.0, True)):
+        for level in (-20.0, -30.0, -40.0):
+            hum = mains_hum(n, RATE, fundamental_hz=fundamental_hz, buzz=buzz, level_dbfs=level, seed=seed)
+            seed += 1
+            node = DeHum(fundamental_hz=fundamental_hz)
+            under = under_speech(node, clean, hum, speech)
+            before = tracker_under_speech(node, clean, hum, speech)
+            lag = node.latency_samples(RATE)
+            y = node((clean + hum.signal)[np.newaxis], RATE)[0][lag:]
+            residual = y - clean[: y.size]
+            lead = harmonic_levels_db(residual, hum, 2 * RATE, speech.start, RATE)
+            tail = harmonic_levels_db(residual, hum, speech.stop + RATE // 4, y.size, RATE)
+            clean_out = node(clean[np.newaxis], RATE)[0][lag:]
+            band = band_level_db(clean_out[speech], RATE) - ref
+            print(
+                f"  {fundamental_hz:g} Hz {'buzz' if buzz else 'hum'} at {level:g} dBFS | "
+                f"{under.max():.1f} / {np.median(under):.1f} | "
+                f"{before.max():.1f} / {np.median(before):.1f} | "
+                f"{max(lead.max(), tail.max()):.1f} | {band:+.3f} dB"
+            )
+    # a sweep of the fundamental, and hum that starts and stops under the speech
+    for name, hum in (
+        (
+            "sweep 49.8 -> 50.2 Hz over 10 s",
+            swept_hum(n, RATE, start_hz=49.8, stop_hz=50.2, sweep_s=10.0, seed=110),
+        ),
+        (
+            "sweep 60.2 -> 59.8 Hz over 10 s",
+            swept_hum(n, RATE, start_hz=60.2, stop_hz=59.8, sweep_s=10.0, seed=111),
+        ),
+    ):
+        node = DeHum(fundamental_hz=round(hum.fundamental_hz[0]))
+        under = under_speech(node, clean, hum, speech)
+        lag = node.latency_samples(RATE)
+        y = node((clean + hum.signal)[np.newaxis], RATE)[0][lag:]
+        tail = harmonic_levels_db(y - clean[: y.size], hum, speech.stop + RATE // 4, y.size, RATE)
+        print(
+            f"  {name}: under speech worst {under.max():.1f} / median {np.median(under):.1f} dB; "
+            f"pause after the speech worst {tail.max():.1f} dB"
+        )
+    hum = mains_hum(n, RATE, fundamental_hz=50.0, seed=112)
+    on = (np.arange(n) >= speech.start + 4 * RATE) & (np.arange(n) < speech.stop - 4 * RATE)
+    gated = Hum(hum.signal * on, hum.phase, hum.amplitudes, hum.offsets, hum.fundamental_hz)
+    node = DeHum(fundamental_hz=50.0)
+    lag = node.latency_samples(RATE)
+    y = node((clean + gated.signal)[np.newaxis], RATE)[0][lag:]
+    residual = y - clean[: y.size]
+    edges = np.flatnonzero(np.diff(on.astype(int)))
+    late = harmonic_levels_db(residual, hum, edges[1] - 2 * RATE, edges[1], RATE)
+    after = harmonic_levels_db(residual, hum, edges[1], y.size, RATE)
+    print(
+        f"  hum from {edges[0] / RATE:.1f} s to {edges[1] / RATE:.1f} s (speech {speech.start / RATE:.0f}-"
+        f"{speech.stop / RATE:.1f} s): its last 2 s, worst {late.max():.1f} dB; after it stops, what the "
+        f"node adds, worst {after.max():.1f} dB re the hum that was"
     )
 
 
@@ -189,40 +288,47 @@ def speed() -> None:
     x = (0.1 * rng.standard_normal((2, n))).astype(np.float32)
     t = np.arange(n) / RATE
     x += (0.03 * np.sin(2 * np.pi * 50.1 * t)).astype(np.float32)
-
-    def timed(fn) -> float:
-        # CPU time of this process: the machine is shared, and wall-clock time counts the others
-        fn()
-        runs = []
-        for _ in range(RUNS):
-            t0 = time.process_time()
-            fn()
-            runs.append(time.process_time() - t0)
-        return statistics.median(runs) / x.size * 1e9
-
     node = DeHum(fundamental_hz=50.0)
-    ours = timed(lambda: node(x, RATE))
-    found = timed(lambda: DeHum()(x, RATE))
-    ten = timed(lambda: DeHum(fundamental_hz=50.0, harmonics=10)(x, RATE))
+    sos = notch_comb(50.0).astype(np.float32)
 
     def streamed() -> None:
         state = node.init_state(2, RATE, np.float32)
         for start in range(0, n, 4096):
             node.process(x[:, start : start + 4096], RATE, state)
 
-    blocks = timed(streamed)
-    sos = notch_comb(50.0).astype(np.float32)
-    peer = timed(lambda: sosfilt(sos, x))
-    print("\nspeed, 60 s stereo 48 kHz float32, CPU ns per channel-sample (median of 5):")
-    print(f"  DeHum(fundamental_hz=50.0), 20 harmonics, whole:        {ours:7.1f}")
-    print(f"  the same streamed in 4096-sample blocks:                {blocks:7.1f}")
-    print(f"  DeHum() (fundamental found, 1 s latency), whole:        {found:7.1f}")
-    print(f"  DeHum(fundamental_hz=50.0, harmonics=10), whole:        {ten:7.1f}")
-    print(f"  peer: 20 iirnotch sections, one scipy sosfilt call:     {peer:7.1f}")
-    print(
-        f"  ratio DeHum / peer: {ours / peer:.2f} "
-        f"(the peer does not track; real time x{1e9 / RATE / ours:.0f})"
+    def tracker() -> None:  # the first stage alone: the node before the phase fit
+        state = dsp_hum.init_hum_state(2, node.harmonics, 50.0, RATE)
+        dsp_hum.cancel_hum(x, state, node._loop(50.0, RATE))
+
+    cases = {
+        "DeHum(fundamental_hz=50.0), 20 harmonics, whole": lambda: node(x, RATE),
+        "the same streamed in 4096-sample blocks": streamed,
+        "DeHum() (fundamental found), whole": lambda: DeHum()(x, RATE),
+        "DeHum(fundamental_hz=50.0, harmonics=10), whole": lambda: DeHum(fundamental_hz=50.0, harmonics=10)(
+            x, RATE
+        ),
+        "its tracker alone (the node before the phase fit)": tracker,
+        "peer: 20 iirnotch sections, one scipy sosfilt call": lambda: sosfilt(sos, x),
+    }
+    # CPU time of this process (the machine is shared, and wall-clock time counts the others),
+    # the cases interleaved in each round so that a change of load hits them alike
+    runs: dict[str, list[float]] = {name: [] for name in cases}
+    for fn in cases.values():
+        fn()  # warm-up (compilation, caches)
+    for _ in range(RUNS):
+        for name, fn in cases.items():
+            t0 = time.process_time()
+            fn()
+            runs[name].append(time.process_time() - t0)
+    cost = {name: statistics.median(r) / x.size * 1e9 for name, r in runs.items()}
+    print(f"\nspeed, 60 s stereo 48 kHz float32, CPU ns per channel-sample (median of {RUNS}, interleaved):")
+    for name, value in cost.items():
+        print(f"  {name + ':':58s} {value:7.1f}  (real time x{1e9 / RATE / value:.0f} per channel)")
+    ours, peer = (
+        cost["DeHum(fundamental_hz=50.0), 20 harmonics, whole"],
+        cost["peer: 20 iirnotch sections, one scipy sosfilt call"],
     )
+    print(f"  ratio DeHum / peer: {ours / peer:.2f} (the peer does not track)")
 
 
 #: Music through DeClick (no clicks added): sonic-pi's loops and samples, peak 0.5, mono, whole file.
@@ -298,6 +404,13 @@ def main() -> None:
     if "--declick" in sys.argv:
         declick()
         return
+    if "--heldout" in sys.argv:
+        heldout()
+        return
+    if "--speed" in sys.argv:
+        speed()
+        return
+    dehum_only = "--dehum" in sys.argv
     attenuation(
         "50 Hz hum, drifting +-0.3 Hz", 50.0, DeHum(fundamental_hz=50.0), buzz=False, offset_hz=0.0, seed=1
     )
@@ -306,9 +419,11 @@ def main() -> None:
     )
     attenuation("50.2 Hz hum, fundamental found", 50.0, DeHum(), buzz=False, offset_hz=0.2, seed=2)
     attenuation("60.2 Hz buzz, fundamental found", 60.0, DeHum(), buzz=True, offset_hz=0.2, seed=2)
+    heldout()
     dense()
     speed()
-    declick()
+    if not dehum_only:
+        declick()
 
 
 if __name__ == "__main__":

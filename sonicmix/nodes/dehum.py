@@ -10,8 +10,13 @@ whole comb with the mains frequency. The amplitudes learn only while the
 output is near its floor (the hum, or steady noise): speech freezes them, and
 the comb then holds still while the loop follows the hum's phase.
 
-Importing this module loads numpy only; numba is imported when a node first
-processes audio.
+That canceller is the first stage, the tracker: it measures the hum's phase
+every 10 ms. A second canceller, the same comb, runs about half a second
+behind it along the phase fitted through a centred second of those
+measurements, which speech, pulling single frames, no longer jitters.
+
+Importing this module loads numpy only; numba is imported when a node first reports
+its latency or processes audio.
 """
 
 from __future__ import annotations
@@ -61,6 +66,8 @@ class DeHumState:
         Samples received so far.
     fundamental_hz : float or None
         The fundamental the canceller started from (given or found).
+    refined : RefinedStage or None
+        The second stage, which cancels the hum along the refined phase.
     """
 
     hum: Any
@@ -68,6 +75,45 @@ class DeHumState:
     history: np.ndarray | None
     seen: int = 0
     fundamental_hz: float | None = None
+    refined: RefinedStage | None = None
+
+
+@dataclass(slots=True)
+class RefinedStage:
+    """The lookahead stage of :class:`DeHum`: the tracker's frames, smoothed, and a canceller on them.
+
+    The tracker (:func:`sonicmix.dsp.hum.cancel_hum`) runs on each sample as it
+    comes in and measures the hum's phase frame by frame; the phase fitted
+    through a centred window of those measurements (:func:`sonicmix.dsp.hum.refine_phase`)
+    drives a second canceller (:func:`sonicmix.dsp.hum.synthesise_hum`) on the
+    input ``latency`` samples back.
+
+    Attributes
+    ----------
+    refine : RefineState
+        The phase fit's window and references.
+    amplitudes : np.ndarray, shape=(channels, harmonics), complex128
+        The second canceller's amplitudes.
+    pending : np.ndarray, shape=(channels, m), float64
+        Input not yet given out, from stream sample ``start``.
+    deviation, gates : np.ndarray, shape=(channels, frames), float64
+        Refined phase deviations and gates of the frames from ``first`` on.
+    start, first, seen : int
+        Stream index of ``pending[:, 0]``, frame index of ``deviation[:, 0]``,
+        samples received.
+    latency : int
+        Output sample ``i`` is input sample ``i - latency`` cleaned.
+    """
+
+    refine: Any
+    amplitudes: np.ndarray
+    pending: np.ndarray
+    deviation: np.ndarray
+    gates: np.ndarray
+    latency: int
+    start: int = 0
+    first: int = 0
+    seen: int = 0
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -83,7 +129,13 @@ class DeHum(Node):
     dialogue with short pauses does not drag them off the hum. A
     phase-locked loop follows the fundamental within ``max_drift_hz`` (mains
     wanders by +-0.2 Hz, tape and drifting clocks by more), through the
-    speech too; it weighs every harmonic by its own signal-to-noise ratio.
+    speech too; it weighs every harmonic by its own signal-to-noise ratio and
+    measures the hum's phase every 10 ms. The comb that cleans the output
+    runs about 0.54 s behind, along the phase fitted (a weighted local
+    quadratic) through the centred second of those measurements: under
+    speech the loop's phase jitters by milliradians, which harmonic ``k``
+    feels ``k`` times; the fitted phase, which speech pulls far less, keeps
+    the top harmonics as far down under the speech as in the pauses.
 
     Parameters
     ----------
@@ -91,7 +143,7 @@ class DeHum(Node):
         Mains frequency in Hz, 40 to 70 (50.0 in Europe, 60.0 in the
         Americas). None finds it from the first ``DETECT_S`` = 1 s of audio
         by a harmonic sum over a long FFT, between 45 and 65 Hz; the node
-        then has 1 s of latency (:meth:`latency_samples`), and the canceller
+        then has 1 s more latency (:meth:`latency_samples`), and the canceller
         is converged on that second before the first sample comes out.
     harmonics : int, default 20
         Number of harmonics removed, ``f0`` included, 1 to 200 (20 reaches
@@ -124,21 +176,25 @@ class DeHum(Node):
 
     Notes
     -----
+    Latency: the phase fit's lookahead, half of its second and a 10 ms frame,
+    plus the 32 ms lag of the measurements' smoothing, 0.54 s at any sample
+    rate (26008 samples at 48 kHz); 1 s more when the fundamental is found.
+
     Measured (``benchmarks/bench_dehum.py``): on a male voice with hum 7 dB
-    below it drifting by +-0.3 Hz, every harmonic is more than 34 dB down in
+    below it drifting by +-0.3 Hz, every harmonic is more than 49 dB down in
     the pauses; on dense female dialogue (80 % speech, pauses of 0.4-1.2 s)
-    over a buzz 23-44 dB below it drifting by +-0.2 Hz, more than 45 dB down
-    over the pauses and 36 dB in the worst one, fundamental given or found;
-    after a ``HighPass(cutoff_hz=70.0)`` (the usual dialogue chain; it takes
-    7 dB off a 50 Hz fundamental), more than 43 and 36 dB down against the
-    high-passed buzz.
-    Under the speech, where the amplitudes hold still, the tracked phase's
-    jitter leaves the top harmonics of the male voice's hum 23 dB down (30
-    dB under the speech, which masks them). The level of speech in 200 Hz -
+    over a buzz 23-44 dB below it drifting by +-0.2 Hz, more than 49 dB down
+    over the pauses and 39 dB in the worst one, fundamental given or found.
+    Under the speech, where the amplitudes hold still, what the comb leaves
+    of the hum alone is 29-31 dB down at the top harmonic of the male voice's
+    hum and buzz (the median harmonic 35-37 dB), 30-49 dB on a held-out
+    female voice with hum 3 to 17 dB under it; along the tracker's own
+    phase, before the fit, 21 and 24-39 dB. The level of speech in 200 Hz -
     4 kHz moves by less than 0.01 dB. A hum that appears later, or one the
     canceller has to learn again, is taken up within 4-5 s (the floor's
-    memory), in the pauses. Arithmetic is float64; float32 audio comes out
-    as float32. Channels are cancelled independently (the fundamental, when
+    memory), in the pauses; a hum that stops leaves its negative in the
+    output for as long. Arithmetic is float64; float32 audio comes out as
+    float32. Channels are cancelled independently (the fundamental, when
     found, is found from all of them together).
 
     References
@@ -150,11 +206,11 @@ class DeHum(Node):
     --------
     >>> import numpy as np
     >>> rate = 16000
-    >>> t = np.arange(3 * rate) / rate
+    >>> t = np.arange(4 * rate) / rate
     >>> hum = 0.05 * np.sin(2 * np.pi * 50.2 * t) + 0.02 * np.sin(2 * np.pi * 150.6 * t + 1.0)
     >>> x = hum[np.newaxis].astype(np.float32)
     >>> node = DeHum(fundamental_hz=50.0, harmonics=4)
-    >>> y = node(x, rate)
+    >>> y = node(x, rate)  # delayed by node.latency_samples(rate), 0.54 s
     >>> bool(np.sqrt(np.mean(y[:, -rate:] ** 2)) < 0.001)  # the last second: > 30 dB down
     True
     >>> state = node.init_state(1, rate, np.float32)
@@ -200,8 +256,13 @@ class DeHum(Node):
         check_range("tracking_hz", self.tracking_hz, low=0.1, high=10.0)
 
     def latency_samples(self, sample_rate: int) -> int:
-        """0 with ``fundamental_hz`` given; the analysed second when it is found."""
-        return 0 if self.fundamental_hz is not None else int(round(DETECT_S * sample_rate))
+        """The phase fit's lookahead (about 0.54 s), and the analysed second when the fundamental is found."""
+        from sonicmix.dsp import hum
+
+        rate = check_sample_rate(sample_rate)
+        loop = self._loop(self.fundamental_hz or 50.0, rate)
+        found = 0 if self.fundamental_hz is not None else int(round(DETECT_S * rate))
+        return found + hum.refined_latency(loop, rate)
 
     def _check_nyquist(self, sample_rate: int) -> None:
         top = self.harmonics * ((self.fundamental_hz or SEARCH_HZ[1]) + self.max_drift_hz)
@@ -229,24 +290,24 @@ class DeHum(Node):
         rate = check_sample_rate(sample_rate)
         self._check_nyquist(rate)
         if self.fundamental_hz is None:
-            latency = self.latency_samples(rate)
+            latency = int(round(DETECT_S * rate))
             return DeHumState(None, None, np.zeros((channels, latency), dtype))
         from sonicmix.dsp import hum
 
         state = hum.init_hum_state(channels, self.harmonics, self.fundamental_hz, rate)
-        return DeHumState(state, self._loop(self.fundamental_hz, rate), None, 0, float(self.fundamental_hz))
+        loop = self._loop(self.fundamental_hz, rate)
+        refined = _refined_stage(channels, self.harmonics, loop, rate)
+        return DeHumState(state, loop, None, 0, float(self.fundamental_hz), refined)
 
     def process(
         self, x: Audio, sample_rate: int, state: DeHumState, *, key: Audio | None = None
     ) -> tuple[Audio, DeHumState]:
-        """Cancel the hum in one block (delayed by the latency when the fundamental is found)."""
-        from sonicmix.dsp import hum
-
+        """Cancel the hum in one block, delayed by the latency."""
         n = x.shape[1]
         if state.history is not None:  # a delay line in the stream's dtype (the canceller is float64)
             check_stream_dtype(self, x, state.history.dtype)
         if state.history is None:
-            y = hum.cancel_hum(x, state.hum, state.loop)
+            y = self._cancel(x, state, sample_rate)
             state.seen += n
             return y, state
         latency = state.history.shape[1]
@@ -264,7 +325,44 @@ class DeHum(Node):
             return np.concatenate([head, tail], axis=1), state
         delayed = delayed_copy(x, state.history)
         state.seen += n
-        return hum.cancel_hum(delayed, state.hum, state.loop, out=delayed), state
+        return self._cancel(delayed, state, sample_rate), state
+
+    def _cancel(self, x: Audio, state: DeHumState, sample_rate: int) -> Audio:
+        """Track and measure on ``x``; give out the input ``latency`` samples back, cleaned."""
+        from sonicmix.dsp import hum
+
+        stage, loop = state.refined, state.loop
+        assert stage is not None  # the stage exists once the canceller does
+        n = x.shape[1]
+        x64 = np.asarray(x, dtype=np.float64)
+        hop = loop.hop
+        frames = np.empty((x.shape[0], (stage.seen + n) // hop - stage.seen // hop, 2 + 3 * self.harmonics))
+        hum.cancel_hum(x64, state.hum, loop, out=np.empty_like(x64), frames=frames)
+        stage.seen += n
+        fitted = hum.refine_phase(frames, stage.refine, hum.fit_half_frames(hop, sample_rate))
+        stage.deviation = np.concatenate([stage.deviation, fitted], axis=1)
+        stage.gates = np.concatenate([stage.gates, frames[:, :, 1]], axis=1)
+        stage.pending = np.concatenate([stage.pending, x64], axis=1)
+        # give out samples start .. seen - latency (zeros before the stream's first)
+        stop = stage.seen - stage.latency
+        y = np.zeros(x.shape, x.dtype)
+        if stop > stage.start:
+            count = stop - stage.start
+            block = np.ascontiguousarray(stage.pending[:, :count])
+            hum.synthesise_hum(
+                block, stage.start, stage.deviation, stage.gates, stage.first, stage.amplitudes, loop
+            )
+            y[:, n - count :] = block
+            stage.pending = stage.pending[:, count:]
+            stage.start = stop
+            # keep the frames the next samples need: the segment of the next one, its gate's frame
+            lag = hum.measurement_lag(loop)
+            keep = max(0, min(int(np.floor((stop - (hop - 1.0 - lag)) / hop)), stop // hop))
+            drop = max(0, keep - stage.first)
+            stage.deviation = stage.deviation[:, drop:]
+            stage.gates = stage.gates[:, drop:]
+            stage.first += drop
+        return y
 
     def _start(self, state: DeHumState, sample_rate: int) -> None:
         """Find the fundamental in the analysed second and converge the canceller on it."""
@@ -284,6 +382,25 @@ class DeHum(Node):
             hum.cancel_hum(backwards if i % 2 == 0 else analysed, canceller, loop, out=scratch)
             hum.reverse_hum_state(canceller)
         state.hum, state.loop, state.fundamental_hz = canceller, loop, f0
+        state.refined = _refined_stage(analysed.shape[0], self.harmonics, loop, sample_rate)
+        # both start from the primed amplitudes: the hum's content in the oscillator's frame is half of them
+        state.refined.amplitudes[:] = canceller.amplitudes
+        state.refined.refine.reference[:] = 0.5 * canceller.amplitudes
+
+
+def _refined_stage(channels: int, harmonics: int, loop: Any, sample_rate: int) -> RefinedStage:
+    """The lookahead stage before its first sample."""
+    from sonicmix.dsp import hum
+
+    half = hum.fit_half_frames(loop.hop, sample_rate)
+    return RefinedStage(
+        hum.init_refine_state(channels, harmonics, half),
+        np.zeros((channels, harmonics), np.complex128),
+        np.zeros((channels, 0)),
+        np.zeros((channels, 0)),
+        np.zeros((channels, 0)),
+        hum.refined_latency(loop, sample_rate),
+    )
 
 
 # --------------------------------------------------------------------------- DeClick
