@@ -319,16 +319,26 @@ def _lame_seconds(library: str, left: np.ndarray, right: np.ndarray) -> float:
 
 
 def lame_builds(wav: str) -> None:
-    """The same 60 s through PyAV's bundled libmp3lame and Debian's, via ctypes (median of 3)."""
+    """The same 60 s through PyAV's bundled libmp3lame, lameenc's and Debian's, via ctypes (median of 3).
+
+    sonicmix encodes MP3 with lameenc's LAME where it is installed (sonicmix.delivery.mp3).
+    """
     import av
     import soundfile as sf
 
+    try:
+        import lameenc
+
+        lameenc_library = lameenc.__file__
+    except ImportError:
+        lameenc_library = None
     wheel = sorted(glob.glob(os.path.join(os.path.dirname(av.__file__) + ".libs", "libmp3lame*.so*")))
     debian = "/usr/lib/x86_64-linux-gnu/libmp3lame.so.0"
     x, _ = sf.read(wav, frames=60 * RATE, dtype="float32")
     left, right = np.ascontiguousarray(x[:, 0]), np.ascontiguousarray(x[:, 1])
-    print(f"\nLAME 3.100 itself, {left.size / RATE:g} s of the programme, CBR 128k q3, CPU s (median of 3):")
-    for label, library in (("PyAV wheel", wheel[0] if wheel else None), ("Debian", debian)):
+    print(f"\nLAME itself, {left.size / RATE:g} s of the programme, CBR 128k q3, CPU s (median of 3):")
+    builds = (("PyAV wheel", wheel[0] if wheel else None), ("lameenc", lameenc_library), ("Debian", debian))
+    for label, library in builds:
         if library is None or not os.path.exists(library):
             print(f"  {label}: not found")
             continue
