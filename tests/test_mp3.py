@@ -68,6 +68,34 @@ def test_decodes_to_exactly_the_samples_given_aligned(tmp_path, monkeypatch, rat
     assert round(info.bitrate / 1000) == kbps
 
 
+@needs_ffmpeg
+@pytest.mark.parametrize(
+    ("rate", "channels", "kbps"), [(48000, 2, 32), (48000, 1, 56), (44100, 2, 56), (32000, 2, 40)]
+)
+def test_bitrates_too_low_for_lames_info_frame_go_through_pyav(tmp_path, monkeypatch, rate, channels, kbps):
+    """At these bitrates LAME leaves its Info frame out (and the delay with it): PyAV encodes them."""
+    n = rate + 321
+    t = np.arange(n) / rate
+    audio = np.tile(0.3 * np.sin(2 * np.pi * 440 * t), (channels, 1)).astype(np.float32)
+    path = _encode(tmp_path / "low.mp3", audio, rate, f"mp3:{kbps}k", lame=True, monkeypatch=monkeypatch)
+    decoded, _ = ffmpeg_decode(path)
+    assert decoded.shape == audio.shape
+    assert _snr_db(decoded, audio) > 10.0  # aligned (a one-sample shift of 440 Hz costs far more)
+
+
+def test_without_pyav_mp3_is_refused_before_the_render(tmp_path, monkeypatch):
+    """Every lossy file is decoded through PyAV to be verified, so lameenc alone is not enough."""
+    import sys
+
+    from sonicmix.delivery import deliver
+    from sonicmix.errors import ParameterError
+
+    monkeypatch.setitem(sys.modules, "av", None)
+    with pytest.raises(ParameterError, match=r"verifying them after the codec needs PyAV"):
+        deliver(trailer(seconds=1.0), "spotify", tmp_path / "o", formats=["mp3"])
+    assert not (tmp_path / "o").exists()
+
+
 @needs_lame
 @needs_ffmpeg
 @pytest.mark.parametrize("kbps", [128, 192])

@@ -41,7 +41,7 @@ from typing import Any
 import numpy as np
 
 from sonicmix.delivery.formats import AudioFormat
-from sonicmix.delivery.mp3 import LameStream, lame_library
+from sonicmix.delivery.mp3 import LAME_MIN_KBPS, LameStream, lame_library
 from sonicmix.errors import AudioFileError, ParameterError
 from sonicmix.loudness import LoudnessMeter, LoudnessReport
 
@@ -76,16 +76,19 @@ def _av() -> Any:
         import av
     except ImportError:
         raise ParameterError(
-            f"encoding MP3, AAC or Opus needs PyAV, which is not installed; {_INSTALL}"
+            "encoding MP3, AAC or Opus and verifying them after the codec needs PyAV, which is not "
+            f"installed; {_INSTALL}"
         ) from None
     return av
 
 
 def check_encoder(fmt: AudioFormat) -> None:
     """Refuse, before any work, a format whose encoder is not installed (the error says what to install)."""
-    if fmt.codec not in _PYAV or (fmt.codec == "mp3" and lame_library() is not None):
+    if fmt.codec not in _PYAV:
         return
-    av = _av()
+    av = _av()  # every lossy deliverable is decoded through PyAV to be verified
+    if _uses_lame(fmt):
+        return
     encoder = _PYAV[fmt.codec][0]
     try:
         av.codec.Codec(encoder, "w")
@@ -94,6 +97,11 @@ def check_encoder(fmt: AudioFormat) -> None:
             f"format {fmt.spec!r} needs FFmpeg's {encoder!r} encoder, which this PyAV build lacks; "
             f"{_INSTALL} (its wheels carry {encoder})"
         ) from None
+
+
+def _uses_lame(fmt: AudioFormat) -> bool:
+    """Whether ``fmt`` is encoded by lameenc's LAME (:mod:`sonicmix.delivery.mp3`) rather than PyAV."""
+    return fmt.codec == "mp3" and fmt.bitrate_kbps >= LAME_MIN_KBPS and lame_library() is not None
 
 
 def check_channels(fmt: AudioFormat, channels: int) -> None:
@@ -189,7 +197,7 @@ class EncodedWriter:
                 self._resampler = soxr.ResampleStream(
                     self.sample_rate, self.rate, self.channels, dtype="float32", quality="HQ"
                 )
-            if self.format.codec == "mp3" and lame_library() is not None:
+            if _uses_lame(self.format):
                 self._file = os.fdopen(fd, "w+b")
                 kbps = self.format.bitrate_kbps
                 self._lame = LameStream(self._file, self.rate, self.channels, bitrate_kbps=kbps)
@@ -336,10 +344,11 @@ def _av_layout(channels: int) -> str:
 
 
 def _disk_error(path: str, err: BaseException) -> BaseException:
-    """An encoder's OSError as an AudioFileError naming the deliverable (a full disk, say)."""
-    if isinstance(err, OSError):
+    """An encoder's OSError (a full disk, say) or LAME's failure as an AudioFileError naming the file."""
+    if isinstance(err, (OSError, RuntimeError)):  # RuntimeError: LAME's own failures (sonicmix.delivery.mp3)
         return AudioFileError(
-            f"cannot write {path!r}: {err.strerror or err} while encoding; nothing was left under its name"
+            f"cannot write {path!r}: {getattr(err, 'strerror', None) or err} while encoding; "
+            "nothing was left under its name"
         )
     return err
 

@@ -375,6 +375,7 @@ class _Staging:
             "marker": os.path.relpath(marker, self.path),  # relative: the tree may be moved before recovery
             "group": [os.path.relpath(g, self.path) for g in group],
         }
+        self.doing = f"writing the commit's record in {self.path!r}"
         _write_durably(os.path.join(self.path, _MANIFEST), json.dumps(record, indent=1))
 
     def set_aside(self) -> None:

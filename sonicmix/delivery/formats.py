@@ -5,7 +5,7 @@ A format spec is ``codec[:setting]``:
 - ``wav`` (.wav): no setting, the sample format is deliver()'s ``subtype``; sonicmix's
   WAV writer, with a BWF ``bext`` chunk.
 - ``flac`` (.flac): no setting (16 or 24 bit from ``subtype``); libsndfile.
-- ``mp3`` (.mp3): a constant bitrate, ``32k`` to ``320k``; LAME through PyAV.
+- ``mp3`` (.mp3): a constant bitrate, ``32k`` to ``320k``; LAME (lameenc's from ``64k``, else PyAV's).
 - ``aac`` (.m4a): a bitrate, ``32k`` to ``512k``; FFmpeg's AAC encoder (PyAV), in MP4.
 - ``opus`` (.opus): a bitrate, ``6k`` to ``510k``; libopus (PyAV), in Ogg, at 48 kHz.
 - ``vorbis`` (.ogg): a quality, ``q0`` to ``q10`` (as oggenc's ``-q``); libvorbis (libsndfile), in Ogg.

@@ -37,12 +37,18 @@ from typing import Any, BinaryIO
 
 import numpy as np
 
-__all__ = ["LameStream", "lame_library"]
+__all__ = ["LameStream", "lame_library", "LAME_MIN_KBPS"]
+
+#: Below 64 kbit/s a frame can be too small for LAME's Info frame (at 48 kHz up to 56k, at 32 kHz
+#: stereo up to 40k): LAME then leaves it out, and with it the delay and padding that make the
+#: decoded file start on the first sample. Those bitrates go through PyAV, whose muxer writes its
+#: Xing frame at a larger bitrate where it must.
+LAME_MIN_KBPS = 64
 
 _JOINT_STEREO, _MONO = 1, 3
 _QUALITY = 3  # LAME's default algorithm quality, which FFmpeg's libmp3lame keeps
 _FLUSH_BYTES = 7200  # LAME's bound for what lame_encode_flush returns
-_TAG_BYTES = 2880  # the largest MPEG-1 Layer III frame (320 kbit/s at 32 kHz is 1440)
+_TAG_BYTES = 2880  # twice the largest MPEG-1 Layer III frame (320 kbit/s at 32 kHz: 1440 bytes)
 _FUNCTIONS = (
     "lame_init", "lame_close", "lame_init_params", "lame_set_num_channels", "lame_set_in_samplerate",
     "lame_set_out_samplerate", "lame_set_brate", "lame_set_mode", "lame_set_quality",
@@ -99,13 +105,15 @@ class LameStream:
     sample_rate : {32000, 44100, 48000}
     channels : {1, 2}
     bitrate_kbps : int
-        One of MPEG-1's Layer III bitrates, 32 to 320.
+        One of MPEG-1's Layer III bitrates from :data:`LAME_MIN_KBPS` (64) to 320.
     """
 
     def __init__(self, file: BinaryIO, sample_rate: int, channels: int, *, bitrate_kbps: int) -> None:
         lib = lame_library()
         if lib is None:
             raise RuntimeError("LAME is not available from the lameenc wheel")
+        if bitrate_kbps < LAME_MIN_KBPS:
+            raise ValueError(f"{bitrate_kbps} kbit/s: LAME's Info frame needs {LAME_MIN_KBPS} or more")
         self._lib, self.file, self.channels = lib, file, channels
         self._start = file.tell()
         self._lame = lib.lame_init()

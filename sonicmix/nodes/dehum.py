@@ -191,7 +191,7 @@ class DeHum(Node):
     female voice with hum 3 to 17 dB under it; along the tracker's own
     phase, before the fit, 21 and 24-39 dB. The level of speech in 200 Hz -
     4 kHz moves by less than 0.01 dB. A hum that appears later, or one the
-    canceller has to learn again, is taken up within 4-5 s (the floor's
+    canceller has to learn again, is taken up in 6-7 s (the floor's
     memory), in the pauses; a hum that stops leaves its negative in the
     output for as long. Arithmetic is float64; float32 audio comes out as
     float32. Channels are cancelled independently (the fundamental, when
@@ -336,6 +336,10 @@ class DeHum(Node):
         n = x.shape[1]
         x64 = np.asarray(x, dtype=np.float64)
         hop = loop.hop
+        # the kernel writes a frame row at every tick that is a multiple of hop: sized from the same count
+        if int(state.hum.count[0]) != stage.seen:
+            at = int(state.hum.count[0])
+            raise RuntimeError(f"DeHum's canceller is at sample {at}, its stage at {stage.seen}")
         frames = np.empty((x.shape[0], (stage.seen + n) // hop - stage.seen // hop, 2 + 3 * self.harmonics))
         hum.cancel_hum(x64, state.hum, loop, out=np.empty_like(x64), frames=frames)
         stage.seen += n
@@ -381,6 +385,9 @@ class DeHum(Node):
         for i in range(_PRIMING_PASSES):
             hum.cancel_hum(backwards if i % 2 == 0 else analysed, canceller, loop, out=scratch)
             hum.reverse_hum_state(canceller)
+        # the stream starts at tick 0, as with a given fundamental: the frame rows (one every hop
+        # from the stream's first sample) and the stage's count of them must agree at every rate
+        canceller.count[0] = 0
         state.hum, state.loop, state.fundamental_hz = canceller, loop, f0
         state.refined = _refined_stage(analysed.shape[0], self.harmonics, loop, sample_rate)
         # both start from the primed amplitudes: the hum's content in the oscillator's frame is half of them

@@ -127,7 +127,7 @@ class Denoise(Node):
         Length of the analysis frame, in seconds (rounded to a multiple of 4
         samples; the hop is a quarter of it). Longer frames resolve frequency
         more finely (better on steady tonal noise) and smear time more; the
-        latency is one frame. ``0.01 <= frame_s <= 0.1``.
+        latency is one frame less a sample. ``0.01 <= frame_s <= 0.1``.
     stereo_link : bool, default True
         One gain for all channels (from their average power), so the image
         does not wander; ``False`` treats each channel on its own.

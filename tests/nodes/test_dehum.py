@@ -345,6 +345,24 @@ def test_found_fundamental_is_pooled_over_channels(rng):
     assert levels.max() <= -30.0, np.round(levels, 1)
 
 
+@pytest.mark.parametrize("rate", [11025, 22050])
+def test_found_fundamental_at_rates_whose_second_is_no_whole_number_of_hops(rate, rng):
+    """The analysed second's priming passes once left the canceller's frame clock 75 or 150 samples
+    off the stream's: one frame row more than the stage allotted was written past its array (a
+    crash). Whole and block-wise now agree and the hum is found."""
+    hum = mains_hum(3 * rate, rate, fundamental_hz=50.0, harmonics=4, drift_hz=0.0, seed=5)
+    x = (hum.signal + 1e-3 * rng.standard_normal(3 * rate))[None, :]
+    node = DeHum(harmonics=4)
+    whole = node(x, rate)
+    state = node.init_state(1, rate, np.float64)
+    parts = []
+    for start in range(0, x.shape[1], 4000):
+        y, state = node.process(x[:, start : start + 4000], rate, state)
+        parts.append(y)
+    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+    assert state.fundamental_hz == pytest.approx(50.0, abs=0.1)
+
+
 def test_latency():
     # half the 1 s phase fit and a frame (10 ms), and the smoothing stages' 31.8 ms lag, rounded up
     assert DeHum(fundamental_hz=50.0).latency_samples(48000) == 51 * 480 + 1527 + 1
