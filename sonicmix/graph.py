@@ -337,16 +337,6 @@ class Bus(_Strip):
             raise GraphError(f"automix={self.automix!r}; expected an Automix, True or None")
 
 
-#: What to do instead of a node that changes the number of samples, named in the graph's refusal
-_INSTEAD_OF_RESIZING = {
-    "TimeStretch": " (on a timeline, give the clip a rate instead)",
-    "Resample": (
-        " (a graph runs at the one rate given to render(sample_rate=...), and each source at another "
-        "rate is converted on its own; resample the rendered result to deliver at another rate)"
-    ),
-}
-
-
 def _did_you_mean(name: object, names: list[str]) -> str:
     close = difflib.get_close_matches(str(name), names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -476,12 +466,12 @@ class Graph:
     def _check_keys(self) -> None:
         for name in [*self.tracks, *self.buses]:
             strip = self.strip(name)
-            resizing = [type(n).__name__ for n in strip.chain if getattr(n, "changes_length", False)]
+            resizing = [n for n in strip.chain if getattr(n, "changes_length", False)]
             if resizing:  # blocks out would not be blocks in (TimeStretch, Resample)
-                instead = _INSTEAD_OF_RESIZING.get(resizing[0], "")
+                instead = getattr(resizing[0], "in_a_graph_instead", "")
                 raise GraphError(
-                    f"{name!r} has {resizing[0]} in its chain, which changes the number of samples; "
-                    f"expected nodes that keep it{instead}"
+                    f"{name!r} has {type(resizing[0]).__name__} in its chain, which changes the number of "
+                    f"samples; expected nodes that keep it{f' ({instead})' if instead else ''}"
                 )
             keyed = [type(n).__name__ for n in strip.chain if n.takes_key]
             if keyed and strip.key is None:

@@ -280,8 +280,23 @@ class AmbisonicRotator(GainMatrixNode):
         return MatrixState.fixed(self.matrix(), key=self._key())
 
 
+class _DecodesToLayout:
+    """What both decoders route by: AmbiX of ``order`` in, the loudspeakers of ``layout`` out."""
+
+    __slots__ = ()
+    order: int
+    layout: str | Layout
+
+    def output_channels(self, channels: int) -> int:
+        _check_ambisonic_input(self, self.order, channels)
+        return get_layout(self.layout).n_channels
+
+    def output_layout(self, channels: int) -> str | None:
+        return routable_name(self.layout)
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AmbisonicDecoder(GainMatrixNode):
+class AmbisonicDecoder(_DecodesToLayout, GainMatrixNode):
     """Decode an Ambisonics scene (ACN, SN3D) to a loudspeaker layout, by AllRAD with max-rE weights.
 
     AllRAD (Zotter & Frank 2012): the scene is decoded to 250 virtual
@@ -344,13 +359,6 @@ class AmbisonicDecoder(GainMatrixNode):
             raise ParameterError(f"max_re={self.max_re!r}; expected True or False")
         decoder_matrix(self.order, self.layout, method=self.method, max_re=self.max_re)  # validates, caches
 
-    def output_channels(self, channels: int) -> int:
-        _check_ambisonic_input(self, self.order, channels)
-        return get_layout(self.layout).n_channels
-
-    def output_layout(self, channels: int) -> str | None:
-        return routable_name(self.layout)
-
     def matrix(self) -> np.ndarray:
         """The decoding matrix ``(layout channels, (order + 1) ** 2)``."""
         return decoder_matrix(self.order, self.layout, method=self.method, max_re=self.max_re)
@@ -364,7 +372,7 @@ class AmbisonicDecoder(GainMatrixNode):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class AmbisonicParametricDecoder(Node):
+class AmbisonicParametricDecoder(_DecodesToLayout, Node):
     """Decode an Ambisonics scene (ACN, SN3D) by DirAC: VBAP for its direct sound, AllRAD for the rest.
 
     Per time-frequency tile (20 ms frames, 75 % overlap) the direction of
@@ -466,13 +474,6 @@ class AmbisonicParametricDecoder(Node):
         check_range("frame_s", self.frame_s, low=0.005, high=0.1, hint="seconds: for 20 ms use 0.02")
         check_range("smoothing_s", self.smoothing_s, low=0.0, high=1.0, hint="seconds, e.g. 0.05")
         decoder_matrix(self.order, self.layout)  # validates the layout, caches the AllRAD decoder
-
-    def output_channels(self, channels: int) -> int:
-        _check_ambisonic_input(self, self.order, channels)
-        return get_layout(self.layout).n_channels
-
-    def output_layout(self, channels: int) -> str | None:
-        return routable_name(self.layout)
 
     def latency_samples(self, sample_rate: int) -> int:
         """The frame less one sample: the output's delay."""

@@ -79,6 +79,11 @@ class Resample(Node):
 
     #: True: blocks out are not blocks in, so graphs refuse the node in a chain.
     changes_length: ClassVar[bool] = True
+    #: What the graph's refusal suggests instead.
+    in_a_graph_instead: ClassVar[str] = (
+        "a graph runs at the one rate given to render(sample_rate=...), and each source at another rate "
+        "is converted on its own; resample the rendered result to deliver at another rate"
+    )
     quality: ResampleQuality = "HQ"
 
     def __post_init__(self) -> None:

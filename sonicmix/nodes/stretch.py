@@ -209,6 +209,8 @@ class TimeStretch(Node):
 
     #: True: blocks out are not blocks in, so graphs refuse the node in a chain.
     changes_length: ClassVar[bool] = True
+    #: What the graph's refusal suggests instead.
+    in_a_graph_instead: ClassVar[str] = "on a timeline, give the clip a rate instead"
 
     def __post_init__(self) -> None:
         check_rate(self.rate)

@@ -47,7 +47,7 @@ from tests.nodes.hum_signals import (
     same_filter,
     vinyl_clicks,
 )
-from tests.nodes.node_checks import assert_streaming_matches, programme
+from tests.nodes.node_checks import assert_streaming_matches, programme, run_streamed
 from tests.reference import dialogue
 
 RATE = 16000
@@ -353,13 +353,8 @@ def test_found_fundamental_at_rates_whose_second_is_no_whole_number_of_hops(rate
     hum = mains_hum(3 * rate, rate, fundamental_hz=50.0, harmonics=4, drift_hz=0.0, seed=5)
     x = (hum.signal + 1e-3 * rng.standard_normal(3 * rate))[None, :]
     node = DeHum(harmonics=4)
-    whole = node(x, rate)
-    state = node.init_state(1, rate, np.float64)
-    parts = []
-    for start in range(0, x.shape[1], 4000):
-        y, state = node.process(x[:, start : start + 4000], rate, state)
-        parts.append(y)
-    np.testing.assert_array_equal(np.concatenate(parts, axis=1), whole)
+    whole, state = node.process(x, rate, node.init_state(1, rate, np.float64))
+    np.testing.assert_array_equal(run_streamed(node, x, rate, [4000]), whole)
     assert state.fundamental_hz == pytest.approx(50.0, abs=0.1)
 
 
