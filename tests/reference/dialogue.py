@@ -100,6 +100,54 @@ def truth_frames(clean: np.ndarray, sample_rate: int, *, hop_s: float = TRUTH_HO
     return _close_gaps(active, int(round(bridge_s / hop_s)), int(round(shortest_s / hop_s)))
 
 
+def p56_activity(x: np.ndarray, sample_rate: int) -> tuple[np.ndarray, float]:
+    """Active speech per sample and the active speech level (dB re full scale), ITU-T P.56 method B.
+
+    The standard's envelope (the rectified signal through two cascaded one-pole
+    smoothers of 0.03 s), its 0.2 s hangover and its 15.9 dB margin: a sample is
+    active while the envelope is at or above the threshold, or was so within the
+    last 0.2 s; the threshold is the active level less 15.9 dB, found by the
+    standard's ladder of thresholds 6 dB apart and linear interpolation of
+    (active level - threshold) in dB between the two rungs around 15.9 dB.
+    ``x`` is one channel, shape ``(samples,)``.
+    """
+    from scipy.signal import lfilter
+
+    x = np.asarray(x, dtype=np.float64)
+    g = np.exp(-1.0 / (0.03 * sample_rate))
+    envelope = lfilter([1.0 - g], [1.0, -g], lfilter([1.0 - g], [1.0, -g], np.abs(x)))
+    hangover = int(round(0.2 * sample_rate))
+    index = np.arange(x.size)
+    energy = float(np.sum(x * x))
+
+    def active(threshold: float) -> np.ndarray:
+        last_above = np.maximum.accumulate(np.where(envelope >= threshold, index, -(hangover + 1)))
+        return index - last_above <= hangover
+
+    rungs_db = 20.0 * np.log10(2.0) * np.arange(-24, 1)  # 2**-24 .. 1, as P.56's 2**-15 .. 1 for 16 bits
+    level_db = np.array([10.0 * np.log10(energy / max(int(active(10 ** (c / 20)).sum()), 1) + 1e-300)
+                         for c in rungs_db])
+    margin = level_db - rungs_db  # falls as the threshold rises
+    j = int(np.argmax(margin <= 15.9))
+    if j == 0 or margin[j] > 15.9:
+        raise ValueError("no active speech level: the signal is silent or too loud for the ladder")
+    t = (margin[j - 1] - 15.9) / (margin[j - 1] - margin[j])
+    level = float(level_db[j - 1] + t * (level_db[j] - level_db[j - 1]))
+    return active(10 ** ((level - 15.9) / 20)), level
+
+
+def p56_truth_frames(clean: np.ndarray, sample_rate: int, *, hop_s: float = TRUTH_HOP_S) -> np.ndarray:
+    """Ground truth B: a frame is speech when at least half its samples are active by
+    :func:`p56_activity` of the clean recording (channels averaged). Every constant is the
+    standard's; unlike :func:`truth_frames` it follows the recording's own noise floor (the
+    threshold is relative to the active level, and pauses over a floor 35-40 dB down are not speech)
+    and counts the 0.2 s after each utterance as speech, as P.56 does."""
+    mask, _ = p56_activity(clean.mean(axis=0), sample_rate)
+    hop = int(round(hop_s * sample_rate))
+    frames = mask.size // hop
+    return mask[: frames * hop].reshape(frames, hop).mean(axis=1) >= 0.5
+
+
 def _runs(mask: np.ndarray, value: bool) -> list[tuple[int, int]]:
     m = np.concatenate([[False], mask == value, [False]])
     edges = np.flatnonzero(m[1:] != m[:-1])
@@ -193,16 +241,21 @@ class Podcast:
 
 def podcast(sample_rate: int = 48000, *, turns: int = 8, quieter_lu: float = 5.5,
             noise_snr_db: float = 20.0, seed: int = 1,
-            guest_files: tuple[str, ...] = ("wav/ve9qrp.wav", "wav/vk5qi.wav")) -> Podcast:
+            guest_files: tuple[str, ...] = ("wav/ve9qrp.wav", "wav/vk5qi.wav"),
+            host_first: int = 40, noise_file: str = NOISES["vinyl_hiss"],
+            bed_file: str = MUSIC["garzul"]) -> Podcast:
     """A conversation of ``turns`` lines per speaker (host first), about 5 s each.
 
     ``guest_files`` are the guest's recordings, relative to ``CODEC2``: by default two male
     voices received over HF radio (ve9qrp, 112 s, and vk5qi, 13.5 s; Silero VAD finds speech in
     95 % and 87 % of them), narrowband and noisy as a phone guest is. codec2's vk2tpm_004.wav
     and david4.wav are off-air FreeDV *modem* signals, not speech: never use them as a voice.
+    The host's prompts are drawn from Allison's prompts ``host_first`` to ``host_first + 119``;
+    ``noise_file`` (under the guest) and ``bed_file`` (the music) are sonic-pi samples. The
+    defaults are the tests' material; other values build fitting material apart from it.
     """
     rng = np.random.default_rng(seed)
-    short = [x for x in prompts(120, sample_rate, seed=seed, first=40)
+    short = [x for x in prompts(120, sample_rate, seed=seed, first=host_first)
              if 0.8 * sample_rate < x.shape[1] < 3.0 * sample_rate]
     male = np.concatenate([load(CODEC2 / f, sample_rate) for f in guest_files], axis=1)
     host_lines = [concatenate(short[3 * i : 3 * i + 3], sample_rate, seed=seed + i, pause_s=(0.2, 0.5))
@@ -227,9 +280,11 @@ def podcast(sample_rate: int = 48000, *, turns: int = 8, quieter_lu: float = 5.5
             lines.append((who, pos / sample_rate, (pos + line.shape[1]) / sample_rate))
             pos += line.shape[1] + gap
     guest_clean = guest.copy()
-    guest = mix_at_snr(guest_clean, telephone(noise("vinyl_hiss", total, sample_rate), sample_rate),
-                       noise_snr_db)
-    bed = music("garzul", total, sample_rate)
+    hiss = load(SONIC_PI / noise_file, sample_rate)
+    hiss = np.tile(hiss, (1, -(-total // hiss.shape[1])))[:, :total]
+    guest = mix_at_snr(guest_clean, telephone(hiss, sample_rate), noise_snr_db)
+    bed = load(SONIC_PI / bed_file, sample_rate, mono=False)
+    bed = np.tile(bed, (1, -(-total // bed.shape[1])))[:, :total]
     bed *= 10 ** ((-38.0 - _level_db(bed, sample_rate)) / 20)
     return Podcast(sample_rate, host, guest, bed, host.copy(), guest_clean, lines)
 
@@ -241,16 +296,17 @@ def _level_db(x: np.ndarray, sample_rate: int = 48000) -> float:
     return float(pyloudnorm.Meter(sample_rate).integrated_loudness(x.T))
 
 
-def speech_podcast(sample_rate: int = 48000, *, music_below_lu: float = 10.0,
-                   seed: int = 1) -> tuple[np.ndarray, np.ndarray, Podcast]:
+def speech_podcast(sample_rate: int = 48000, *, music_below_lu: float = 10.0, seed: int = 1,
+                   **material: object) -> tuple[np.ndarray, np.ndarray, Podcast]:
     """A finished podcast mix whose guest speaks, its ground truth, and the parts.
 
     :func:`podcast` with the male studio voice of ``speech_orig_16k.wav`` as the noisy
     narrowband guest, and the music bed set ``music_below_lu`` below the BS.1770 loudness of the
     dialogue (host + guest). Returns ``(mix, truth, parts)``: the stereo mix (dialogue in both
     channels plus the bed), :func:`truth_frames` of the clean dialogue, and the :class:`Podcast`.
+    ``material`` goes to :func:`podcast` (other voices, noise or bed for fitting material).
     """
-    p = podcast(sample_rate, seed=seed, guest_files=("raw/speech_orig_16k.wav",))
+    p = podcast(sample_rate, seed=seed, **{"guest_files": ("raw/speech_orig_16k.wav",), **material})  # type: ignore[arg-type]
     dialogue = p.host + p.guest
     bed_db = _level_db(dialogue, sample_rate) - music_below_lu - _level_db(p.music, sample_rate)
     bed = p.music * 10 ** (bed_db / 20)
