@@ -59,11 +59,30 @@ def _new_axes(what: str, figsize: tuple[float, float], *, detached: bool = False
 
 
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:
-    """Save as PNG atomically: a temporary file, then a rename."""
+    """Save as PNG atomically: a temporary file, then a rename; a failure leaves neither behind.
+
+    A file system error is raised as :class:`~sonicmix.errors.AudioFileError` naming ``path``.
+    """
     path = os.fspath(path)
     tmp = path + ".partial.png"
-    fig.savefig(tmp, format="png", bbox_inches="tight")
-    os.replace(tmp, path)
+    doing = f"writing {tmp!r}"
+    try:
+        fig.savefig(tmp, format="png", bbox_inches="tight")
+        doing = f"renaming {tmp!r} to it"
+        os.replace(tmp, path)
+    except BaseException as err:
+        try:
+            os.unlink(tmp)
+        except OSError:  # never created, or already gone
+            pass
+        if not isinstance(err, OSError):  # an interrupt, or matplotlib's own error
+            raise
+        from sonicmix.errors import AudioFileError
+
+        raise AudioFileError(
+            f"cannot save the plot to path={path!r}: {doing} failed ({err.strerror or err}); expected a "
+            "writable file path (no temporary file was left)"
+        ) from err
 
 
 def plot_loudness(
@@ -98,6 +117,8 @@ def plot_loudness(
     ------
     ImportError
         If matplotlib is not installed (the message names the ``plot`` extra).
+    AudioFileError
+        If ``path`` cannot be written (no temporary file is left).
 
     Examples
     --------

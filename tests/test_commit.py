@@ -10,6 +10,9 @@ from __future__ import annotations
 import errno
 import os
 import shutil
+import socket
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -351,3 +354,80 @@ def test_a_stale_staging_folder_that_is_not_a_commit_is_refused_and_kept(tmp_pat
     with pytest.raises(AudioFileError, match=r"\.sonicmix-mix\.replaced' left by a killed delivery"):
         files.recover(str(tmp_path), "mix")
     assert (staging / "mix.wav").read_text() == "someone's"
+
+
+# ------------------------------------------------------------------- what a killed delivery leaves
+
+
+def dead_pid() -> int:
+    """The id of a process that has ended (it is not reused this soon)."""
+    proc = subprocess.Popen([sys.executable, "-c", "pass"])
+    proc.wait()
+    return proc.pid
+
+
+def leave(folder, names: list[str]) -> None:
+    for n in names:
+        if n.endswith("/"):
+            os.makedirs(folder / n, exist_ok=True)
+            (folder / n / ".00.wav.0123456789ab.partial").write_bytes(b"spilled render")
+        else:
+            (folder / n).write_bytes(b"left")
+
+
+#: What deliveries of "mix" killed while rendering and while writing leave (the writers' scratch names)
+KILLED = [
+    ".sonicmix-mix.work-k2_x9abc/",
+    ".mix.wav.0123456789ab.partial",
+    ".mix.dialogue.wav.00ff00ff00ff.partial",
+    ".mix.m4a.abcdefabcdef.partial",
+    ".mix.report.json.partial",
+    ".mix.report.txt.partial",
+    ".mix.loudness.partial.png",
+    ".mix.loudness.partial.png.partial.png",
+    "..mix.wav.0123456789ab.partial.ab_cd123.partial",  # bwf's copy of a file it could not fill in place
+]
+#: Names a delivery of "mix" must leave alone: another name's scratch, other schemes, anyone's files
+OTHERS = [
+    ".sonicmix-mixer.work-k2_x9abc/",
+    ".sonicmix-k2_x9abc/",
+    ".mixer.wav.0123456789ab.partial",
+    ".mix.wav.partial",
+    ".mix.wav.0123456789AB.partial",
+    ".mix.notes.txt",
+    "mix.wav.0123456789ab.partial",
+    "notes.txt",
+]
+
+
+def test_recover_removes_only_the_scratch_files_of_its_own_name(tmp_path):
+    leave(tmp_path, KILLED + OTHERS)
+    link = ".mix.flac.0123456789ab.partial"
+    (tmp_path / link).symlink_to(tmp_path / "notes.txt")  # not a file a writer made
+    files.recover(str(tmp_path), "mix")
+    assert sorted(os.listdir(tmp_path)) == sorted([n.rstrip("/") for n in OTHERS] + [link])
+    assert (tmp_path / "notes.txt").read_bytes() == b"left"
+
+
+def test_a_name_another_running_delivery_could_own_is_left_to_it(tmp_path):
+    """``mix.stem.wav`` is the stem "stem" of "mix" or the mix of "mix.stem": while a delivery of
+    "mix.stem" holds its lock there, its file is kept; once that process is gone, it is cleared."""
+    leave(tmp_path, [".mix.stem.wav.0123456789ab.partial", ".mix.wav.0123456789ab.partial"])
+    lock = tmp_path / ".sonicmix-mix.stem.lock"
+    lock.write_text(f"{os.getpid()} {socket.gethostname()}\n")
+    assert files.clear_leftovers(str(tmp_path), "mix") == [".mix.wav.0123456789ab.partial"]
+    lock.write_text(f"{dead_pid()} {socket.gethostname()}\n")
+    assert files.clear_leftovers(str(tmp_path), "mix") == [".mix.stem.wav.0123456789ab.partial"]
+
+
+def test_the_next_delivery_clears_what_a_killed_one_left(delivered, out):
+    """A delivery killed mid-render: its lock (process gone), work folder and scratch files stay; the
+    next delivery of the name takes the lock over and removes them, and only them."""
+    _, old, new = delivered
+    leave(out, [".sonicmix-mix.lock", *KILLED, *OTHERS])
+    (out / ".sonicmix-mix.lock").write_text(f"{dead_pid()} {socket.gethostname()}\n")
+    leave(out / "mono", [".mix.wav.0123456789ab.partial"])  # the version's folder too
+    deliver(graph(2), "ebu-r128", out, overwrite=True, **PACKAGE)
+    assert set(snapshot(out)) == set(old) | {n.rstrip("/") for n in OTHERS} | {
+        os.path.join(n.rstrip("/"), ".00.wav.0123456789ab.partial") for n in OTHERS if n.endswith("/")
+    }

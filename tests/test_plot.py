@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import sys
 
 import numpy as np
@@ -13,7 +14,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import scipy.signal  # noqa: E402
 
 import sonicmix as sm  # noqa: E402
-from sonicmix.errors import ParameterError  # noqa: E402
+from sonicmix.errors import AudioFileError, ParameterError  # noqa: E402
 from sonicmix.plot import (  # noqa: E402
     frequency_response,
     gain_reduction_db,
@@ -75,6 +76,28 @@ def test_plot_loudness_saves_a_png_without_pyplot(tmp_path):
     assert (tmp_path / "l.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert plt.get_fignums() == before  # a bare Figure: nothing left open in pyplot
     assert ax.get_ylabel() == "loudness (LUFS)"
+
+
+def test_a_failed_save_leaves_no_temporary_file_and_names_the_path(tmp_path, monkeypatch):
+    report = sm.measure(sine(1000.0, 1.0, 0.1), FS)
+    taken = tmp_path / "taken.png"
+    taken.mkdir()  # a folder under the name: the final rename fails (IsADirectoryError)
+    with pytest.raises(AudioFileError, match=r"path='[^']*taken\.png': renaming .* failed") as raised:
+        plot_loudness(report, path=taken)
+    assert isinstance(raised.value.__cause__, IsADirectoryError)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.png"] and taken.is_dir()
+
+    from matplotlib.figure import Figure
+
+    def half_written(self, fname, **kwargs):  # the disk fills up while the PNG is written
+        with open(fname, "wb") as fh:
+            fh.write(b"\x89PNG")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(Figure, "savefig", half_written)
+    with pytest.raises(AudioFileError, match=r"l\.png': writing .*l\.png\.partial\.png' failed \(No space"):
+        plot_loudness(report, path=tmp_path / "l.png")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.png"]
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import logging
 import os
+import re
 import secrets
 from collections.abc import Sequence
 
@@ -27,6 +28,8 @@ __all__ = [
     "staging_folder",
     "commit",
     "recover",
+    "clear_leftovers",
+    "work_folder",
 ]
 
 WAV = parse_format("wav")
@@ -290,13 +293,20 @@ def commit(name: str, moves: Sequence[tuple[str, str]]) -> None:
 
 
 def recover(out_dir: str, name: str) -> None:
-    """Finish or undo a commit of ``name`` that a killed process left half done in ``out_dir``.
+    """Clear up after a delivery of ``name`` into ``out_dir`` that a killed process left half done.
 
-    Call it holding the lock of ``name`` in ``out_dir``, before anything else. Where
-    the killed commit had recorded itself complete, the previous files set aside are
-    deleted; otherwise the new files it placed are removed and the previous ones put
-    back, in every folder of that commit. Nothing to do when no staging folder is there.
+    Call it holding the lock of ``name`` in ``out_dir`` (:func:`lock`), before
+    anything else. First a half-done commit: where the killed commit had recorded
+    itself complete, the previous files set aside are deleted; otherwise the new
+    files it placed are removed and the previous ones put back, in every folder of
+    that commit. Then the killed delivery's scratch files (:func:`clear_leftovers`).
+    Nothing to do when neither is there.
     """
+    _recover_commit(out_dir, name)
+    clear_leftovers(out_dir, name)
+
+
+def _recover_commit(out_dir: str, name: str) -> None:
     path = staging_folder(out_dir, name)
     if not os.path.isdir(path):
         return
@@ -336,6 +346,130 @@ def recover(out_dir: str, name: str) -> None:
         name,
         "its commit was complete: removed the replaced files" if complete else "put the previous files back",
     )
+
+
+def work_folder(out_dir: str, name: str) -> str:
+    """Create the hidden folder where a delivery of ``name`` keeps its render; return its path.
+
+    ``<out_dir>/.sonicmix-<name>.work-<random>``: the name says whose it is, so
+    that :func:`clear_leftovers` can remove it once a killed delivery left it.
+    The caller holds the lock of ``name`` in ``out_dir`` until it has removed it.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> work = work_folder(out, "episode-01")
+    >>> os.path.basename(work).startswith(".sonicmix-episode-01.work-")
+    True
+    >>> shutil.rmtree(out)
+    """
+    import tempfile
+
+    return tempfile.mkdtemp(prefix=f".sonicmix-{name}.work-", dir=out_dir)
+
+
+#: What the writers add to a final file name for their temporary file: ``io`` (``.<final>.<12 hex
+#: digits>.partial``), the reports (``.<final>.partial``, the plot ``.<name>.loudness.partial.png``
+#: and, from ``sonicmix.plot``, that name again ``+ .partial.png``) and ``bwf``'s copy of a file it
+#: cannot fill in place (``.<that temporary file>.<8 characters>.partial``).
+_SCRATCH = (
+    re.compile(r"\.(?P<final>.+)\.[0-9a-f]{12}\.partial"),
+    re.compile(r"\.(?P<final>.+\.report\.(?:json|txt))\.partial"),
+    re.compile(r"\.(?P<name>.+)\.loudness\.partial\.png(?:\.partial\.png)?"),
+)
+_BEXT_COPY = re.compile(r"\.(?P<inner>\..+\.partial)\.[a-z0-9_]{8}\.partial")
+#: The random part of :func:`work_folder`'s name (``tempfile.mkdtemp``'s characters).
+_WORK_TAIL = re.compile(r"[a-z0-9_]+")
+
+
+def _scratch_final(file_name: str) -> str | None:
+    """The final file name a writer's temporary ``file_name`` stands for, or None."""
+    copy = _BEXT_COPY.fullmatch(file_name)
+    if copy:
+        return _scratch_final(copy["inner"])
+    for pattern in _SCRATCH:
+        found = pattern.fullmatch(file_name)
+        if found:
+            return found["final"] if "final" in pattern.groupindex else f"{found['name']}.loudness.png"
+    return None
+
+
+def _held_by_other(out_dir: str, final: str, name: str) -> bool:
+    """Whether a delivery of another name that could own ``final`` runs in ``out_dir`` now.
+
+    A final name ``a.b.wav`` is the mix of a delivery ``a.b`` or the stem ``b`` of a
+    delivery ``a``: every such name's live lock keeps its files. A lock that cannot
+    be read, or is held from another machine, counts as live."""
+    for i, char in enumerate(final):
+        other = final[:i]
+        if char != "." or not other or other == name or not os.path.lexists(_lock_path(out_dir, other)):
+            continue
+        holder = _lock_holder(_lock_path(out_dir, other))
+        if holder is None or not _is_stale(*holder):
+            return True
+    return False
+
+
+def clear_leftovers(out_dir: str, name: str) -> list[str]:
+    """Remove the scratch files that killed deliveries of ``name`` left in ``out_dir``; return their names.
+
+    A delivery killed (``SIGKILL``, a power cut) while it rendered or wrote leaves
+    its work folder (:func:`work_folder`) and the hidden temporary files of its
+    deliverables (``.<name>.wav.<hex>.partial``, ``.<name>.<stem>.wav...``, the
+    reports'). Only names of that scheme for this ``name`` are removed, files and
+    the work folder, never anything else.
+
+    Call it holding the lock of ``name`` in ``out_dir`` (:func:`lock`): then no
+    other delivery of ``name`` is writing there, so every such file is a killed
+    one's. A file name can belong to two delivery names (``ep.dialogue.wav``: the
+    stem ``dialogue`` of ``ep``, or the mix of ``ep.dialogue``); it stays while a
+    delivery of the other name holds its lock in ``out_dir`` (a lock from another
+    machine, or unreadable, counts as held). A program other than a delivery that
+    writes ``<name>.*`` files into ``out_dir`` at the same time is not seen. What
+    cannot be removed is logged and left: nothing reads those names.
+
+    Examples
+    --------
+    >>> import shutil, tempfile
+    >>> out = tempfile.mkdtemp()
+    >>> for left in (".ep.wav.0123456789ab.partial", ".ep.report.json.partial", ".epic.wav.1f.partial"):
+    ...     open(os.path.join(out, left), "w").close()
+    >>> clear_leftovers(out, "ep")
+    ['.ep.report.json.partial', '.ep.wav.0123456789ab.partial']
+    >>> os.listdir(out)
+    ['.epic.wav.1f.partial']
+    >>> shutil.rmtree(out)
+    """
+    import shutil
+
+    work = f".sonicmix-{name}.work-"
+    removed = []
+    for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
+        if entry.name.startswith(work) and _WORK_TAIL.fullmatch(entry.name[len(work) :]):
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            remove = shutil.rmtree
+        else:
+            final = _scratch_final(entry.name)
+            if not (final and final.startswith(f"{name}.") and entry.is_file(follow_symlinks=False)):
+                continue
+            if _held_by_other(out_dir, final, name):
+                continue
+            remove = os.unlink
+        try:
+            remove(entry.path)
+        except FileNotFoundError:
+            continue
+        except OSError as err:
+            _logger.warning("%s: could not remove %s (a killed delivery's): %s", out_dir, entry.name, err)
+            continue
+        removed.append(entry.name)
+    if removed:
+        _logger.warning(
+            "%s: removed what a killed delivery of %r left: %s", out_dir, name, ", ".join(removed)
+        )
+    return removed
 
 
 class _Staging:

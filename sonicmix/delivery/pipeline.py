@@ -16,7 +16,6 @@ import dataclasses
 import math
 import os
 import shutil
-import tempfile
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -451,7 +450,7 @@ def _deliver_many(
                     opt.name,
                     opt.reports,
                 )
-        work = tempfile.mkdtemp(prefix=".sonicmix-", dir=plans[0].out_dir if not nested else out_dir)
+        work = files.work_folder(plans[0].out_dir, opt.name)  # named: recover() clears it after a kill
         if opt.threads > 1:  # the deliverables are written and measured file by file in parallel
             from concurrent.futures import ThreadPoolExecutor
 

@@ -22,9 +22,9 @@ before, and that share grew by a tenth (Rubber Band's "percussive" measure
 and its real-time rule): the first frame the onset enters, decided from the
 frame's own samples, so the latency is unchanged. The regions above 150 Hz
 whose peak gained 3 dB, the onset's own, take their analysis phases, all
-delayed so that the onset (found in the frame to 32 samples) lands at its
-stretched time; the others (a note held under a drum, the bass) keep their
-phase track, which a reset would break. Until the onset has left the frame,
+delayed so that the onset (found in the frame to the sample) lands at its
+stretched time, on an output sample; the others (a note held under a drum,
+the bass) keep their phase track, which a reset would break. Until the onset has left the frame,
 the reset bins advance each at its own frequency: a peak's region would
 spread the onset again.
 
@@ -302,9 +302,10 @@ def _stretch_to(plan: VocoderPlan, state: VocoderState, k_end: int) -> None:
     spec = scipy.fft.rfft(segments, axis=-1)
     hops = np.diff(centres).astype(np.float64)
     pairs = spec.view(np.float64)  # (channels, frames, 2 * bins), real and imaginary parts
-    lags = centres[1:] * plan.stretch - frames * plan.hop
-    _lock_phases(pairs, state.prev, state.theta, state.onset, state.fresh, hops, lags, float(plan.hop),
-                 plan.stretch, plan.split, state.frame_next == 0, segments, plan.window)
+    synth = (frames * plan.hop).astype(np.float64)
+    lags = centres[1:] * plan.stretch - synth
+    _lock_phases(pairs, state.prev, state.theta, state.onset, state.fresh, hops, lags, synth, float(plan.hop),
+                 plan.stretch, plan.ratio, plan.split, state.frame_next == 0, segments, plan.window)
     grains = scipy.fft.irfft(spec, n=n, axis=-1)
     grains *= plan.synthesis
     grow = last * plan.hop + half - have
@@ -347,8 +348,8 @@ def _trim(plan: VocoderPlan, state: VocoderState) -> None:
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
-def _lock_phases(spec, prev, theta, onset, fresh, hops, lags, hop, stretch, split, first, segments,
-                 window):  # pragma: no cover - compiled
+def _lock_phases(spec, prev, theta, onset, fresh, hops, lags, synth, hop, stretch, ratio, split, first,
+                 segments, window):  # pragma: no cover - compiled
     """Rotate each frame of ``spec`` in place: identity phase locking, phase resets at onsets.
 
     ``spec`` is (channels, frames, 2 * bins): the frames' spectra as float
@@ -359,10 +360,11 @@ def _lock_phases(spec, prev, theta, onset, fresh, hops, lags, hop, stretch, spli
     the last onset stays in view and where it belongs from the frame's
     synthesis centre, ``fresh`` (channels, bins) the bins that onset reset;
     all four are updated. ``hops[f]`` is the analysis hop into
-    frame ``f``, ``lags[f]`` how far its synthesis centre falls short of its
-    analysis centre times ``stretch``, ``hop`` the synthesis hop,
-    ``segments`` (channels, frames, n) the windowed frames. The first frame
-    of a stream (``first``) keeps its phases.
+    frame ``f``, ``synth[f]`` its synthesis centre (in stretched samples) and
+    ``lags[f]`` how far that falls short of its analysis centre times
+    ``stretch``, ``hop`` the synthesis hop, ``ratio`` the stretched samples
+    per output sample, ``segments`` (channels, frames, n) the windowed frames.
+    The first frame of a stream (``first``) keeps its phases.
     """
     channels, frames, bins = spec.shape[0], spec.shape[1], spec.shape[2] // 2
     half = segments.shape[2] // 2
@@ -386,9 +388,10 @@ def _lock_phases(spec, prev, theta, onset, fresh, hops, lags, hop, stretch, spli
             _peak_turns(row, prev[c], theta[c], peaks, count, turn, bin_step, ha, hop)
             if reset:
                 # the onset's own bins start afresh, all delayed alike so that the onset lands where
-                # the stretch puts it
+                # the stretch puts it, on an output sample: a click between two would spread over both
                 at = _onset_offset(segments[c, f], window)
-                delay = lags[f] + (stretch - 1.0) * at
+                place = np.floor((lags[f] + synth[f] + stretch * at) / ratio + 0.5) * ratio
+                delay = place - synth[f] - at
                 _mark_fresh(power, prev[c], peaks, count, split, fresh[c])
                 for k in range(bins):
                     rot[k] = -k * bin_step * delay
@@ -535,15 +538,25 @@ def _turn_bins(row, theta, rot, fresh, silent):  # pragma: no cover - compiled
             row[2 * k + 1] = re * si + im * co
 
 
-#: Block of samples in which an onset is placed inside its frame.
+#: Block of samples in which an onset is found inside its frame, before it is placed to the sample.
 _ONSET_BLOCK = 32
+#: The onset's sample: where this fraction of the first difference's power rising above _ONSET_FLOOR
+#: times the quietest of the four blocks before has arrived, in the onset's block and its neighbours.
+_ONSET_SHARE = 0.1
+_ONSET_FLOOR = 4.0
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")
 def _onset_offset(segment, window):  # pragma: no cover - compiled
-    """Where in a windowed frame the onset is, in samples from the frame's centre: the start of the
-    block (from a quarter of the frame on) whose power of the first difference (high frequencies,
-    where an attack stands out of what was sounding) most exceeds the four blocks before it."""
+    """Where in a windowed frame the onset is, in samples from the frame's centre.
+
+    First the block (from a quarter of the frame on) whose power of the first
+    difference (high frequencies, where an attack stands out of what was
+    sounding) most exceeds the four blocks before it; then, in that block and
+    its two neighbours, the sample by which a tenth of the power rising above
+    that background has arrived: a click's first sample or the next. A block
+    with no such rise gives its middle.
+    """
     n = segment.shape[0]
     blocks = n // _ONSET_BLOCK
     level = np.empty(blocks)
@@ -559,7 +572,23 @@ def _onset_offset(segment, window):  # pragma: no cover - compiled
         score = level[b] / (level[b - 1] + level[b - 2] + level[b - 3] + level[b - 4] + 1e-30)
         if score > best:
             best, where = score, b
-    return where * _ONSET_BLOCK - n // 2
+    floor = _ONSET_FLOOR * min(level[where - 1], level[where - 2], level[where - 3], level[where - 4])
+    lo, hi = max(1, (where - 1) * _ONSET_BLOCK), min(n, (where + 2) * _ONSET_BLOCK)
+    rise = np.empty(hi - lo)
+    total = 0.0
+    for i in range(lo, hi):
+        # windowed, as the samples are: dividing by the window would blow noise up at the frame's end
+        d = segment[i] - segment[i - 1]
+        rise[i - lo] = max(0.0, d * d - floor * window[i] * window[i])
+        total += rise[i - lo]
+    if total <= 0.0:
+        return where * _ONSET_BLOCK + _ONSET_BLOCK // 2 - n // 2
+    part = 0.0
+    for i in range(lo, hi):
+        part += rise[i - lo]
+        if part >= _ONSET_SHARE * total:
+            return i - n // 2
+    return hi - 1 - n // 2
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

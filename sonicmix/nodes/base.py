@@ -19,6 +19,9 @@ another dtype raises :class:`~sonicmix.errors.AudioError` (see
 :func:`check_stream_dtype`) instead of running float64 audio through float32
 arithmetic, or returning float64 for float32 audio. Stateless nodes (state
 ``None``) and nodes whose state holds nothing dtype-bound take either dtype.
+A node whose state would carry a NaN forever (the phase vocoder of
+``PitchShift`` and ``TimeStretch``) also refuses a block with a non-finite
+sample, naming its position in the stream, before the state is touched.
 
 A node that takes a side-chain key (a ducker, a keyed compressor) sets
 ``takes_key = True`` and receives it as ``process(..., key=...)``, an array

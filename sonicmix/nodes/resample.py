@@ -7,20 +7,29 @@ from typing import Any, ClassVar, Literal
 
 import numpy as np
 
-from sonicmix._checks import check_audio, check_sample_rate
+from sonicmix._checks import check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.errors import ParameterError
+from sonicmix.nodes._resizing import Resizing, StreamCounts
 from sonicmix.nodes.base import Node, check_stream_dtype
 from sonicmix.nodes.utility import _check_choice
 
-__all__ = ["Resample"]
+__all__ = ["Resample", "ResampleState"]
 
 ResampleQuality = Literal["VHQ", "HQ", "MQ", "LQ", "QQ"]
 _QUALITIES: tuple[str, ...] = ("VHQ", "HQ", "MQ", "LQ", "QQ")
 
 
+@dataclass
+class ResampleState(StreamCounts):
+    """A :class:`Resample` stream: libsoxr's stream (None when the rates are equal), and the counts
+    of ``StreamCounts`` (channels, dtype, sample rate, samples in and out)."""
+
+    stream: Any
+
+
 @dataclass(frozen=True, slots=True, kw_only=True)
-class Resample(Node):
+class Resample(Resizing, Node):
     """Convert audio to another sample rate (libsoxr).
 
     This node changes the sample rate, and with it the number of samples:
@@ -51,8 +60,8 @@ class Resample(Node):
 
     Notes
     -----
-    The state wraps a ``soxr.ResampleStream``, a C object that cannot be
-    copied: a Resample state can be used by one stream only.
+    The state (:class:`ResampleState`) wraps a ``soxr.ResampleStream``, a C
+    object that cannot be copied: a Resample state can be used by one stream only.
 
     Examples
     --------
@@ -77,8 +86,6 @@ class Resample(Node):
 
     target_rate_hz: int = 48000
 
-    #: True: blocks out are not blocks in, so graphs refuse the node in a chain.
-    changes_length: ClassVar[bool] = True
     #: What the graph's refusal suggests instead.
     in_a_graph_instead: ClassVar[str] = (
         "a graph runs at the one rate given to render(sample_rate=...), and each source at another rate "
@@ -104,7 +111,7 @@ class Resample(Node):
         # Integer arithmetic: floor(samples * target / rate + 1/2).
         return (2 * samples * int(self.target_rate_hz) + sample_rate) // (2 * sample_rate)
 
-    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> dict[str, Any]:
+    def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> ResampleState:
         dt = np.dtype(dtype)
         if dt not in (np.float32, np.float64):
             raise ParameterError(f"dtype={dt}; expected float32 or float64")
@@ -115,60 +122,27 @@ class Resample(Node):
             stream = soxr.ResampleStream(
                 sample_rate, int(self.target_rate_hz), channels, dtype=dt.name, quality=self.quality
             )
-        return {"stream": stream, "channels": channels, "dtype": dt, "rate": sample_rate, "in": 0, "out": 0}
+        return ResampleState(stream, channels=channels, dtype=dt, sample_rate=sample_rate)
 
     def process(
-        self, x: Audio, sample_rate: int, state: dict[str, Any], *, key: Audio | None = None
-    ) -> tuple[Audio, dict[str, Any]]:
-        check_stream_dtype(self, x, state["dtype"])
-        if state["stream"] is None:
-            return x.copy(), state
-        y = self._run(state, np.ascontiguousarray(x.T), last=False)
-        state["in"] += x.shape[1]
-        state["out"] += y.shape[1]
+        self, x: Audio, sample_rate: int, state: ResampleState, *, key: Audio | None = None
+    ) -> tuple[Audio, ResampleState]:
+        check_stream_dtype(self, x, state.dtype)
+        if state.stream is None:
+            y = x.copy()
+        else:
+            y = self._run(state, np.ascontiguousarray(x.T), last=False)
+        state.received += x.shape[1]
+        state.sent += y.shape[1]
         return y, state
 
-    def flush(self, state: dict[str, Any]) -> tuple[Audio, dict[str, Any]]:
-        """End the stream: return the output samples still held by the filter.
-
-        Parameters
-        ----------
-        state : dict
-            The state after the last ``process`` call; it cannot be used again.
-
-        Returns
-        -------
-        (y, state) : tuple
-            ``y`` has shape ``(channels, tail_samples)``.
-        """
-        if state["stream"] is None:
-            return np.zeros((state["channels"], 0), state["dtype"]), state
-        empty = np.zeros((0, state["channels"]), state["dtype"])
-        tail = self._run(state, empty, last=True)
-        return _fit(tail, self.output_samples(state["in"], state["rate"]) - state["out"]), state
+    def _drain(self, state: ResampleState, n: int) -> np.ndarray | None:
+        """What the filter still holds, at the end of the stream (:meth:`flush`)."""
+        if state.stream is None:
+            return None
+        return self._run(state, np.zeros((0, state.channels), state.dtype), last=True)
 
     @staticmethod
-    def _run(state: dict[str, Any], frames: np.ndarray, last: bool) -> np.ndarray:
-        y = state["stream"].resample_chunk(frames, last=last)
-        return np.ascontiguousarray(y.reshape(-1, state["channels"]).T)
-
-    def __call__(self, audio: Audio, sample_rate: int, *, key: Audio | None = None) -> Audio:
-        x = check_audio(audio, "audio", min_samples=0)
-        rate = check_sample_rate(sample_rate)
-        self._check_key(x, key)
-        state = self.init_state(x.shape[0], rate, x.dtype)
-        if state["stream"] is None:
-            return x.copy()
-        if x.shape[1] == 0:
-            return x[:, :0].copy()
-        y = self._run(state, np.ascontiguousarray(x.T), last=True)
-        return _fit(y, self.output_samples(x.shape[1], rate))
-
-
-def _fit(y: np.ndarray, n: int) -> np.ndarray:
-    """``y`` cut or zero-padded to ``n`` samples: soxr's own count can differ by one at exact halves
-    (it rounds a floating-point product), and the declared length is what callers plan for."""
-    n = max(n, 0)
-    if y.shape[1] >= n:
-        return y[:, :n]
-    return np.concatenate([y, np.zeros((y.shape[0], n - y.shape[1]), y.dtype)], axis=1)
+    def _run(state: ResampleState, frames: np.ndarray, last: bool) -> np.ndarray:
+        y = state.stream.resample_chunk(frames, last=last)
+        return np.ascontiguousarray(y.reshape(-1, state.channels).T)

@@ -27,8 +27,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sonicmix._checks import check_audio, check_range, check_sample_rate
+from sonicmix._checks import check_finite, check_range
 from sonicmix._typing import Audio
+from sonicmix.nodes._resizing import Resizing, StreamCounts
 from sonicmix.nodes.base import Node, check_stream_dtype
 
 __all__ = ["TimeStretch", "PitchShift", "StretchState", "SEMITONES_RANGE", "RATE_RANGE"]
@@ -42,26 +43,31 @@ _STEP = 8192
 
 
 @dataclass
-class StretchState:
+class StretchState(StreamCounts):
     """A stream of :class:`PitchShift` or :class:`TimeStretch`: the vocoder's plan and memory
-    (None when the node passes audio unchanged), the block dtype, and samples in and out so far."""
+    (None when the node passes audio unchanged), and the counts of ``StreamCounts`` (channels,
+    dtype, sample rate, samples in and out)."""
 
     plan: Any
     stream: Any
-    channels: int
-    dtype: np.dtype
-    received: int = 0
-    sent: int = 0
 
 
 def _open(stretch: float, ratio: float, channels: int, sample_rate: int, dtype: Any) -> StretchState:
-    dt = np.dtype(dtype)
-    if stretch == 1.0 and ratio == 1.0:
-        return StretchState(None, None, channels, dt)
-    from sonicmix.dsp import vocoder
+    plan = stream = None
+    if stretch != 1.0 or ratio != 1.0:
+        from sonicmix.dsp import vocoder
 
-    plan = vocoder.vocoder_plan(stretch, ratio, sample_rate)
-    return StretchState(plan, vocoder.init_vocoder(plan, channels), channels, dt)
+        plan = vocoder.vocoder_plan(stretch, ratio, sample_rate)
+        stream = vocoder.init_vocoder(plan, channels)
+    return StretchState(plan, stream, channels=channels, dtype=np.dtype(dtype), sample_rate=sample_rate)
+
+
+def _check_block(node: Node, x: Audio, state: StretchState) -> None:
+    """Refuse a block of another dtype, or one with a NaN or inf sample, before the state is touched:
+    carried in the vocoder's phases a single NaN would make every later output NaN."""
+    check_stream_dtype(node, x, state.dtype)
+    if state.plan is not None:
+        check_finite(x, f"{type(node).__name__}: the block", state.sample_rate, offset=state.received)
 
 
 def check_semitones(semitones: float, name: str = "semitones") -> float:
@@ -100,6 +106,14 @@ class PitchShift(Node):
         Pitch change in equal-tempered semitones, -24 to 24 (12 is an
         octave up; fractions are allowed: 0.5 is a quarter tone). 0 passes
         the audio unchanged, with no latency.
+
+    Raises
+    ------
+    AudioError
+        From ``process``, for a block with a NaN or inf sample (the message
+        names the channel and the sample's index in the stream), before the
+        state is touched: the stream can go on with the block repaired. A NaN
+        let through would make every later output NaN.
 
     References
     ----------
@@ -149,7 +163,7 @@ class PitchShift(Node):
     def process(
         self, x: Audio, sample_rate: int, state: StretchState, *, key: Audio | None = None
     ) -> tuple[Audio, StretchState]:
-        check_stream_dtype(self, x, state.dtype)
+        _check_block(self, x, state)
         if state.plan is None:
             return x.copy(), state
         from sonicmix.dsp import vocoder
@@ -169,7 +183,7 @@ class PitchShift(Node):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
-class TimeStretch(Node):
+class TimeStretch(Resizing, Node):
     """Change the duration without changing the pitch; streams, with a flush at the end.
 
     The phase vocoder of :class:`PitchShift` alone, stretching by ``1 /
@@ -186,6 +200,12 @@ class TimeStretch(Node):
     rate : float, default 1.0
         Speed factor (not a sample rate): 2.0 plays twice as fast (half the
         duration), 0.5 half as fast. 0.25 to 4; 1.0 passes the audio unchanged.
+
+    Raises
+    ------
+    AudioError
+        From ``process``, for a block with a NaN or inf sample, as
+        :class:`PitchShift` does.
 
     Examples
     --------
@@ -207,8 +227,6 @@ class TimeStretch(Node):
 
     rate: float = 1.0
 
-    #: True: blocks out are not blocks in, so graphs refuse the node in a chain.
-    changes_length: ClassVar[bool] = True
     #: What the graph's refusal suggests instead.
     in_a_graph_instead: ClassVar[str] = "on a timeline, give the clip a rate instead"
 
@@ -225,7 +243,7 @@ class TimeStretch(Node):
     def process(
         self, x: Audio, sample_rate: int, state: StretchState, *, key: Audio | None = None
     ) -> tuple[Audio, StretchState]:
-        check_stream_dtype(self, x, state.dtype)
+        _check_block(self, x, state)
         state.received += x.shape[1]
         if state.plan is None:
             state.sent += x.shape[1]
@@ -241,37 +259,13 @@ class TimeStretch(Node):
         state.sent += y.shape[1]
         return y.astype(x.dtype), state
 
-    def flush(self, state: StretchState) -> tuple[Audio, StretchState]:
-        """End the stream: the outputs still to come, up to ``output_samples(received)`` in all.
-
-        Parameters
-        ----------
-        state : StretchState
-            The state after the last ``process`` call; it cannot be used again.
-
-        Returns
-        -------
-        (y, state) : tuple
-            ``y`` has shape ``(channels, remaining_samples)``.
-        """
-        total = int(round(state.received / self.rate))
-        rest = max(0, total - state.sent)
-        if state.plan is None or rest == 0:
-            return np.zeros((state.channels, rest), state.dtype), state
+    def _drain(self, state: StretchState, n: int) -> np.ndarray | None:
+        """The last ``n`` outputs (:meth:`flush`): the vocoder fed the silence after the input."""
+        if state.plan is None:
+            return None
         from sonicmix.dsp import vocoder
 
         stream = state.stream
-        missing = vocoder.input_needed(state.plan, stream.out + rest) - stream.received
+        missing = vocoder.input_needed(state.plan, stream.out + n) - stream.received
         vocoder.push(stream, np.zeros((state.channels, max(0, missing))))
-        y = vocoder.pull(state.plan, stream, rest)
-        state.sent += rest
-        return y.astype(state.dtype), state
-
-    def __call__(self, audio: Audio, sample_rate: int, *, key: Audio | None = None) -> Audio:
-        x = check_audio(audio, "audio", min_samples=0)
-        rate = check_sample_rate(sample_rate)
-        self._check_key(x, key)
-        state = self.init_state(x.shape[0], rate, x.dtype)
-        y, state = self.process(x, rate, state)
-        tail, _ = self.flush(state)
-        return np.concatenate([y, tail], axis=1)
+        return vocoder.pull(state.plan, stream, n)
