@@ -45,7 +45,7 @@ from sonicmix._checks import check_range, file_name_problem
 from sonicmix.automation import Automation, Value
 from sonicmix.automix import Automix
 from sonicmix.errors import GraphError, LayoutError
-from sonicmix.layouts import LAYOUTS, conversion_matrix, default_layout, get_layout
+from sonicmix.layouts import AMBISONIC_LAYOUTS, LAYOUTS, conversion_matrix, default_layout, get_layout
 from sonicmix.nodes.base import Chain, Node
 from sonicmix.nodes.fade import _CURVES, FadeCurve
 from sonicmix.timeline import Clip
@@ -248,15 +248,19 @@ class Track(_Strip):
     chain : tuple of Node
         Processing, in order.
     layout : str, default "stereo"
-        Channel layout the track works in ("mono", "stereo", "5.0", "5.1", "7.1", ...). A node
-        that renders into another layout changes the layout the track leaves in: a mono track
-        whose chain ends with ``ObjectPanner(layout="7.1.4")`` is routed as 7.1.4
-        (:meth:`Graph.chain_layout`).
+        Channel layout the track works in ("mono", "stereo", "5.0", "5.1", "7.1", ..., or an
+        Ambisonics scene, "ambix1" to "ambix3"). A node that renders into another layout changes
+        the layout the track leaves in: a mono track whose chain ends with
+        ``ObjectPanner(layout="7.1.4")`` is routed as 7.1.4, one that ends with
+        ``AmbisonicEncoder(order=3)`` as "ambix3" (:meth:`Graph.chain_layout`).
     fader_db : float or Automation, default 0.0
         Fader level (sample-accurate automation).
     pan : float or Automation, optional
         -1 (left) .. 1 (right). A mono track is panned into a stereo
-        destination; a stereo track is balanced. Needs a stereo destination.
+        destination; a stereo track is balanced. Needs a stereo destination, or
+        an Ambisonics bus ("ambix1" to "ambix3"), into which a mono or stereo
+        track is encoded at azimuth ``-90 * pan`` degrees (+90 is the left;
+        :func:`sonicmix.spatial.ambisonics.encode_panned`).
     pan_law : {"constant_power", "compromise", "linear"}, default "constant_power"
         See :func:`sonicmix.nodes.pan.pan_gains`.
     mute, solo : bool
@@ -318,8 +322,14 @@ class Bus(_Strip):
     """Sums everything routed to it, then runs its chain and fader.
 
     The sum is a plain sum (Web Audio fan-in): two inputs at 0 dB add, they
-    are not averaged. Parameters are those of :class:`Track` without clips,
-    pan and solo, and:
+    are not averaged. A bus in an Ambisonics layout (``layout="ambix3"``)
+    carries a scene: loudspeaker signals routed to it are encoded at their
+    loudspeakers' positions, panned tracks at their pans' directions; its chain
+    takes only nodes that treat every channel alike
+    (:func:`sonicmix.nodes.ambisonics.sound_field_problem`), and it reaches
+    loudspeakers or headphones only through a decoder at the end of its chain
+    (``AmbisonicDecoder``, ``Binaural(layout="ambix3")``). Parameters are those
+    of :class:`Track` without clips, pan and solo, and:
 
     automix : Automix or bool, optional
         Gain-share the signals routed here before summing them (an automixer
@@ -507,10 +517,12 @@ class Graph:
             if isinstance(strip, Track) and strip.pan is not None:
                 dest_layout = self.buses[strip.output].layout if strip.output else None
                 chain_layout = self.chain_layout(name)
-                if chain_layout not in ("mono", "stereo") or dest_layout != "stereo":
+                pannable = dest_layout == "stereo" or dest_layout in AMBISONIC_LAYOUTS
+                if chain_layout not in ("mono", "stereo") or not pannable:
                     raise GraphError(
                         f"track {name!r} has pan={strip.pan!r} but pans a {chain_layout} track into a "
-                        f"{dest_layout} bus; expected a mono or stereo track routed to a stereo bus"
+                        f"{dest_layout} bus; expected a mono or stereo track routed to a stereo bus (or "
+                        "encoded into an Ambisonics bus, 'ambix1' to 'ambix3')"
                     )
 
     def chain_layout(self, name: str) -> str:
@@ -518,19 +530,25 @@ class Graph:
 
         A node that renders into a named layout says so (``output_layout``: an
         ``ObjectPanner(layout="7.1.4")`` or an ``AmbisonicDecoder`` at the end
-        of a mono track's chain makes the track 7.1.4); a node that changes the
-        channel count otherwise leaves the usual layout of its count (``Pan``:
-        stereo).
+        of a mono track's chain makes the track 7.1.4, an ``AmbisonicEncoder(order=3)``
+        makes it ``"ambix3"``); a node that changes the channel count otherwise
+        leaves the usual layout of its count (``Pan``: stereo).
+
+        While the signal is an Ambisonics scene (an ambix strip, or after an
+        encoder), every node must treat the channels alike
+        (:func:`sonicmix.nodes.ambisonics.sound_field_problem`).
 
         Raises
         ------
         GraphError
-            If a node cannot take the channels it receives, or the chain ends in
-            no named layout (an Ambisonics signal not decoded).
+            If a node cannot take the channels it receives, would break an
+            Ambisonics scene, or the chain ends in no named layout.
         """
+        from sonicmix.nodes.ambisonics import sound_field_problem
+
         strip = self.strip(name)
         layout: str | None = strip.layout
-        channels = LAYOUTS[strip.layout].n_channels
+        channels = get_layout(strip.layout).n_channels
         for index, node in enumerate(strip.chain):
             kind = type(node).__name__
             try:
@@ -539,6 +557,14 @@ class Graph:
                 raise GraphError(
                     f"{name!r}: chain[{index}] {kind} cannot take {channels} channels: {err}"
                 ) from None
+            problem = sound_field_problem(node) if layout in AMBISONIC_LAYOUTS else None
+            if problem is not None:
+                where = "bus" if name in self.buses else "track"
+                raise GraphError(
+                    f"{where} {name!r} carries an Ambisonics scene ({layout}) but chain[{index}] would break "
+                    f"it: {problem}. Expected nodes that treat every channel alike (gain, EQ, delay, linked "
+                    "dynamics, AmbisonicRotator); put this one before the encoding or after a decoder"
+                )
             named = node.output_layout(channels)
             if named is not None:
                 layout = named
@@ -553,18 +579,20 @@ class Graph:
                     f"{name!r}: its chain ends with {channels} channels in no named layout; expected a chain "
                     "that ends in a layout (end an Ambisonics chain with AmbisonicDecoder(layout=...))"
                 ) from None
-        if layout not in LAYOUTS:
+        if layout not in LAYOUTS and layout not in AMBISONIC_LAYOUTS:
             raise GraphError(
                 f"{name!r}: its chain renders into {layout}, which a graph cannot route; expected one of "
-                f"{list(LAYOUTS)}"
+                f"{[*LAYOUTS, *AMBISONIC_LAYOUTS]}"
             )
         return layout
 
     def output_layout(self, name: str) -> str:
-        """Layout of a track's or bus's output: :meth:`chain_layout` (a panned track leaves as stereo)."""
+        """Layout of a track's or bus's output: :meth:`chain_layout`; a panned track leaves as stereo,
+        or, routed to an Ambisonics bus, as that bus's scene (encoded at the pan's direction)."""
         strip = self.strip(name)
         if isinstance(strip, Track) and strip.pan is not None:
-            return "stereo"
+            dest = self.buses[strip.output].layout if strip.output in self.buses else None
+            return dest if dest in AMBISONIC_LAYOUTS else "stereo"
         return self.chain_layout(name)
 
     # -- presentation ---------------------------------------------------------------------------

@@ -58,7 +58,9 @@ def registry() -> dict[str, type]:
                 ).items():  # values defined inside a node (ParametricEQ.Band)
                     if public_dataclass(inner, inner_name):
                         found[inner.__name__] = inner
-        for cls in (graph.Track, graph.Bus, graph.Send, timeline.Clip, graph.Automix):
+        from sonicmix.spatial.binaural import Binaural  # the one node outside sonicmix.nodes
+
+        for cls in (graph.Track, graph.Bus, graph.Send, timeline.Clip, graph.Automix, Binaural):
             found[cls.__name__] = cls
         _REGISTRY = found
     return _REGISTRY

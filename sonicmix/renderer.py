@@ -32,7 +32,7 @@ from sonicmix.automation import Automation, Value, values_for_block
 from sonicmix.dsp.delayline import DelayLine
 from sonicmix.errors import GraphError, ParameterError, SonicmixError
 from sonicmix.graph import Graph, Track, _did_you_mean, parse_automation_target, set_parameter
-from sonicmix.layouts import LAYOUTS, conversion_matrix
+from sonicmix.layouts import LAYOUTS, conversion_matrix, get_layout
 from sonicmix.nodes.base import Chain
 from sonicmix.nodes.pan import placement_gains
 from sonicmix.timeline import MAX_TIME_S, ArraySource, ClipReader, OpenArray, OpenFile, _frames
@@ -129,8 +129,8 @@ class _Engine:
         any_solo = any(t.solo for t in graph.tracks.values())
         self.silent = {n for n, t in graph.tracks.items() if t.mute or (any_solo and not t.solo)}
         self.silent |= {n for n, b in graph.buses.items() if b.mute}
-        self.channels = {n: LAYOUTS[graph.strip(n).layout].n_channels for n in self.order}
-        self.out_channels = {n: LAYOUTS[graph.output_layout(n)].n_channels for n in self.order}
+        self.channels = {n: get_layout(graph.strip(n).layout).n_channels for n in self.order}
+        self.out_channels = {n: get_layout(graph.output_layout(n)).n_channels for n in self.order}
 
         # latency of each strip's input and output
         self.in_latency: dict[str, int] = {}
@@ -467,6 +467,11 @@ class _Engine:
 
     def _pan(self, track: Track, x: np.ndarray, start: int, n: int) -> np.ndarray:
         position = np.asarray(values_for_block(track.pan, start, n, self.fs))  # type: ignore[arg-type]
+        scene = get_layout(self.graph.buses[track.output].layout)  # type: ignore[index]
+        if scene.is_ambisonic:  # into an Ambisonics bus: encoded at the pan's azimuth
+            from sonicmix.spatial.ambisonics import encode_panned
+
+            return encode_panned(x, position, scene.ambisonic_order)
         left, right = placement_gains(position, track.pan_law, x.shape[0])
         out = np.empty((2, n), self.dtype)
         np.multiply(x[0], left.astype(self.dtype), out=out[0])
@@ -495,14 +500,14 @@ def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
         found = info(path).layout
         if found is not None and LAYOUTS[found].n_channels == channels:
             return found
-    if LAYOUTS[track_layout].n_channels == channels:
+    if get_layout(track_layout).n_channels == channels:
         return track_layout
     try:
         return default_layout(channels).name
     except SonicmixError:
         raise GraphError(
             f"a clip's source {clip.source.name!r} has {channels} channels and the track's layout "
-            f"{track_layout!r} has {LAYOUTS[track_layout].n_channels}; expected a mono, stereo, 5.0, 5.1 "
+            f"{track_layout!r} has {get_layout(track_layout).n_channels}; expected a mono, stereo, 5.0, 5.1 "
             "or 7.1 source, a file whose channel mask names its layout, or a track in the source's layout"
         ) from None
 

@@ -21,9 +21,9 @@ def bus_layout(graph: Graph, bus: str) -> str:
 
 
 def bus_channels(graph: Graph, bus: str) -> int:
-    from sonicmix.layouts import LAYOUTS
+    from sonicmix.layouts import get_layout
 
-    return LAYOUTS[bus_layout(graph, bus)].n_channels
+    return get_layout(bus_layout(graph, bus)).n_channels
 
 
 class KeptRender:

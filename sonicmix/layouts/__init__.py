@@ -2,6 +2,8 @@
 
 - :mod:`sonicmix.layouts.catalog`: :class:`Layout`, the named layouts (mono
   to 9.1.6 and 22.2, ITU-R BS.2051 positions) and the BS.1770-5 weights by position;
+- :mod:`sonicmix.layouts.ambix`: the AmbiX layouts' harmonics, channel names and
+  loudness weights (``"ambix1"`` to ``"ambix3"``, in :data:`AMBISONIC_LAYOUTS`);
 - :mod:`sonicmix.layouts.masks`: WAVE_FORMAT_EXTENSIBLE channel masks;
 - :mod:`sonicmix.layouts.conversion`: fold-downs with documented coefficients
   (ITU-R BS.775 and the immersive steps), :func:`conversion_matrix`, :func:`downmix`.
@@ -20,6 +22,7 @@ Examples
 from __future__ import annotations
 
 from sonicmix.layouts.catalog import (
+    AMBISONIC_LAYOUTS,
     LAYOUTS,
     Layout,
     Position,
@@ -35,6 +38,7 @@ __all__ = [
     "Layout",
     "Position",
     "LAYOUTS",
+    "AMBISONIC_LAYOUTS",
     "get_layout",
     "default_layout",
     "resolve_layout",

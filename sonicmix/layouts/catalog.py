@@ -24,6 +24,16 @@ from which the file's ``dwChannelMask`` follows (:mod:`sonicmix.layouts.masks`).
 | 7.1.4 | 7.1, Ltf Rtf Ltr Rtr | System J (4+7+0): U+-045, U+-135 |
 | 9.1.6 | L R C LFE Lrs Rrs Lw Rw Lss Rss Ltf Rtf Ltr Rtr Ltm Rtm | J, M+-060 and U+-090 (of H) |
 | 22.2 | FL FR FC LFE1 BL BR FLc FRc BC SiL SiR TpC TpFL TpFC ... (24) | System H (9+10+3) |
+| ambix1, ambix2, ambix3 | W Y Z X [V T R S U [Q O M K L N P]] (4, 9, 16) | none: an AmbiX scene |
+
+The AmbiX layouts (:data:`AMBISONIC_LAYOUTS`, apart from :data:`LAYOUTS`, which
+holds the loudspeaker layouts) carry an Ambisonics scene in ACN order with SN3D
+normalisation (:mod:`sonicmix.layouts.ambix`): no positions, no LFE, no
+speakers, and WAVE channel mask 0. Loudspeaker-only operations (VBAP, fold-downs,
+conversion to loudspeakers) refuse them, and a scene reaches loudspeakers or
+headphones only through a decoder (``AmbisonicDecoder``, ``Binaural``).
+BS.1770 gives no weights for a scene: their ``loudness_weights`` measure it
+through a documented decode to uniform virtual loudspeakers (:mod:`sonicmix.layouts.ambix`).
 
 Notes on the choices:
 
@@ -73,12 +83,14 @@ from numbers import Real
 from typing import NamedTuple
 
 from sonicmix.errors import LayoutError
+from sonicmix.layouts import ambix
 from sonicmix.layouts.masks import accepted_masks, mask_of_speakers
 
 __all__ = [
     "Position",
     "Layout",
     "LAYOUTS",
+    "AMBISONIC_LAYOUTS",
     "bs1770_weight",
     "get_layout",
     "default_layout",
@@ -186,6 +198,10 @@ class Layout:
         FFmpeg's short name of each channel's speaker (``"FL"``, ``"LFE"``,
         ``"TBR"``, ...): what the WAVE channel mask is derived from. Empty when
         the layout has no speaker assignment.
+    ambisonic_order : int, default 0
+        1 to 3 for an AmbiX scene (ACN order, SN3D; ``(order + 1) ** 2``
+        channels, no positions, no LFE, no speakers; default loudness weights
+        :func:`sonicmix.layouts.ambix.loudness_weights`); 0 for loudspeaker feeds.
 
     Raises
     ------
@@ -216,12 +232,15 @@ class Layout:
     positions: tuple[Position | None, ...] = ()
     lfe_indices: tuple[int, ...] = ()
     speakers: tuple[str, ...] = ()
+    ambisonic_order: int = 0
 
     def __post_init__(self) -> None:
         n = len(self.channels)
         where = f"layout {self.name!r}: "
         if n == 0:
             raise LayoutError(f"{where}no channels; expected at least one channel name")
+        if self.ambisonic_order:
+            self._check_ambisonic(where)
         if len(set(self.channels)) != n:
             repeated = sorted({c for c in self.channels if self.channels.count(c) > 1})
             raise LayoutError(f"{where}channel names {repeated} repeat; expected unique names")
@@ -287,10 +306,33 @@ class Layout:
         if any(not math.isfinite(w) or w < 0 for w in self.loudness_weights):
             raise LayoutError(f"layout {self.name!r} has a negative loudness weight; expected weights >= 0")
 
+    def _check_ambisonic(self, where: str) -> None:
+        try:
+            order = ambix.check_order(self.ambisonic_order, "ambisonic_order")
+        except ValueError as err:
+            raise LayoutError(f"{where}{err}") from None
+        if len(self.channels) != ambix.channel_count(order):
+            raise LayoutError(
+                f"{where}{len(self.channels)} channels for ambisonic_order={order}; expected "
+                f"(order + 1) ** 2 = {ambix.channel_count(order)}"
+            )
+        if self.positions or self.lfe_indices or self.speakers:
+            raise LayoutError(
+                f"{where}an Ambisonics layout has no positions, LFE channels or speakers; expected none "
+                "(its channels are spherical harmonics, not loudspeaker feeds)"
+            )
+        if not self.loudness_weights:
+            object.__setattr__(self, "loudness_weights", tuple(ambix.loudness_weights(order).tolist()))
+
     @property
     def n_channels(self) -> int:
         """Number of channels."""
         return len(self.channels)
+
+    @property
+    def is_ambisonic(self) -> bool:
+        """True for an AmbiX scene (``"ambix1"`` to ``"ambix3"``), False for loudspeaker feeds."""
+        return self.ambisonic_order > 0
 
     @property
     def channel_names(self) -> tuple[str, ...]:
@@ -308,10 +350,15 @@ class Layout:
 
         Examples
         --------
+        An Ambisonics layout has mask 0 (WAVE_FORMAT_EXTENSIBLE's "no speaker
+        assignment"): its channels are no loudspeakers.
+
         >>> hex(get_layout("7.1.4").channel_mask), hex(get_layout("22.2").channel_mask)
         ('0x2d63f', '0x3ffff')
+        >>> get_layout("ambix3").channel_mask
+        0
         """
-        return mask_of_speakers(self.speakers)
+        return 0 if self.is_ambisonic else mask_of_speakers(self.speakers)
 
     @property
     def accepted_masks(self) -> frozenset[int]:
@@ -431,7 +478,17 @@ LAYOUTS: dict[str, Layout] = {
     )
 }
 
+#: AmbiX scenes (ACN, SN3D) of orders 1 to 3: channels W Y Z X ..., no positions, no LFE, mask 0.
+AMBISONIC_LAYOUTS: dict[str, Layout] = {
+    f"ambix{order}": Layout(f"ambix{order}", ambix.acn_names(order), ambisonic_order=order)
+    for order in range(1, ambix.MAX_ORDER + 1)
+}
+
 _DEFAULT_BY_COUNT = {1: "mono", 2: "stereo", 5: "5.0", 6: "5.1", 8: "7.1"}
+
+
+def _named() -> dict[str, Layout]:
+    return {**LAYOUTS, **AMBISONIC_LAYOUTS}
 
 
 def get_layout(layout: str | Layout) -> Layout:
@@ -442,7 +499,8 @@ def get_layout(layout: str | Layout) -> Layout:
     layout : str or Layout
         A name from :data:`LAYOUTS` (``"mono"``, ``"stereo"``, ``"5.0"``,
         ``"5.1"``, ``"7.1"``, ``"5.1.2"``, ``"5.1.4"``, ``"7.1.2"``,
-        ``"7.1.4"``, ``"9.1.6"``, ``"22.2"``) or a Layout.
+        ``"7.1.4"``, ``"9.1.6"``, ``"22.2"``) or :data:`AMBISONIC_LAYOUTS`
+        (``"ambix1"``, ``"ambix2"``, ``"ambix3"``), or a Layout.
 
     Raises
     ------
@@ -453,6 +511,8 @@ def get_layout(layout: str | Layout) -> Layout:
     --------
     >>> get_layout("9.1.6").n_channels
     16
+    >>> get_layout("ambix3").channels[:4], get_layout("ambix3").is_ambisonic
+    (('W', 'Y', 'Z', 'X'), True)
     >>> get_layout("7.4.1")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
@@ -462,15 +522,17 @@ def get_layout(layout: str | Layout) -> Layout:
         return layout
     if isinstance(layout, str) and layout in LAYOUTS:
         return LAYOUTS[layout]
+    if isinstance(layout, str) and layout in AMBISONIC_LAYOUTS:
+        return AMBISONIC_LAYOUTS[layout]
     close: list[str] = []
     if isinstance(layout, str):  # "714", "7_1_4" (the digits of a name), then "7.4.1" (reordered)
         digits = "".join(ch for ch in layout if ch.isdigit())
         plain = {name: name.replace(".", "") for name in LAYOUTS}
         close = [name for name, d in plain.items() if digits and d == digits]
         close = close or [name for name, d in plain.items() if digits and sorted(d) == sorted(digits)]
-    close = close or difflib.get_close_matches(str(layout), list(LAYOUTS), n=1)
+    close = close or difflib.get_close_matches(str(layout), list(_named()), n=1)
     hint = f" (did you mean {close[0]!r}?)" if close else ""
-    raise LayoutError(f"layout={layout!r} is unknown; expected one of {list(LAYOUTS)}{hint}")
+    raise LayoutError(f"layout={layout!r} is unknown; expected one of {list(_named())}{hint}")
 
 
 def default_layout(n_channels: int, *, name: str = "audio") -> Layout:
@@ -479,7 +541,8 @@ def default_layout(n_channels: int, *, name: str = "audio") -> Layout:
     A layout is assumed only for 1, 2, 5, 6 and 8 channels (mono, stereo, 5.0,
     5.1, 7.1). Immersive layouts are never guessed from a count: 8 channels
     may be 5.1.2, 10 may be 5.1.4 or 7.1.2, 12 channels may be 7.1.4 or twelve
-    microphones (whose LFE weight 0 would silence one of them).
+    microphones (whose LFE weight 0 would silence one of them), 16 may be 9.1.6
+    or a third-order AmbiX scene.
 
     Examples
     --------
@@ -488,11 +551,11 @@ def default_layout(n_channels: int, *, name: str = "audio") -> Layout:
     """
     if n_channels in _DEFAULT_BY_COUNT:
         return LAYOUTS[_DEFAULT_BY_COUNT[n_channels]]
-    same_count = [lay.name for lay in LAYOUTS.values() if lay.n_channels == n_channels]
+    same_count = [lay.name for lay in _named().values() if lay.n_channels == n_channels]
     hint = f" ({' or '.join(repr(n) for n in same_count)} for this count?)" if same_count else ""
     raise LayoutError(
         f"{name} has {n_channels} channels and no layout was given; a layout is assumed only for "
-        f"{sorted(_DEFAULT_BY_COUNT)} channels. Pass layout= with a name from {list(LAYOUTS)}{hint} "
+        f"{sorted(_DEFAULT_BY_COUNT)} channels. Pass layout= with a name from {list(_named())}{hint} "
         "or a sonicmix.layouts.Layout with one loudness weight per channel"
     )
 
@@ -512,7 +575,7 @@ def resolve_layout(layout: str | Layout | None, n_channels: int, *, name: str = 
     """
     resolved = default_layout(n_channels, name=name) if layout is None else get_layout(layout)
     if resolved.n_channels != n_channels:
-        same_count = [lay.name for lay in LAYOUTS.values() if lay.n_channels == n_channels]
+        same_count = [lay.name for lay in _named().values() if lay.n_channels == n_channels]
         hint = f"; layouts with {n_channels} channels: {same_count}" if same_count else ""
         raise LayoutError(
             f"layout={resolved.name!r} has {resolved.n_channels} channels but {name} has {n_channels}; "

@@ -38,6 +38,18 @@ power), and 5.x surrounds (M+-110) go to the side surrounds (M+-090) of 7.x or
 22.2. Nothing is synthesised for the other channels. Between branches (7.1 to 5.0, 7.1.4 to 5.1.2) the source
 is folded down only as far as the target can then hold every channel.
 
+Ambisonics (``"ambix1"`` to ``"ambix3"``, :mod:`sonicmix.layouts.ambix`):
+
+- **ambix to ambix**: the channels both orders have pass at unity, the others
+  are dropped (a lower order: the scene truncated, blurred) or silent (a higher
+  order: zero-padded); ACN/SN3D channels of degree ``n`` are the same at every order.
+- **loudspeakers to ambix**: each loudspeaker is encoded as a plane wave from
+  its position (its column is the SN3D harmonics there); the LFE is dropped. A
+  mono channel arrives from the front, a stereo pair from +-30 degrees.
+- **ambix to loudspeakers** is refused: decoding is a choice of decoder and
+  layout, made with a node (``AmbisonicDecoder``, AllRAD; ``Binaural``), never
+  silently. An ambix layout has no fold-down (:func:`fold_down_chain` is empty).
+
 Examples
 --------
 >>> from sonicmix.layouts import conversion_matrix
@@ -60,6 +72,7 @@ import numpy as np
 
 from sonicmix._checks import check_audio
 from sonicmix.errors import LayoutError, ParameterError
+from sonicmix.layouts.ambix import spherical_harmonics
 from sonicmix.layouts.catalog import LAYOUTS, Layout, get_layout
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -100,9 +113,11 @@ def fold_down_chain(layout: str | Layout) -> tuple[str, ...]:
     --------
     >>> fold_down_chain("9.1.6")
     ('7.1.4', '7.1', '5.1', 'stereo', 'mono')
-    >>> fold_down_chain("22.2")
-    ()
+    >>> fold_down_chain("22.2"), fold_down_chain("ambix3")   # an AmbiX scene needs a decoder
+    ((), ())
     """
+    if get_layout(layout).is_ambisonic:
+        return ()
     name = _named(get_layout(layout)).name
     chain = []
     while name in FOLD_DOWN_STEPS:
@@ -174,7 +189,8 @@ def conversion_matrix(src: str | Layout, dst: str | Layout) -> np.ndarray:
     ------
     LayoutError
         For an unknown name, a custom layout, or a pair with no defined
-        conversion (22.2 to or from any other layout).
+        conversion (22.2 to or from any other layout; an Ambisonics scene to
+        loudspeakers, which needs a decoder).
 
     Examples
     --------
@@ -183,10 +199,14 @@ def conversion_matrix(src: str | Layout, dst: str | Layout) -> np.ndarray:
            [0.    , 1.    , 0.7071, 0.    , 0.    , 0.7071]])
     >>> conversion_matrix("mono", "5.1").ravel()
     array([0., 0., 1., 0., 0., 0.])
+    >>> conversion_matrix("mono", "ambix1").ravel()        # encoded from the front: W and X
+    array([1., 0., 0., 1.])
     """
     a, b = get_layout(src), get_layout(dst)
     if a == b:
         return np.eye(a.n_channels)
+    if a.is_ambisonic or b.is_ambisonic:
+        return _ambisonic(a, b)
     _named(a)
     _named(b)
     m = np.eye(a.n_channels)
@@ -206,6 +226,34 @@ def conversion_matrix(src: str | Layout, dst: str | Layout) -> np.ndarray:
         + (" (22.2 converts only to itself: render it to another layout from its sources)"
            if "22.2" in (a.name, b.name) else "")
     )
+
+
+def _ambisonic(a: Layout, b: Layout) -> np.ndarray:
+    """Conversions to and between AmbiX layouts (module docstring); LayoutError for ambix to loudspeakers."""
+    if a.is_ambisonic and b.is_ambisonic:  # truncate or zero-pad the ACN channels
+        m = np.zeros((b.n_channels, a.n_channels))
+        common = min(a.n_channels, b.n_channels)
+        m[:common, :common] = np.eye(common)
+        return m
+    if a.is_ambisonic:
+        order = a.ambisonic_order
+        listen = (f"AmbisonicDecoder(order={order}, layout={b.name!r}) (AllRAD)" if b.positions else
+                  "an AmbisonicDecoder(order=..., layout=...)")
+        raise LayoutError(
+            f"no conversion from the Ambisonics layout {a.name!r} to loudspeaker layout {b.name!r}: decoding "
+            f"is a choice of decoder; decode first, with {listen} or, for headphones, "
+            f"Binaural(layout={a.name!r}) at the end of the chain"
+        )
+    if not a.positions:
+        raise LayoutError(
+            f"layout {a.name!r} has no loudspeaker positions; expected a layout with positions to encode "
+            f"into {b.name!r} (each loudspeaker becomes a plane wave from its position)"
+        )
+    m = np.zeros((b.n_channels, a.n_channels))
+    for i, position in enumerate(a.positions):
+        if position is not None and i not in a.lfe_indices:  # the LFE has no direction: dropped
+            m[:, i] = spherical_harmonics(b.ambisonic_order, *position)
+    return m
 
 
 def downmix(audio: Audio, src: str | Layout, dst: str | Layout, *, lfe_db: float | None = None) -> Audio:

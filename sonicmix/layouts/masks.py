@@ -198,6 +198,13 @@ def check_channel_mask(mask: int | None, layout: Layout, *, name: str) -> None:
     """
     if not mask:
         return
+    if layout.is_ambisonic:  # an AmbiX file assigns no speakers; a mask that does is another layout's
+        actual = layout_for_mask(mask, layout.n_channels)
+        hint = f": it is {actual.name!r}, pass layout={actual.name!r}" if actual is not None else ""
+        raise LayoutError(
+            f"{name} has channel mask {describe_mask(mask)}, loudspeaker feeds, which is not the Ambisonics "
+            f"layout {layout.name!r} (expected mask 0 or none: a scene's channels are no loudspeakers){hint}"
+        )
     expected = layout.accepted_masks
     if not expected:  # a custom layout without speakers: nothing to compare
         return

@@ -35,7 +35,13 @@ from sonicmix.spatial.ambisonics import (
 )
 from sonicmix.spatial.matrix import GainMatrixNode, MatrixState
 
-__all__ = ["AmbisonicEncoder", "AmbisonicRotator", "AmbisonicDecoder", "AmbisonicParametricDecoder"]
+__all__ = [
+    "AmbisonicEncoder",
+    "AmbisonicRotator",
+    "AmbisonicDecoder",
+    "AmbisonicParametricDecoder",
+    "sound_field_problem",
+]
 
 
 def _check_ambisonic_input(node: Node, order: int, channels: int) -> None:
@@ -151,6 +157,10 @@ class AmbisonicEncoder(GainMatrixNode):
             )
         return channel_count(self.order)
 
+    def output_layout(self, channels: int) -> str:
+        """``"ambix1"`` to ``"ambix3"``: the scene a graph routes into an Ambisonics bus of the order."""
+        return f"ambix{self.order}"
+
     def gains(self, channels: int = 1) -> np.ndarray:
         """The encoding matrix ``((order + 1) ** 2, channels)``."""
         self.output_channels(channels)
@@ -264,6 +274,10 @@ class AmbisonicRotator(GainMatrixNode):
     def output_channels(self, channels: int) -> int:
         _check_ambisonic_input(self, self.order, channels)
         return channels
+
+    def output_layout(self, channels: int) -> str:
+        """``"ambix1"`` to ``"ambix3"``: a rotated scene is still a scene of the order."""
+        return f"ambix{self.order}"
 
     def matrix(self) -> np.ndarray:
         """The rotation matrix ``(C, C)`` applied (``C = (order + 1) ** 2``)."""
@@ -503,3 +517,73 @@ class AmbisonicParametricDecoder(_DecodesToLayout, Node):
         y = np.zeros((layout.n_channels, x.shape[1]), x.dtype)
         decode_block(x, state, plan=plan, prototypes=prototypes, pan=pan, pole=pole, out=y)
         return y, state
+
+
+#: Why a node that is not channel-blind breaks a scene, by class name (the default reason otherwise).
+_REFUSALS = {
+    "Saturation": "it shapes each channel's waveform on its own (nonlinear): its distortion has no direction",
+    "Pan": "it pans loudspeaker channels",
+    "Width": "it mixes channels as a stereo pair",
+    "ObjectPanner": "it pans into loudspeakers",
+    "AmbisonicEncoder": "it encodes a mono or stereo source, not a scene",
+    "Reverb": "it gives each channel its own decorrelated reverberation",
+    "PluginNode": "sonicmix cannot tell how a plugin treats the channels",
+}
+
+
+def sound_field_problem(node: Node) -> str | None:
+    """Why ``node`` would break an Ambisonics scene it processes, or None if it keeps the scene intact.
+
+    A node keeps a scene when it treats every ACN channel alike: then it acts on
+    every source in the scene the same way, wherever it is. The rule is an
+    explicit list:
+
+    - linear nodes running one filter or gain on every channel: Gain, the EQ
+      filters and ParametricEQ, Delay, Fade, DCBlocker, Polarity of every channel;
+    - dynamics whose one gain serves every channel: Compressor, KeyedCompressor,
+      Gate and DeEsser with ``stereo_link=1``, Limiter and Denoise with
+      ``stereo_link=True``, Leveler, Ducker;
+    - the Ambisonics nodes that take a scene: AmbisonicRotator, AmbisonicDecoder,
+      AmbisonicParametricDecoder, and Binaural of an ambix layout (the last two
+      kinds end the scene).
+
+    Every other node is refused: per-channel nonlinearity (Saturation), unlinked
+    dynamics (each channel's gain moves sources and changes their width),
+    panners, reverberation that decorrelates the channels, plugins.
+
+    Examples
+    --------
+    >>> from sonicmix.nodes.dynamics import Compressor
+    >>> sound_field_problem(Compressor()) is None
+    True
+    >>> print(sound_field_problem(Compressor(stereo_link=0.5)))  # doctest: +ELLIPSIS
+    Compressor(stereo_link=0.5) gives each channel its own gain, ...; set stereo_link=1.0 (...)
+    """
+    from sonicmix.nodes import delay, ducking, dynamics, eq, fade, gain, leveler, limiter, utility
+    from sonicmix.spatial.binaural import Binaural
+
+    kind = type(node).__name__
+    blind = (gain.Gain, eq._Cascade, eq.ParametricEQ, delay.Delay, fade.Fade, utility.DCBlocker,
+             leveler.Leveler, ducking.Ducker, AmbisonicRotator, _DecodesToLayout)  # fmt: skip
+    if isinstance(node, blind):
+        return None
+    if isinstance(node, utility.Polarity):
+        if node.channels is None:
+            return None
+        return f"Polarity(channels={node.channels}) inverts chosen channels, which mirrors or warps the scene"
+    linked = getattr(node, "stereo_link", None)
+    if isinstance(node, (dynamics._Dynamics, limiter.Limiter)) or kind == "Denoise":
+        if linked is True or (not isinstance(linked, bool) and linked == 1.0):
+            return None
+        wanted = "True" if isinstance(linked, bool) else "1.0"
+        return (
+            f"{kind}(stereo_link={linked}) gives each channel its own gain, which moves sources in the "
+            f"scene; set stereo_link={wanted} (one gain for every channel)"
+        )
+    if isinstance(node, Binaural):
+        layout = node.layout
+        if layout is not None and get_layout(layout).is_ambisonic:
+            return None
+        return "Binaural takes a scene only as Binaural(layout='ambixN'), which decodes it for headphones"
+    reason = _REFUSALS.get(kind, "it is not one of the nodes known to treat every channel alike")
+    return f"{kind}: {reason}"

@@ -1,13 +1,13 @@
 """Spatial audio: positions, VBAP, Ambisonics, HRIR sets from SOFA files and binaural rendering.
 
 - :mod:`sonicmix.spatial.sofa`: HRIR sets read from SOFA files (AES69), :class:`HrirSet`;
-- :mod:`sonicmix.spatial.binaural`: :class:`Binaural`, any layout (or set of directions)
-  rendered for headphones, :func:`render_binaural`, :func:`render_binaural_file`;
+- :mod:`sonicmix.spatial.binaural`: :class:`Binaural`, any layout (a set of directions, or
+  an AmbiX scene) rendered for headphones, :func:`render_binaural`, :func:`render_binaural_file`;
 - :mod:`sonicmix.spatial.vbap`: vector base amplitude panning into any layout,
   :func:`vbap_gains`, :class:`VbapSetup`;
 - :mod:`sonicmix.spatial.ambisonics`: AmbiX (ACN, SN3D) encoding, rotation and
   AllRAD decoding, :func:`spherical_harmonics`, :func:`rotation_matrix`,
-  :func:`decoder_matrix`;
+  :func:`decoder_matrix`, and panned tracks encoded into Ambisonics buses;
 - :mod:`sonicmix.spatial.parametric`: the parametric (DirAC-style) Ambisonic
   decoder's analysis and synthesis, behind ``AmbisonicParametricDecoder``.
 

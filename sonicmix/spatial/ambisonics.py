@@ -7,7 +7,12 @@
 - :func:`decoder_matrix`: a decoder to any loudspeaker layout, or to any set of
   directions (virtual loudspeakers for binaural rendering): AllRAD (Zotter &
   Frank 2012) by default, or a sampling decoder;
-- :func:`max_re_weights`, :func:`design_directions`.
+- :func:`max_re_weights`, :func:`design_directions`;
+- :func:`encode_panned`: a panned track routed into an Ambisonics bus.
+
+The harmonics, the channel counts and the max-rE weights live below the
+layouts, in :mod:`sonicmix.layouts.ambix` (a layout conversion encodes
+loudspeakers into a scene), and are re-exported here.
 
 Conventions (AmbiX, Nachbar et al. 2011): channel ``acn = n (n + 1) + m`` holds
 the harmonic of degree ``n`` and index ``m`` (``-n <= m <= n``); SN3D, so the
@@ -39,11 +44,18 @@ import math
 from typing import Literal
 
 import numpy as np
-from numpy.polynomial import legendre
 from numpy.typing import ArrayLike
 
 from sonicmix.errors import LayoutError, ParameterError
 from sonicmix.layouts import Layout, get_layout
+from sonicmix.layouts.ambix import (
+    MAX_ORDER,
+    channel_count,
+    check_order,
+    degrees_of_channels,
+    max_re_weights,
+    spherical_harmonics,
+)
 from sonicmix.spatial._design import DESIGN
 from sonicmix.spatial.vbap import VbapSetup, unit_vectors, vbap_setup
 
@@ -57,108 +69,12 @@ __all__ = [
     "design_directions",
     "decoder_matrix",
     "check_order",
+    "encode_panned",
+    "PAN_AZIMUTH_DEG",
 ]
-
-#: Highest Ambisonics order supported.
-MAX_ORDER = 3
 
 DecoderMethod = Literal["allrad", "sampling"]
 Frame = Literal["scene", "head"]
-
-
-def check_order(order: object, name: str = "order") -> int:
-    """Return ``order`` if it is an int from 1 to :data:`MAX_ORDER`, else raise ParameterError."""
-    if isinstance(order, bool) or not isinstance(order, (int, np.integer)) or not 1 <= order <= MAX_ORDER:
-        raise ParameterError(
-            f"{name}={order!r}; expected an Ambisonics order 1, 2 or 3 (4, 9 or 16 channels)"
-        )
-    return int(order)
-
-
-def channel_count(order: int) -> int:
-    """Channels of an Ambisonics signal of ``order``: ``(order + 1) ** 2``.
-
-    Examples
-    --------
-    >>> [channel_count(n) for n in (1, 2, 3)]
-    [4, 9, 16]
-    """
-    return (order + 1) ** 2
-
-
-def degrees_of_channels(order: int) -> np.ndarray:
-    """The degree ``n`` of each ACN channel of an ``order`` signal.
-
-    Examples
-    --------
-    >>> degrees_of_channels(2)
-    array([0, 1, 1, 1, 2, 2, 2, 2, 2])
-    """
-    return np.concatenate([np.full(2 * n + 1, n) for n in range(order + 1)])
-
-
-def spherical_harmonics(order: int, azimuth_deg: ArrayLike, elevation_deg: ArrayLike) -> np.ndarray:
-    """Real SN3D spherical harmonics in ACN order, ``(..., (order + 1) ** 2)``: AmbiX encoding gains.
-
-    ``Y_nm(az, el) = N_n|m| P_n|m|(sin el) cos(m az)`` for ``m >= 0`` and
-    ``N_n|m| P_n|m|(sin el) sin(|m| az)`` for ``m < 0``, with
-    ``N_nm = sqrt((2 - delta_m0) (n - m)! / (n + m)!)`` and the associated
-    Legendre functions without the Condon-Shortley phase.
-
-    Parameters
-    ----------
-    order : int
-        Highest degree (any order >= 0 is computed; the nodes take 1 to 3).
-    azimuth_deg, elevation_deg : array_like
-        Directions in degrees (BS.2051 / AmbiX signs), broadcast together.
-
-    Returns
-    -------
-    np.ndarray, shape=(..., (order + 1) ** 2)
-
-    Examples
-    --------
-    >>> spherical_harmonics(2, 0.0, 90.0).round(12)       # the zenith: W, Z and R only
-    array([1., 0., 1., 0., 0., 0., 1., 0., 0.])
-    """
-    az = np.radians(np.asarray(azimuth_deg, dtype=np.float64))
-    el = np.radians(np.asarray(elevation_deg, dtype=np.float64))
-    az, el = np.broadcast_arrays(az, el)
-    x, c = np.sin(el), np.cos(el)  # the Legendre argument, and sqrt(1 - x^2) (>= 0 for |el| <= 90)
-    out = np.empty(az.shape + (channel_count(order),))
-    # P[n][m] for the current m, by the standard recurrences in n (no Condon-Shortley phase)
-    p_mm = np.ones_like(x)
-    for m in range(order + 1):
-        if m > 0:
-            p_mm = p_mm * (2 * m - 1) * c
-        p_prev, p = np.zeros_like(x), p_mm
-        for n in range(m, order + 1):
-            if n == m + 1:
-                p_prev, p = p, x * (2 * m + 1) * p_mm
-            elif n > m + 1:
-                p_prev, p = p, ((2 * n - 1) * x * p - (n + m - 1) * p_prev) / (n - m)
-            norm = math.sqrt((2.0 - (m == 0)) * math.factorial(n - m) / math.factorial(n + m))
-            out[..., n * (n + 1) + m] = norm * p * np.cos(m * az)
-            if m > 0:
-                out[..., n * (n + 1) - m] = norm * p * np.sin(m * az)
-    return out
-
-
-def max_re_weights(order: int) -> np.ndarray:
-    """Max-rE weight of each ACN channel: ``P_n(r_E)``, with ``r_E`` the largest root of ``P_{order+1}``.
-
-    These weights narrow the energy spread of a decoded source as far as the
-    order allows, making the energy vector ``r_E`` as long as possible (Zotter &
-    Frank 2012, eq. 10; Daniel's max-rE).
-
-    Examples
-    --------
-    >>> max_re_weights(1).round(4)
-    array([1.    , 0.5774, 0.5774, 0.5774])
-    """
-    r_e = float(np.max(legendre.legroots([0.0] * (order + 1) + [1.0])))
-    per_degree = np.array([legendre.legval(r_e, [0.0] * n + [1.0]) for n in range(order + 1)])
-    return per_degree[degrees_of_channels(order)]
 
 
 # -- rotation ---------------------------------------------------------------------------------------
@@ -422,3 +338,47 @@ def _decoder(order: int, target: Layout | VbapSetup, method: str, max_re: bool) 
     matrix /= math.sqrt(energy)
     matrix.setflags(write=False)
     return matrix
+
+
+# -- panned tracks ----------------------------------------------------------------------------------
+
+#: Azimuth in degrees of a track panned hard left (pan -1) into an Ambisonics bus; hard right is minus this.
+PAN_AZIMUTH_DEG = 90.0
+
+
+def encode_panned(x: np.ndarray, pan: ArrayLike, order: int) -> np.ndarray:
+    """A panned mono or stereo track encoded into an AmbiX scene of ``order``, on the horizontal plane.
+
+    The pan ``p`` (-1 left .. 1 right) turns into an azimuth ``-90 p`` degrees
+    (BS.2051 signs: +90 is the left, 0 the front, -90 the right), so the pan
+    sweeps the front half circle as it sweeps a stereo image; a source behind
+    or above takes an ``AmbisonicEncoder`` on the track instead. A stereo track
+    is its two channels 60 degrees apart (the stereo loudspeakers' own angle),
+    centred on that azimuth. Each sample takes the gains of its own pan value,
+    so automation is exact at every sample and blocks need no state.
+
+    Parameters
+    ----------
+    x : np.ndarray, shape=(1 or 2, samples)
+        The track after its fader.
+    pan : float or np.ndarray, shape=(samples,)
+        Pan position(s), -1 to 1.
+    order : int
+        1, 2 or 3: the output has ``(order + 1) ** 2`` channels, of ``x``'s dtype.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> encode_panned(np.ones((1, 2)), -1.0, 1).round(12) + 0.0        # hard left: W and Y
+    array([[1., 1.],
+           [1., 1.],
+           [0., 0.],
+           [0., 0.]])
+    """
+    azimuth = -PAN_AZIMUTH_DEG * np.asarray(pan, dtype=np.float64)
+    offsets = (0.0,) if x.shape[0] == 1 else (30.0, -30.0)
+    y = np.zeros((channel_count(order), x.shape[1]), x.dtype)
+    for channel, offset in enumerate(offsets):
+        gains = spherical_harmonics(order, azimuth + offset, 0.0).astype(x.dtype)  # (C,) or (samples, C)
+        y += gains[:, None] * x[channel] if gains.ndim == 1 else gains.T * x[channel]
+    return y

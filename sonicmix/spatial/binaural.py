@@ -9,9 +9,10 @@ anechoic room: no reflections are added). The HRIRs come from a SOFA file
 Debian's libmysofa1 installs.
 
 - :class:`Binaural`: the node, from a named layout (``"5.1"``, ``"7.1.4"``,
-  ``"22.2"``, a custom :class:`~sonicmix.layouts.Layout`) or from a list of
+  ``"22.2"``, a custom :class:`~sonicmix.layouts.Layout`), from a list of
   directions (``directions_deg=``: virtual loudspeakers, e.g. those an
-  Ambisonics decoder feeds);
+  Ambisonics decoder feeds), or from an AmbiX scene (``"ambix1"`` to
+  ``"ambix3"``: the HRIR set fitted in spherical harmonics of the order, equalised);
 - :func:`render_binaural`: a whole array at once; :func:`render_binaural_file`:
   a file to a stereo file, block by block in constant memory;
 - :func:`virtual_layout`: a :class:`~sonicmix.layouts.Layout` of virtual
@@ -175,12 +176,23 @@ class Binaural(Node):
     unscaled, so the output carries the head's level differences and the time
     the sound takes to reach each ear.
 
+    An Ambisonics scene (``layout="ambix1"`` to ``"ambix3"``) is rendered with
+    one filter pair per ACN channel, made before the stream starts: the least-squares
+    fit, in spherical harmonics of the scene's order, of the pairs measured at every
+    direction of the set (710 for KEMAR), so that a plane wave from ``d`` gives
+    the order's best approximation of the pair measured at ``d``; then one
+    equaliser per ear restores the high-frequency energy the order's truncation
+    loses, averaged over the directions (diffuse-field equalisation, Ben-Hur et
+    al. 2017). Below about ``order x 620`` Hz the ears get the measured pairs'
+    level and time differences; above, the level difference and the direction
+    blur as the order allows. A third-order scene costs what a 16-channel layout does.
+
     Parameters
     ----------
     layout : str or Layout or None, default None
         The input's layout: a name (``"stereo"``, ``"5.1"``, ``"7.1.4"``,
-        ``"22.2"``, ...) or a :class:`~sonicmix.layouts.Layout` with positions.
-        None means ``"stereo"`` unless ``directions_deg`` is given.
+        ``"22.2"``, ``"ambix3"``, ...) or a :class:`~sonicmix.layouts.Layout` with
+        positions. None means ``"stereo"`` unless ``directions_deg`` is given.
     directions_deg : sequence of (azimuth_deg, elevation_deg), optional
         Instead of a layout: one direction per input channel, in degrees
         (BS.2051 signs), e.g. the virtual loudspeakers an Ambisonics decoder
@@ -298,7 +310,7 @@ class Binaural(Node):
             object.__setattr__(self, "directions_deg", _check_directions(self.directions_deg))
         elif self.layout is not None:
             resolved = get_layout(self.layout)  # LayoutError for an unknown name, with a hint
-            if not resolved.positions:
+            if not resolved.positions and not resolved.is_ambisonic:
                 raise LayoutError(
                     f"layout={resolved.name!r} has no loudspeaker positions; expected a layout with "
                     "positions (a named one, or Layout(..., positions=...)), or pass directions_deg"
@@ -388,6 +400,11 @@ class Binaural(Node):
 
     def _choices(self, hrirs: HrirSet) -> tuple[HrirChoice, ...]:
         layout = self._layout()
+        if layout.is_ambisonic:  # the fit takes every measured direction (at the farthest distance)
+            return tuple(
+                HrirChoice(f"V{k + 1}", az, el, az, el, 0.0, int(i))
+                for k, (i, (az, el)) in enumerate(_measured(hrirs))
+            )
         lfe = set(self._lfe_indices())
         choices = []
         for channel, (name, position) in enumerate(zip(layout.channels, layout.positions, strict=True)):
@@ -443,6 +460,8 @@ def _matrix(node: Binaural, hrirs: HrirSet, sample_rate: int) -> tuple[np.ndarra
     layout = node._layout()
     lfe = node._lfe_indices()
     choices = node._choices(hrirs)
+    if layout.is_ambisonic:
+        return _ambisonic_matrix(layout.ambisonic_order, choices, hrirs, sample_rate)
     for choice in choices:
         if choice.error_deg > node.max_error_deg:
             raise LayoutError(
@@ -473,6 +492,46 @@ def _matrix(node: Binaural, hrirs: HrirSet, sample_rate: int) -> tuple[np.ndarra
     matrix.flags.writeable = False
     inputs = None if len(used) == layout.n_channels else np.array(used, dtype=np.intp)
     return matrix, inputs, delay
+
+
+def _measured(hrirs: HrirSet) -> list[tuple[int, tuple[float, float]]]:
+    """``(index, (azimuth_deg, elevation_deg))`` of each distinct direction measured farthest out."""
+    far = np.flatnonzero(hrirs.distances_m == hrirs.distances_m.max())
+    seen: dict[tuple[float, float], int] = {}
+    for i in far:
+        az, el = (float(v) for v in hrirs.directions_deg[i])
+        key = (0.0, el) if abs(el) == 90.0 else (round(az, 6), round(el, 6))  # the poles have one direction
+        seen.setdefault(key, int(i))
+    return [(i, tuple(float(v) for v in hrirs.directions_deg[i])) for i in seen.values()]  # type: ignore[misc]
+
+
+def _ambisonic_matrix(
+    order: int, choices: tuple[HrirChoice, ...], hrirs: HrirSet, sample_rate: int
+) -> tuple[np.ndarray, None, int]:
+    """One filter pair per ACN channel: the HRIR set fitted in spherical harmonics, then equalised.
+
+    Least squares over the measured directions: ``sum_c Y_c(d) H_c`` is the order's best
+    approximation of the pair measured at ``d`` (exact where the HRTFs have no higher-order
+    part: below about ``order x 620`` Hz for a head of 8.75 cm radius). Truncating the order
+    loses high-frequency energy, which one equaliser per ear restores on average over the
+    directions (the diffuse-field spectral equalisation of Ben-Hur et al., JASA 141(6), 2017).
+    """
+    from sonicmix.layouts.ambix import spherical_harmonics
+
+    directions = np.array([(c.azimuth_deg, c.elevation_deg) for c in choices])
+    pairs, delay = hrirs.responses([c.index for c in choices], sample_rate)  # (directions, 2, taps)
+    k, _, taps = pairs.shape
+    harmonics = spherical_harmonics(order, directions[:, 0], directions[:, 1])  # (directions, C)
+    fit = (np.linalg.pinv(harmonics) @ pairs.reshape(k, -1)).reshape(-1, 2, taps)  # least squares
+    n = 2 * taps  # room for the equaliser's response without wrapping onto the pairs'
+    spectra = np.fft.rfft(fit, n)  # (C, 2, bins)
+    measured = np.mean(np.abs(np.fft.rfft(pairs, n)) ** 2, axis=0)  # (2, bins): the diffuse field
+    rebuilt = np.abs(harmonics @ spectra.reshape(spectra.shape[0], -1)).reshape(k, 2, -1)  # each direction
+    rebuilt = np.mean(rebuilt**2, axis=0)
+    equaliser = np.sqrt(measured / np.maximum(rebuilt, np.finfo(float).tiny))
+    matrix = np.ascontiguousarray(np.fft.irfft(spectra * equaliser, n).transpose(1, 0, 2))  # (2, C, n)
+    matrix.flags.writeable = False
+    return matrix, None, delay
 
 
 # ------------------------------------------------------------------------------------ one-shot and files

@@ -415,6 +415,12 @@ def _unit_power(g: np.ndarray) -> np.ndarray:
 
 @functools.lru_cache(maxsize=64)
 def _setup_for(layout: Layout, close_top: bool) -> VbapSetup:
+    if layout.is_ambisonic:
+        raise LayoutError(
+            f"layout {layout.name!r} is an Ambisonics scene, not loudspeakers; VBAP pans into loudspeaker "
+            f"layouts (to place a source in the scene use AmbisonicEncoder(order={layout.ambisonic_order}, "
+            "azimuth_deg=...); to pan into loudspeakers, decode the scene first with AmbisonicDecoder)"
+        )
     if not layout.positions:
         raise LayoutError(
             f"layout {layout.name!r} has no loudspeaker positions; expected a layout with positions "

@@ -51,4 +51,6 @@ EXAMPLES = [
         ),
         None,
     ),
+    # A second-order AmbiX scene (9 channels in): the set fitted in spherical harmonics, equalised.
+    (Binaural(layout="ambix2", sofa=toy_hrirs(5, 96, 48000, step_deg=20.0)), None),
 ]
