@@ -755,22 +755,30 @@ def _shift(line, n, length):  # pragma: no cover - compiled
             line[row, i] = line[row, n + i]
 
 
-def limit(x, out, want_output, sizes, levels, norms, group_first, group_rows, lines, gains, scratch) -> None:
+def limit(
+    x, out, want_output, sizes, levels, norms, group_first, group_rows, lines, gains, scratch, ideal=None
+) -> None:
     """Run a lookahead true-peak limiter over ``x``, chunk by chunk, into ``out``.
 
     The stages of :mod:`sonicmix.nodes.limiter`, chunk by chunk: :func:`needed_gain`, :func:`attack_release`,
     :func:`check_gain` and :func:`final_gain`, then the output ``out[c, k] =
     x_delayed[c, k] * gain`` (``want_output``) or the gain itself, both in
     the audio's dtype. ``sizes`` is ``(latency, attack, correction, b1,
-    b2)``, ``levels`` ``(ceiling, release, step)``; ``lines`` holds the
+    b2, extra)``, ``levels`` ``(ceiling, release, step)``; ``lines`` holds the
     audio-dtype lines ``(x, y1, v, check)``, ``gains`` the float64 lines
     ``(r, floor, box1, box2, g1, q, gain, peak)`` and ``scratch`` ``(held,
     sums, previous, scratch)``, as :class:`sonicmix.nodes.limiter.LimiterState`
     lays them out; chunks are as long as the lines' capacity. (A compiled
     loop over the chunks, in chunks of 4096, ran about as fast but took 9 s
     more to compile: LLVM optimises every stage again inside it.)
+
+    ``ideal`` (``true_peak="ideal"``), ``(past, rows, taus, sines, weights,
+    screen, unseen)`` of :func:`sonicmix.dsp.longreach.long_peaks`: the stages run
+    ``extra`` samples behind the newest, and the gain each sample needs also
+    keeps the sinc sums over ``past`` samples back and ``12 + extra`` ahead
+    within the ceiling (scaled by :func:`grid_factor`).
     """
-    latency, attack, correction, b1, b2 = sizes
+    latency, attack, correction, b1, b2, extra = sizes
     ceiling, release, step = levels
     xl, y1, v, check = lines
     r, floor, box1, box2, g1, q, gain, peak = gains
@@ -785,14 +793,15 @@ def limit(x, out, want_output, sizes, levels, norms, group_first, group_rows, li
         xl[:, hist : hist + n] = x[:, start : start + n]
         xl[:, hist + n : hist + n + BLOCK] = 0.0
         # the gain each sample needs, 12 samples before this chunk's newest
-        needed_gain(
-            xl, hist - TAPS, n, norms, group_first, group_rows, ceiling, threshold, v, 0, r, span, peak
-        )
+        first = hist - TAPS - extra
+        needed_gain(xl, first, n, norms, group_first, group_rows, ceiling, threshold, v, 0, r, span, peak)
+        if ideal is not None:
+            _long_gain(xl, first + HALF_SPAN, n, ideal, ceiling, v, r, span)
         # the main gain, 23 + attack samples before the newest
         attack_release(r, n, span, release, held, floor, attack - 1, box1, b1, box2, b2, sums, g1, kept, work)
         # y1 = main gain * x; correction targets where its interpolated peaks pass the ceiling
         q[:, correction : correction + n] = 1.0
-        base = hist - 23 - attack
+        base = hist - 23 - attack - extra
         flagged = check_gain(
             xl,
             base,
@@ -815,6 +824,30 @@ def limit(x, out, want_output, sizes, levels, norms, group_first, group_rows, li
         # or a contiguous one when the signal fits in one chunk (a short file, a low rate), and each
         # array type compiles _finish again
         _finish(xl, y1, g1, q, gain, n, hist, want_output, out, start)
+
+
+def _long_gain(xl, first, n, ideal, ceiling, v, r, span) -> None:
+    """Lower ``r[:, span + k]`` so that the sinc sums of the two intervals around sample
+    ``first + 1 + k`` of the line, over the 16x grid and scaled by the grid factor, stay within
+    ``ceiling``; ``v`` is scratch."""
+    from sonicmix.dsp.longreach import long_peaks
+
+    past, rows, taus, sines, weights, screen, unseen = ideal
+    long_peaks(xl, first, n + 1, past, rows, taus, sines, weights, screen, unseen, v)
+    _apply_long(v, n, ceiling * grid_factor(rows.shape[0] + 1), r, span)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _apply_long(v, n, limit, r, span):  # pragma: no cover - compiled
+    """``r[g, span + k] = min(r, limit / max(v[c, k], v[c, k + 1]))`` where that is below 1; the
+    largest over channels when ``r`` has one row."""
+    rows = r.shape[0]
+    for c in range(v.shape[0]):
+        g = 0 if rows == 1 else c
+        for k in range(n):
+            p = np.float64(max(v[c, k], v[c, k + 1]))
+            if p > limit:
+                r[g, span + k] = min(r[g, span + k], limit / p)
 
 
 @numba.njit(cache=True, nogil=True, fastmath=_FAST)

@@ -51,39 +51,65 @@ at the end of a programme) to flush the limiter.
 Ideal reconstruction (``true_peak="ideal"``)
 --------------------------------------------
 A meter oversampling 4x reads a band-limited signal's peak up to 0.7 dB
-low (a tone near the Nyquist frequency peaks between its grid points), so a
-ceiling that holds on the BS.1770 meters can be exceeded by the continuous
-(ideal, band-limited) reconstruction of the output. With
-``true_peak="ideal"`` the rows also hold a 16x grid of band-limited
-interpolators (:func:`~sonicmix.dsp.lookahead.ideal_rows`: a Kaiser-windowed
-sinc over 24 samples), and the argument above applies to them unchanged.
-Between grid points Bernstein's inequality does the rest: the second
-derivative of a signal band-limited to half the sample rate ``fs`` is at
-most ``(pi fs)^2`` times its peak ``P``; at the peak the slope vanishes, and
-the nearest grid point, at most 1/32 of a sample away, is at least ``P (1 -
-pi^2 / 2048)`` (:func:`~sonicmix.dsp.lookahead.grid_factor`: 0.042 dB). The
-grid rows are scaled up by that factor, so if they computed the ideal
-reconstruction exactly, its peak would be within the ceiling.
+low (a tone near the Nyquist frequency peaks between its grid points), and
+no interpolator of 25 taps follows content near the Nyquist frequency: in the
+ideal (sinc) reconstruction, between samples ``m`` and ``m + 1`` at ``m +
+tau``, a sample ``d`` away weighs ``(-1)^d sin(pi tau) / (pi (d + tau))``, a
+sum over the signal's alternating part that converges only as ``1 / d``
+(:mod:`sonicmix.dsp.longreach`). On the loud music of
+``benchmarks/bench_limiter.py`` (hi-hats of differentiated noise, a snare
+of white noise), limited to -1 dBTP, the whole 300 s output's sinc
+reconstruction reaches +0.48 dBTP with the default, and reached +0.43 when
+this option checked only a 16x grid of 24-tap rows; there the output's
+sinc peak is the input's times the gain at that sample, to 0.001 dB: the
+overs are the input's own peaks, 1.3 to 3.3 dB above what 25 taps read.
 
-What remains is the difference between 24 taps and the ideal sinc, which is
-small where the signal's energy lies below 0.42 times the sample rate (20
-kHz at 48 kHz: the rows' responses are within 1.7e-3 of an ideal
-fractional delay there) and not elsewhere: the sinc's tails fall as ``1 /
-distance``, so content near the Nyquist frequency (white noise, alternating
-samples) moves the ideal reconstruction by what lies beyond the rows' reach:
-for white noise of level ``sigma``, by about ``sigma sqrt(2 / (pi^2 R))``
-beyond ``R`` samples, 0.13 ``sigma`` at 12, shrinking only as the square
-root of the reach. Measured against FFT reconstructions (32x in
-``tests/nodes/test_limiter.py``, 16x over the first 20 s in
-``benchmarks/bench_limiter.py``), limited to -1 dBTP at 48 kHz: noise
-bursts low-passed at 0.4 fs peak at -1.16 dBTP with ``"ideal"`` (above -1
-with the default, which checks only the meters' 4x or 8x points), the
-benchmark's loud music low-passed at 0.4 fs at -1.16 (-0.99); the same music
-unfiltered, whose hi-hats are differentiated white noise, at -0.28 (-0.26),
-and full-band white noise bursts at -0.07 (+0.08). The option costs more
-margin (:meth:`Limiter.margin_db`: 0.15 dB instead of 0.13 at 48 kHz with the
-default lookahead, 0.50 instead of 0.42 with 2 ms; the grid's 0.042 dB is
-within the rows) and about 1.5 times the time.
+With ``true_peak="ideal"`` the limiter checks, on top of the default's rows:
+
+* a 16x grid of Kaiser-windowed sinc rows over 24 samples
+  (:func:`~sonicmix.dsp.lookahead.ideal_rows`), with the default's proof;
+* for the gain each sample needs, the sinc series of the input over
+  ``past`` samples before and ``future`` after the intervals on both sides
+  (180 and 84 at 48 kHz with 5 ms: ``future = 12 + E``, where ``E``, 35 % of
+  ``D - 35``, is lookahead moved from the attack and the correction to the
+  detection; ``past = D + 12 - E``), at the 15 points of a 16x grid, exactly for
+  the 25 nearest samples and through four moments beyond (3.8e-5 relative,
+  plus at most 4.3e-4 of the largest sample for summing the higher two only
+  to 48 samples), where one of the interval's 26 nearest samples reaches
+  half the ceiling; scaled up by the grid factor (Bernstein's inequality:
+  a band-limited signal's peak is within ``pi^2 / 2048``, 0.042 dB, of the
+  nearest point of a 16x grid, :func:`~sonicmix.dsp.lookahead.grid_factor`);
+* plus an allowance for the samples beyond that reach, which the limiter has
+  not seen: 4 rms of their sum for a signal whose alternating part is white
+  with the power density measured around the interval (means of 16
+  alternating samples over ``+-(future - 8)`` samples).
+
+What this guarantees: the BS.1770 meters' ceiling exactly, for any input, as
+the default. For the ideal reconstruction, no finite lookahead can: a
+bounded signal's sinc series grows with the logarithm of its length (a loud
+alternating burst arriving just beyond the reach, after a quiet passage,
+adds what the allowance did not foresee). Where the main gain is flat over
+the reach, the output's truncated sinc series at the 16x grid points, plus
+the allowance, stays within ``c1`` times the grid factor (``c1``: the
+ceiling less the margin); where the gain moves within the reach (an attack,
+a release) the long sums are not checked again after the gain, and the
+small correction of the second stage is checked on the rows only. Measured
+against the sinc series of the whole output (``bench_limiter.ideal_peaks``:
+FFTs of zero-padded segments to find the places, the direct sum at each,
+over 65536 samples on each side near the ceiling, cross-checked by a 256x
+FFT of one segment),
+limited to -1 dBTP at 48 kHz: the benchmark's 300 s reach -1.22 dBTP;
+full-band noise bursts -1.28 (the default +0.48); 400 random signals of
+``tests/nodes/test_limiter.py``'s property test (full band, low-passed at 0.45
+and 0.4 fs, differentiated; 0 to 12 dB over ceilings of -0.1, -1 and -3
+dBTP) stay at least 0.25 dB below their ceiling. The option costs margin
+(:meth:`Limiter.margin_db`: 0.23 dB instead of 0.13 at 48 kHz with the
+default lookahead, 0.76 instead of 0.42 with 2 ms), loudness where the
+signal has content near the Nyquist frequency (the allowance: -11.16 LUFS
+instead of -10.91 on the benchmark's music), and time: 5.7 to 7.4 times the
+default's there (``docs/benchmarks.md``), most of it in the sums, which run
+wherever a sample near an interval reaches half the ceiling and whose reach,
+and so cost, grows with the lookahead.
 
 Lookahead budget
 ----------------
@@ -91,7 +117,9 @@ Lookahead budget
 samples of detection (the interpolation's reach), 12 of hold, the attack
 window ``A``, 12 of exact check and the correction's lookahead ``A2``:
 ``D = 35 + A + A2`` (the attack window shares a sample with the hold), with
-``A2`` 60 % of ``D - 35``. At least 64 samples are required.
+``A2`` 60 % of ``D - 35``; with ``true_peak="ideal"``, ``E`` samples of
+detection more and ``A2`` 60 % of ``D - 35 - E``. At least 64 samples are
+required.
 
 Cost
 ----
@@ -138,7 +166,9 @@ _ROUNDING = 2e-5  # relative: float32 products and 25-term sums in this node and
 _CHUNK = 65536
 _BLOCK = 64  # sonicmix.dsp.lookahead.BLOCK
 _RECONSTRUCTIONS = ("bs1770", "ideal")
+_SCREEN = 0.5  # "ideal": sinc sums are evaluated where a sample within 13 of the interval reaches this * c1
 _IDEAL_GRID = 16  # true_peak="ideal": rows at every 1/16 of a sample (sonicmix.dsp.lookahead.ideal_rows)
+_REACH_SHARE = 0.35  # true_peak="ideal": share of the lookahead's free part spent on the sinc's reach ahead
 
 
 class _Design(NamedTuple):
@@ -153,6 +183,8 @@ class _Design(NamedTuple):
     norms: tuple[float, float, float]  # l1, linear and curvature norms of the rows (true_peak_rows)
     group_first: np.ndarray  # true_peak_rows' groups: (groups, 3) first tap, rows, taps
     group_rows: np.ndarray  # (groups, 3, span), in the audio's dtype
+    reach: tuple[int, int]  # true_peak="ideal": sinc sum's past and future reach (0, 0 otherwise)
+    extra: int  # samples of lookahead spent on the future reach beyond 12 (0 unless "ideal")
 
 
 @functools.lru_cache(maxsize=64)
@@ -168,6 +200,9 @@ def _design(
             f"{_MIN_LATENCY} samples (lookahead_s >= {_MIN_LATENCY / sample_rate:.4g} at this rate)"
         )
     rest = latency - _FIXED
+    # "ideal": a share of the lookahead lets the needed gain see the sinc's tail ahead (module notes)
+    extra = int(round(_REACH_SHARE * rest)) if grid else 0
+    rest -= extra
     correction = int(round(_CORRECTION_SHARE * rest))
     attack = rest - correction
     rows = true_peak_rows(sample_rate, grid)
@@ -191,6 +226,8 @@ def _design(
         norms=(rows.l1_norm * (1.0 + 1e-6), rows.linear_norm, rows.curvature_norm),
         group_first=rows.group_first,
         group_rows=rows.group_rows.astype(dt),
+        reach=(latency + _HALF - extra, _HALF + extra) if grid else (0, 0),
+        extra=extra,
     )
 
 
@@ -300,10 +337,15 @@ class Limiter(Node):
     true_peak : {"bs1770", "ideal"}, default "bs1770"
         The reconstruction the ceiling holds for. ``"bs1770"``: the true-peak
         meters of ITU-R BS.1770 (ours and libebur128), exactly. ``"ideal"``:
-        those meters and also the continuous band-limited reconstruction, for
-        content below 0.42 times the sample rate (see the module notes: full-band
-        noise can still pass it), for a larger margin (0.025 dB more at 48 kHz
-        with the default lookahead) and 1.5 times the time.
+        those meters exactly, and the continuous band-limited (sinc)
+        reconstruction as far as the lookahead sees: its series over ``D +
+        12 - E`` samples before each interval and ``12 + E`` after (``D``
+        the lookahead in samples, ``E`` 35 % of ``D - 35``; 180 and 84 at 48
+        kHz with 5 ms), plus a statistical allowance for the samples beyond (see the
+        module notes, which say what is and is not guaranteed), for a larger
+        margin (0.23 dB instead of 0.13 at 48 kHz with the default
+        lookahead) and 5.7 to 7.4 times the time on loud music
+        (``docs/benchmarks.md``).
 
     See Also
     --------
@@ -505,7 +547,7 @@ class Limiter(Node):
             x,
             y if want_output else g,
             want_output,
-            (d.latency, d.attack, d.correction, *d.boxes),
+            (d.latency, d.attack, d.correction, *d.boxes, d.extra),
             (d.ceiling, d.release, d.step),
             d.norms,
             d.group_first,
@@ -513,5 +555,24 @@ class Limiter(Node):
             (st.x, st.y1, st.v, st.check),
             (st.r, st.floor, st.box1, st.box2, st.g1, st.q, st.gain, st.peak),
             (st.held, st.sums, st.previous, st.scratch),
+            _long_reach(d.reach, d.ceiling) if d.extra else None,
         )
         return g, y, state
+
+
+@functools.lru_cache(maxsize=16)
+def _long_reach(reach: tuple[int, int], ceiling: float) -> tuple:
+    """What :func:`sonicmix.dsp.lookahead.limit` needs for ``true_peak="ideal"``'s sinc sums."""
+    from sonicmix.dsp.longreach import far_moments, sinc_rows, unseen_factor
+
+    past, future = reach
+    rows, taus, sines = sinc_rows(_IDEAL_GRID)
+    return (
+        past,
+        rows,
+        taus,
+        sines,
+        far_moments(past, future),
+        _SCREEN * ceiling,
+        unseen_factor(past, future),
+    )
