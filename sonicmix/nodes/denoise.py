@@ -16,7 +16,10 @@ frequency bin (:mod:`sonicmix.dsp.spectral`):
    MMSE log-spectral amplitude estimator (Ephraim & Malah 1985), weighted
    against the floor ``-reduction_db`` by the probability that the bin holds
    speech, from the a-priori SNR around it in time and frequency (as in
-   Cohen's OM-LSA, 2001); bins below ``speech_low_hz`` get the floor;
+   Cohen's OM-LSA, 2001); bins below ``speech_low_hz`` get the floor; when
+   speech stands well above the noise (a long-term SNR of speech frames over
+   11-15 dB), the LSA gain takes the a-priori SNR up to 3 dB higher, which
+   spares the weak parts of speech;
 3. isolated one-bin peaks of the gain in noise-only regions (the seeds of
    musical noise) are brought down to their neighbours' level;
 4. the frames are transformed back, windowed again and overlap-added.
@@ -29,9 +32,10 @@ chosen on Allison's prompts 200-205 and 300-305 (``tests/reference/dialogue.py``
 mixed with recorded vinyl hiss and a 3D printer at 5 and 20 dB SNR. The
 speech-presence weighting takes Cohen's published constants; it and the
 wider smoothing of the estimate were chosen looking at that material and at
-the tests' (the codec2 wideband male voice and prompts 0-4), so the
-benchmark also reports prompts 100-104 with another stretch of the noise,
-held out from all of it.
+the tests' (the codec2 wideband male voice and prompts 0-4); the high-SNR
+factor on all of that and on prompts 20-24, 150-154 and 250-254 (other
+stretches of the noise), at 5, 10 and 20 dB SNR. The benchmark also reports
+prompts 100-104 with another stretch of the noise, held out from all of it.
 
 With ``stereo_link`` (the default) the periodograms of the channels are
 averaged and one gain serves every channel, so the stereo image holds still.

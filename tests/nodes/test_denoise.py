@@ -11,7 +11,7 @@ against RNNoise measured in the same run (tests/reference/enhancers.py):
 
 - SI-SDR improvement at 5 and 10 dB SNR within 1 dB of RNNoise's, or better;
 - at 20 dB SNR no loss (improvement >= 0 dB);
-- STOI never below the noisy input's.
+- STOI never below the noisy input's (asked here with a margin of 0.001).
 """
 
 from __future__ import annotations
@@ -70,14 +70,15 @@ def _stoi(clean: np.ndarray, x: np.ndarray) -> float:
 @pytest.mark.parametrize("material", ["male voice", "prompts 0-4"])
 def test_goals_against_rnnoise_on_real_speech_and_noise(material, noise, snr_db):
     # the closest case is the 3D printer at 5 dB SNR on the prompts: +3.48 dB against RNNoise's +4.33
-    # (0.15 dB inside the goal; 1.05 dB behind before the speech-presence-weighted gain)
+    # (0.15 dB inside the goal; 1.05 dB behind before the speech-presence-weighted gain). At 20 dB SNR
+    # STOI gains 0.0017-0.0044 here (0.0003-0.0034 before the high-SNR factor), so the test asks 0.001.
     pytest.importorskip("pystoi")
     clean, noisy = _clean(material), _noisy(noise, snr_db, material)
     before = dialogue.si_sdr(noisy, clean)
     denoised = _denoised(Denoise(), noisy)
     gain = dialogue.si_sdr(denoised, clean) - before
     stoi_in, stoi_out = _stoi(clean, noisy), _stoi(clean, denoised)
-    assert stoi_out >= stoi_in, f"{noise} at {snr_db} dB: STOI {stoi_in:.3f} -> {stoi_out:.3f}"
+    assert stoi_out >= stoi_in + 0.001, f"{noise} at {snr_db} dB: STOI {stoi_in:.4f} -> {stoi_out:.4f}"
     if snr_db >= 20.0:
         assert gain >= 0.0, f"{noise} at {snr_db} dB: SI-SDR {gain:+.2f} dB"
         return
@@ -230,6 +231,24 @@ def test_reduction_db_is_automatable_and_the_rest_say_why_not(rng):
     whole = light(x, 48000)
     np.testing.assert_allclose(a, whole[:, :48000], atol=1e-12)
     assert np.std(b[:, 4800:]) < 0.6 * np.std(whole[:, 52800:])
+
+
+@pytest.mark.parametrize(("snr_db", "low_db", "high_db"), [(5.0, 0.0, 11.0), (20.0, 15.0, 25.0)])
+def test_the_long_term_snr_of_speech_frames_sets_the_high_snr_gain(snr_db, low_db, high_db):
+    # A harmonic complex (150 Hz, 19 partials) switching on and off every second, in white noise at
+    # snr_db while it sounds. The state's long-term SNR of speech frames reads below the true SNR
+    # (the estimate leans high under the tone, and onsets count): at 5 dB it stays under 11 dB, where
+    # the gain is the plain LSA; at 20 dB it passes 15 dB, where the a-priori SNR counts 3 dB more.
+    rng = np.random.default_rng(3)
+    rate = 16000
+    t = np.arange(6 * rate) / rate
+    on = np.sin(2 * np.pi * 0.5 * t) > 0
+    voice = sum(np.sin(2 * np.pi * 150 * h * t) / h for h in range(1, 20)) * on
+    noise = rng.standard_normal(t.size)
+    scale = np.sqrt(np.mean(voice[on] ** 2) / np.mean(noise**2) / 10 ** (snr_db / 10))
+    node = Denoise()
+    _, state = node.process((voice + scale * noise)[np.newaxis], rate, node.init_state(1, rate, np.float64))
+    assert low_db < state.spectral.level[0] < high_db
 
 
 def test_a_sudden_rise_of_the_noise_is_followed_within_seconds(rng):
