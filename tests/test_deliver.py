@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
+from dataclasses import dataclass
 
 import numpy as np
 import pytest
 
 import sonicmix as sm
 from sonicmix.deliver import TargetNotMetError, deliver
+from sonicmix.nodes.base import Node
 from sonicmix.targets import PRESETS
 
 FS = 48000
@@ -101,7 +104,8 @@ def test_silence_and_excess_limiting_fail_and_write_nothing(tmp_path, rng):
     assert os.listdir(tmp_path) == []
 
 
-def test_a_failure_while_writing_leaves_no_partial_deliverable(tmp_path, rng, monkeypatch):
+@pytest.mark.parametrize("threads", [1, 2])
+def test_a_failure_while_writing_leaves_no_partial_deliverable(threads, tmp_path, rng, monkeypatch):
     from sonicmix._wav import WavWriter  # every WAV block goes through WavWriter._append
 
     calls = {"n": 0}
@@ -116,7 +120,64 @@ def test_a_failure_while_writing_leaves_no_partial_deliverable(tmp_path, rng, mo
 
     monkeypatch.setattr(WavWriter, "_append", disk_full_on_the_fifth_deliverable_block)
     with pytest.raises(sm.AudioFileError, match="No space left on device"):
-        deliver(session(rng), "ebu-r128", tmp_path, block_size=4096)
+        deliver(session(rng), "ebu-r128", tmp_path, block_size=4096, threads=threads)
+    assert os.listdir(tmp_path) == []
+
+
+def test_two_threads_deliver_the_same_bytes_and_progress_as_one(tmp_path, rng, monkeypatch):
+    """threads=2 overlaps the render's tracks with its buses and the files with the limiter:
+    every file (stems, M&E, FLAC, each stem's own limiter) byte for byte, the same reports, and
+    the same progress calls in the same order."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # the bext chunk's date: the same in both
+    graph = session(rng)
+    done, calls = {}, {}
+    for threads in (1, 2):
+        calls[threads] = []
+        done[threads] = deliver(
+            graph,
+            "ebu-r128",
+            tmp_path / str(threads),
+            formats="wav,flac",
+            me_mix=True,
+            stem_ceiling="own",
+            block_size=4096,  # about a hundred blocks: the pipeline runs many blocks deep
+            reports=False,
+            threads=threads,
+            progress=lambda stage, n, total, seen=calls[threads]: seen.append((stage, n, total)),
+        )
+    one, two = done[1], done[2]
+    assert list(two.files) == list(one.files) and len(one.files) == 6
+    for key, path in one.files.items():
+        assert open(two.files[key], "rb").read() == open(path, "rb").read(), key
+        assert two.reports[key].to_dict() == one.reports[key].to_dict()
+    assert calls[2] == calls[1] and {c[0] for c in calls[1]} == {"render", "write"}
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class FailsAt(Node):
+    """Test node: passes its input through until ``at_s`` seconds, then raises a named error."""
+
+    at_s: float = 1.0
+
+    def init_state(self, channels, sample_rate, dtype=np.float32):
+        return 0
+
+    def process(self, x, sample_rate, state, *, key=None):
+        if state + x.shape[1] > self.at_s * sample_rate:
+            raise sm.AudioError(f"FailsAt: at_s={self.at_s} reached (sample {int(self.at_s * sample_rate)})")
+        return x, state + x.shape[1]
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_an_error_in_a_tracks_node_is_raised_as_it_is_and_nothing_is_written(threads, tmp_path, rng):
+    """The node fails mid-render in a worker thread (its track runs a block ahead with threads=2):
+    the caller gets the node's own error, and the folder is left as it was."""
+    graph = session(rng)
+    tracks = dict(graph.tracks)
+    tracks["mx"] = dataclasses.replace(tracks["mx"], chain=(FailsAt(at_s=5.0),))
+    graph = sm.Graph(tracks=tracks, buses=graph.buses)
+    with pytest.raises(sm.AudioError, match=r"^FailsAt: at_s=5\.0 reached \(sample 240000\)$"):
+        deliver(graph, "ebu-r128", tmp_path, block_size=4096, threads=threads)
     assert os.listdir(tmp_path) == []
 
 
@@ -397,3 +458,19 @@ def test_a_bus_whose_chain_changes_its_layout_is_delivered_in_the_layout_it_outp
     expected = measure(written, FS).integrated_lufs
     assert delivery.reports["mix"].integrated_lufs == pytest.approx(expected, abs=1e-6)
     assert delivery.downmix == ()  # a stereo mix: no fold-down check
+
+
+@pytest.mark.parametrize("stage", ["render", "write"])
+def test_a_progress_callback_stopping_a_two_thread_delivery_leaves_nothing(stage, tmp_path, rng):
+    """Cancelling from the progress bar mid-stage while blocks are in flight in the other thread."""
+
+    class Stop(Exception):
+        pass
+
+    def progress(at, done, total):
+        if at == stage and done > total // 2:
+            raise Stop(f"stopped at {done} of {total}")
+
+    with pytest.raises(Stop, match="^stopped at "):
+        deliver(session(rng), "ebu-r128", tmp_path, block_size=4096, threads=2, progress=progress)
+    assert os.listdir(tmp_path) == []

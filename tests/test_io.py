@@ -596,3 +596,25 @@ def test_importing_io_does_not_load_soundfile_or_soxr():
     code = "import sys, sonicmix.io; print(sorted({'soundfile', 'soxr', 'scipy'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_a_long_file_asks_for_its_writing_to_disk_to_start_as_it_grows(tmp_path, monkeypatch):
+    """Every 8 MiB the writer hints the kernel to start writing (the closing fsync then waits for
+    little); the ranges follow each other from the file's start and the bytes are unchanged."""
+    ranges = []
+    real = sio._start_writeback
+
+    def recording(fd, start, n):
+        ranges.append((start, n))
+        real(fd, start, n)
+
+    monkeypatch.setattr(sio, "_start_writeback", recording)
+    block = np.full((2, 1 << 18), 0.25, np.float32)  # 2 MiB a block
+    path = tmp_path / "long.wav"
+    with sio.AudioWriter(path, 48000, 2, subtype="FLOAT") as writer:
+        for _ in range(10):
+            writer.write(block)
+    assert len(ranges) == 2 and ranges[0][0] == 0 and ranges[1][0] == sum(ranges[0])
+    assert all(n >= sio._WRITEBACK_BYTES for _, n in ranges)
+    audio, _ = sio.read(path)
+    assert audio.shape == (2, 10 << 18) and np.all(audio == 0.25)

@@ -10,10 +10,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 import numpy as np
 
+from sonicmix._threads import Job, drop, run_all, submit
 from sonicmix.delivery.kept import KeptRender
 from sonicmix.loudness import LoudnessMeter, LoudnessReport
 
@@ -49,70 +51,113 @@ def limited_pass(
     sink: Any,
     tell: Callable[[str, int, int], None],
     names: Sequence[str] | None = None,
+    pool: Any = None,
 ) -> tuple[LoudnessReport, dict[str, float]]:
     """Gain + limiter over the rendered mix, measured; a ``sink`` gets ``{bus: block}`` to write.
 
     ``names`` are the buses processed (the limiter's gain curve applies to all of them):
     by default the mix alone without a sink, everything with one. Returns the mix's
     report (as stored, when the sink writes the mix as PCM) and the limiter's statistics.
-    """
-    from sonicmix.dsp.delayline import delayed_copy
 
+    With a ``pool`` (``sonicmix._threads.pool_for``), a block's meter and files (the sink's
+    ``PcmDeliverables.jobs``, else one call of the sink) run in its threads while this thread
+    limits the next block; the files and figures are the same, and ``tell`` is called with the
+    same values in the same order.
+    """
     gain = np.float32(10 ** (gain_db / 20))
     latency = limiter.latency_samples(sample_rate)
     if names is None:
         names = renders.channels if sink is not None else ["master"]
     names = [n for n in names if n in renders.paths]
     stored = getattr(sink, "master_meter", None)
-    state = limiter.init_state(renders.channels["master"], sample_rate, np.float32)
-    # the gain curve applies to the signals delayed by the limiter's lookahead
-    history = {k: np.zeros((renders.channels[k], latency), np.float32) for k in names}
     meter = None
     if stored is None:
         master = renders.channels["master"]
         meter = LoudnessMeter(sample_rate, channels=master, layout=renders.layouts.get("master"))
-    min_gain, limiting, total = 1.0, 0, 0
-    skip = latency
+    limit = _Limiting(limiter, gain, sample_rate, {k: renders.channels[k] for k in names})
     stage = "write" if sink is not None else "measure"
     expected = renders.frames
+    handed: list[tuple[list[Job], int]] = []  # the block whose meter and files are being done
 
-    def step(block_set: dict[str, np.ndarray]) -> None:
-        nonlocal state, min_gain, limiting, total, skip
-        master = block_set["master"] * gain
-        g, state = limiter.gain(master, sample_rate, state)
-        n = master.shape[1]
-        outputs = {}
-        for key, past in history.items():
-            delayed = delayed_copy(master if key == "master" else block_set[key] * gain, past)
-            outputs[key] = np.multiply(delayed, g, out=delayed)
-        drop = min(skip, n)
-        skip -= drop
-        if drop == n:
-            return
-        outputs = {k: v[:, drop:] for k, v in outputs.items()}
-        kept = g[:, drop:]
-        min_gain = min(min_gain, float(kept.min()))
-        limiting += int(np.count_nonzero(kept.min(axis=0) < 10 ** (-0.1 / 20)))
-        total += kept.shape[1]
-        if meter is not None:
-            meter.update(outputs["master"])
+    def settle() -> None:  # wait for the handed block (taking its jobs no worker has started)
+        if handed:
+            jobs, total = handed[-1]
+            run_all(jobs)
+            handed.pop()
+            tell(stage, min(total, expected), expected)
+
+    def hand_over(outputs: dict[str, np.ndarray]) -> None:
+        calls = [] if meter is None else [partial(meter.update, outputs["master"])]
         if sink is not None:
-            sink(outputs)
-        tell(stage, min(total, expected), expected)
+            calls += sink.jobs(outputs) if hasattr(sink, "jobs") else [partial(sink, outputs)]
+        settle()  # a file's blocks go in order: the previous block's are done first
+        handed.append(([submit(pool, call) for call in calls], limit.total))
+        if pool is None:
+            settle()
 
-    last: dict[str, np.ndarray] = {}
-    for block_set in renders.blocks(block_size, names):
-        step(block_set)
-        last = block_set
-    if latency and last:  # flush the limiter's lookahead with silence
-        step({k: np.zeros((v.shape[0], latency), np.float32) for k, v in last.items()})
+    try:
+        last: dict[str, np.ndarray] = {}
+        for block_set in renders.blocks(block_size, names):
+            outputs = limit(block_set)
+            if outputs is not None:
+                hand_over(outputs)
+            last = block_set
+        if latency and last:  # flush the limiter's lookahead with silence
+            outputs = limit({k: np.zeros((v.shape[0], latency), np.float32) for k, v in last.items()})
+            if outputs is not None:
+                hand_over(outputs)
+        settle()
+    except BaseException:
+        for jobs, _ in handed:  # nothing may still write into files the caller removes
+            drop(jobs)
+        raise
     if hasattr(sink, "flush"):
         sink.flush()
-    stats = {
-        "max_reduction_db": max(0.0, float(-20 * math.log10(min_gain))) if min_gain > 0 else math.inf,
-        "time_limiting_percent": 100.0 * limiting / total if total else 0.0,
-    }
-    return (meter if stored is None else stored).report(), stats
+    return (meter if stored is None else stored).report(), limit.stats()
+
+
+class _Limiting:
+    """The pass's gain and true-peak limiter over the mix, its gain curve applied to every bus.
+
+    Calling it with a block of every bus returns the limited blocks, the limiter's lookahead
+    taken out (None while that fills), and keeps the figures for :meth:`stats`.
+    """
+
+    def __init__(self, limiter: Any, gain: np.float32, sample_rate: int, channels: dict[str, int]) -> None:
+        self.limiter, self.gain, self.rate = limiter, gain, sample_rate
+        self.state = limiter.init_state(channels["master"], sample_rate, np.float32)
+        self.skip = limiter.latency_samples(sample_rate)
+        # the gain curve applies to the signals delayed by the limiter's lookahead
+        self.history = {k: np.zeros((c, self.skip), np.float32) for k, c in channels.items()}
+        self.min_gain, self.limiting, self.total = 1.0, 0, 0
+
+    def __call__(self, block_set: dict[str, np.ndarray]) -> dict[str, np.ndarray] | None:
+        from sonicmix.dsp.delayline import delayed_copy
+
+        master = block_set["master"] * self.gain
+        g, self.state = self.limiter.gain(master, self.rate, self.state)
+        n = master.shape[1]
+        outputs = {}
+        for key, past in self.history.items():
+            delayed = delayed_copy(master if key == "master" else block_set[key] * self.gain, past)
+            outputs[key] = np.multiply(delayed, g, out=delayed)
+        filling = min(self.skip, n)
+        self.skip -= filling
+        if filling == n:
+            return None
+        kept = g[:, filling:]
+        self.min_gain = min(self.min_gain, float(kept.min()))
+        self.limiting += int(np.count_nonzero(kept.min(axis=0) < 10 ** (-0.1 / 20)))
+        self.total += kept.shape[1]
+        return {k: v[:, filling:] for k, v in outputs.items()}
+
+    def stats(self) -> dict[str, float]:
+        """The largest gain reduction (dB) and the share of the time the limiter worked (%)."""
+        min_gain = self.min_gain
+        return {
+            "max_reduction_db": max(0.0, float(-20 * math.log10(min_gain))) if min_gain > 0 else math.inf,
+            "time_limiting_percent": 100.0 * self.limiting / self.total if self.total else 0.0,
+        }
 
 
 @dataclass
@@ -141,6 +186,7 @@ def converge(
     tell: Callable[[str, int, int], None],
     sink_factory: Callable[[], Any] | None = None,
     offset_lu: float = 0.0,
+    pool: Any = None,
 ) -> Converged:
     """Correct ``gain_db`` until the limited mix measures within ``closeness`` LU of the target.
 
@@ -150,7 +196,8 @@ def converge(
     Later passes measure the mix only. A pass needing more than ``max_limiting_db``
     of gain reduction, or no convergence in ``max_iterations``, gives the reason.
     ``offset_lu`` is how much louder than its input a codec plays the mix: the loop
-    then aims that much under the target, so the decoded file lands on it.
+    then aims that much under the target, so the decoded file lands on it. ``pool``: see
+    :func:`limited_pass`.
     """
     rate = renders.sample_rate
     out = Converged(gain_db, {"max_reduction_db": 0.0, "time_limiting_percent": 0.0}, 0)
@@ -160,7 +207,7 @@ def converge(
         sink = sink_factory() if out.iterations == 1 and sink_factory is not None else None
         try:
             out.report, out.limiter = limited_pass(
-                renders, out.gain_db, limiter, rate, block_size, sink, tell
+                renders, out.gain_db, limiter, rate, block_size, sink, tell, pool=pool
             )
         except BaseException:
             if sink is not None:

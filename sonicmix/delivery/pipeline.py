@@ -19,10 +19,12 @@ import shutil
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any, Literal
 
 import numpy as np
 
+from sonicmix._threads import Job, drop, pool_for, run_all, submit
 from sonicmix.delivery import files
 from sonicmix.delivery.formats import AudioFormat, parse_formats
 from sonicmix.delivery.kept import KeptRender, bus_channels, bus_layout
@@ -253,10 +255,13 @@ def deliver(
         :meth:`sonicmix.nodes.limiter.Limiter.min_lookahead_s`). A given value shorter
         than 64 samples at ``sample_rate`` is refused before the render.
     threads : int, default 1
-        Threads for rendering the graph (see :func:`sonicmix.renderer.render`)
-        and for writing and measuring the deliverables file by file, and the
-        lossy formats are encoded side by side (FFmpeg's encoders run with
-        Python's lock released). The files are identical whatever the number.
+        Threads at work, the calling one included. The render's tracks run a
+        block ahead of its buses (see :func:`sonicmix.renderer.render`); the
+        deliverables are written and measured file by file while the limiter
+        works on the next block; the files' closing ``fsync`` calls wait side by
+        side; the lossy formats are encoded side by side (FFmpeg's encoders run
+        with Python's lock released). The files, reports and progress calls are
+        identical whatever the number.
     memory_mb : float, default 768
         The render (mix and stems, float32) stays in memory for the closed
         loop while it fits in this many MiB; a longer one goes to temporary
@@ -451,14 +456,13 @@ def _deliver_many(
                     opt.reports,
                 )
         work = files.work_folder(plans[0].out_dir, opt.name)  # named: recover() clears it after a kill
-        if opt.threads > 1:  # the deliverables are written and measured file by file in parallel
-            from concurrent.futures import ThreadPoolExecutor
-
-            pool = ThreadPoolExecutor(max_workers=opt.threads, thread_name_prefix="sonicmix-deliver")
+        # with threads, the deliverables are written and measured file by file in parallel, while
+        # this thread limits the next block (and the lossy formats encode side by side)
+        pool = pool_for(opt.threads, "sonicmix-deliver")
         # the dialogue gate: every delivery with dialogue stems reports its loudness-to-dialogue ratio
         gated = bool(opt.dialogue_stems)
         detect = not gated and any(p.target.max_ldr_lu is not None for p in every)
-        rendered = _render(graph, opt, work, channels, gated, detect, layouts)
+        rendered = _render(graph, opt, work, channels, gated, detect, layouts, pool)
         if packaged:
             return [_deliver_package(rendered, plans[0], packaged, opt, pool, origination, started, work)]
         outcomes: list[_Outcome] = []
@@ -660,17 +664,27 @@ def _render(
     gated: bool,
     detect: bool,
     layouts: dict[str, str],
+    pool: Any = None,
 ) -> _Rendered:
     """Render the graph once into a kept render; measure the mix (and the dialogue gate) on the way.
 
     ``gated``: the dialogue stems' block powers gate dialogue loudness. ``detect``: with no
-    dialogue stem, the built-in speech detector listens to the mix for it instead.
+    dialogue stem, the built-in speech detector listens to the mix for it instead. With a
+    ``pool``, the render's tracks run on it, and a block is metered and kept there while the
+    next one goes through the buses on this thread.
     """
     from sonicmix.renderer import render_blocks
 
     kept = KeptRender(work, dict(channels), opt.sample_rate, opt.memory_mb, layouts)
     meter = None
     dialogue_meters: dict[str, LoudnessMeter] = {}
+    handed: list[list[Job]] = []  # the block being metered and kept
+
+    def settle() -> None:  # each meter (and the kept render) takes its blocks in order
+        if handed:
+            run_all(handed[-1])
+            handed.pop()
+
     blocks = render_blocks(
         graph,
         sample_rate=opt.sample_rate,
@@ -679,22 +693,26 @@ def _render(
         tail_s=opt.tail_s,
         progress=lambda done, total: opt.tell("render", done, total),
         threads=opt.threads,
+        pool=pool,
     )
-    for _, out in blocks:
-        if meter is None:
-            if detect:
-                from sonicmix.speech.gating import SpeechMeter
-
-                meter = SpeechMeter(opt.sample_rate, layout=layouts["master"], true_peak=False)
-            else:
-                meter = LoudnessMeter(opt.sample_rate, layout=layouts["master"], true_peak=False)
-        meter.update(out["master"])
-        if gated:
-            for d in opt.dialogue_stems:
-                dialogue_meters.setdefault(
-                    d, LoudnessMeter(opt.sample_rate, layout=layouts[d], true_peak=False)
-                ).update(out[d])
-        kept.append(out)
+    try:
+        for _, out in blocks:
+            if meter is None:  # made once (a meter costs a millisecond to set up)
+                meter = _gate_meter(opt, layouts["master"], detect)
+                dialogue_meters = {d: _gate_meter(opt, layouts[d]) for d in opt.dialogue_stems if gated}
+            calls = [partial(meter.update, out["master"])]
+            calls += [partial(m.update, out[d]) for d, m in dialogue_meters.items()]
+            settle()
+            handed.append([submit(pool, call) for call in [*calls, partial(kept.append, out)]])
+            if pool is None:
+                settle()
+        settle()
+    except BaseException:
+        for jobs in handed:  # nothing may still write into the work files when they are removed
+            drop(jobs)
+        raise
+    finally:  # the render's own jobs end too
+        blocks.close()
     kept.commit()
     if meter is None:
         raise ParameterError("the graph renders no samples; expected clips on its tracks (or duration_s)")
@@ -710,6 +728,15 @@ def _render(
     else:
         before = meter.report()
     return _Rendered(kept, before, gate, tuple(blocks.notes), dict(blocks.clip_gains_db), speech, layouts)
+
+
+def _gate_meter(opt: _Options, layout: str, detect: bool = False) -> Any:
+    """A meter of the render before gain (no true peak): the speech detector's, with ``detect``."""
+    if detect:
+        from sonicmix.speech.gating import SpeechMeter
+
+        return SpeechMeter(opt.sample_rate, layout=layout, true_peak=False)
+    return LoudnessMeter(opt.sample_rate, layout=layout, true_peak=False)
 
 
 def _deliver_to(
@@ -782,6 +809,7 @@ def _deliver_to(
         gate_power=gate_power,
         tell=opt.tell,
         sink_factory=pcm if plan.final else None,
+        pool=pool,
         **loop,
     )
     if done.reasons:
@@ -794,14 +822,15 @@ def _deliver_to(
 
         written = pcm()
         try:
-            limited_pass(kept, done.gain_db, plan.limiter, opt.sample_rate, opt.block_size, written, opt.tell)
+            rate, size = opt.sample_rate, opt.block_size
+            limited_pass(kept, done.gain_db, plan.limiter, rate, size, written, opt.tell, pool=pool)
         except BaseException:
             written.abort()
             raise
     encodings: dict[str, Any] = {}
     reports: list[tuple[str, str]] = []
     try:
-        measured = written.finish() if written is not None else {}
+        measured = _finish_pcm(written, pool) if written is not None else {}
         _encode_all(encodings, kept, plan, opt, done, gate_power, loop, pool)
         reasons = [r for e in encodings.values() for r in e.reasons]
         if reasons:
@@ -887,11 +916,12 @@ def _encode_all(
     loop: dict[str, Any],
     pool: Any,
 ) -> None:
-    """Encode every lossy format into ``encodings``: in the pool's threads when there is one.
+    """Encode every lossy format into ``encodings``: in the pool's threads and this one, if a pool.
 
     The encoders and decoders run in FFmpeg with Python's lock released, so the formats of a
-    delivery encode side by side on as many cores as ``threads``. Every encode is waited for
-    before an error is raised, so that the caller can abort all of them.
+    delivery encode side by side on as many cores as ``threads``. Every encode started is waited
+    for before an error is raised, and is in ``encodings`` then, so that the caller can abort all
+    of them; one not started yet when an encode fails is not started.
     """
     items = list(plan.encoded.items())
     if pool is None or len(items) < 2:
@@ -907,18 +937,15 @@ def _encode_all(
             opt.tell(stage, done_samples, total)
 
     shared = dataclasses.replace(opt, progress=tell if opt.progress is not None else None)
-    futures = {
-        key: pool.submit(_encode, kept, fmt, path, plan, shared, done, gate_power, loop)
-        for key, (fmt, path) in items
-    }
-    error: BaseException | None = None
-    for key, future in futures.items():
-        try:
-            encodings[key] = future.result()
-        except BaseException as err:  # noqa: PERF203 - each encode is waited for
-            error = error or err
-    if error is not None:
-        raise error
+    finished: dict[str, Any] = {}
+
+    def encode(key: str, fmt: AudioFormat, path: str) -> None:
+        finished[key] = _encode(kept, fmt, path, plan, shared, done, gate_power, loop)
+
+    try:  # this thread encodes too: the formats no worker has started yet
+        run_all([submit(pool, partial(encode, key, fmt, path)) for key, (fmt, path) in items])
+    finally:  # in the formats' order, whichever thread finished first
+        encodings.update((key, finished[key]) for key, _ in items if key in finished)
 
 
 def _encode(
@@ -1058,6 +1085,17 @@ def _finish_files(
             for key, pending in written.pending().items():
                 if plan.final[key].endswith(".flac"):
                     write_loudness_tags(pending, plan.formats_by_codec["flac"], delivery.reports[key])
+
+
+def _finish_pcm(written: PcmDeliverables, pool: Any) -> dict[str, LoudnessReport]:
+    """Complete the PCM files under their temporary names and return their reports.
+
+    Each file is flushed to disk with an ``fsync`` of its own before the commit moves it (what
+    makes the commit atomic); with threads those run side by side, the disk's waits overlapping.
+    """
+    if pool is not None:
+        run_all([submit(pool, writer.finish) for writer in written.writers.values()])
+    return written.finish()
 
 
 def _abort(

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from functools import partial
 from typing import Any
 
 import numpy as np
@@ -83,6 +84,20 @@ class PcmDeliverables:
             raise
 
     def __call__(self, outputs: dict[str, np.ndarray]) -> None:
+        jobs = self.jobs(outputs)
+        if self.pool is None:
+            for job in jobs:
+                job()
+        else:
+            for future in [self.pool.submit(job) for job in jobs]:
+                future.result()
+
+    def jobs(self, outputs: dict[str, np.ndarray]) -> list[Callable[[], None]]:
+        """A block's work as one call per file (dither, write, measure as stored).
+
+        Each file's calls must run one at a time in block order; different files' may run
+        side by side (``limited_pass`` in sonicmix.delivery.loop runs them in its threads).
+        """
         blocks = {k: outputs["master"] for k in self.mix_keys}
         blocks.update({s: outputs[s] for s in self.stem_names})
         if "ME" in self.final:
@@ -97,12 +112,7 @@ class PcmDeliverables:
                 if self.downmix is not None and k == self.mix_keys[0]:
                     self.downmix.update(stored)
 
-        if self.pool is None:
-            for k in blocks:
-                store(k)
-        else:
-            for job in [self.pool.submit(store, k) for k in blocks]:
-                job.result()
+        return [partial(store, k) for k in blocks]
 
     def flush(self) -> None:
         """The last lookahead of the stems' own limiters (their outputs end with the mix's)."""
