@@ -509,11 +509,15 @@ class Graph:
         for name in [*self.tracks, *self.buses]:
             strip = self.strip(name)
             out_layout = self.output_layout(name)  # raises GraphError for a chain that cannot run
-            for dest in ([strip.output] if strip.output else []) + [s.to for s in strip.sends]:
+            routes = [(strip.output, out_layout)] if strip.output else []
+            for send in strip.sends:  # a pre-fader send taps the chain, before fader and pan (as rendered)
+                routes.append((send.to, self.chain_layout(name) if send.pre_fader else out_layout))
+            for dest, layout in routes:
                 try:
-                    conversion_matrix(out_layout, self.buses[dest].layout)
+                    conversion_matrix(layout, self.buses[dest].layout)
                 except LayoutError as err:
-                    raise GraphError(f"{name!r} cannot be routed to {dest!r}: {err}") from None
+                    note = self._pan_note(name, dest) if layout == out_layout else ""
+                    raise GraphError(f"{name!r} cannot be routed to {dest!r}: {err}{note}") from None
             if isinstance(strip, Track) and strip.pan is not None:
                 dest_layout = self.buses[strip.output].layout if strip.output else None
                 chain_layout = self.chain_layout(name)
@@ -544,27 +548,18 @@ class Graph:
             If a node cannot take the channels it receives, would break an
             Ambisonics scene, or the chain ends in no named layout.
         """
-        from sonicmix.nodes.ambisonics import sound_field_problem
-
         strip = self.strip(name)
         layout: str | None = strip.layout
         channels = get_layout(strip.layout).n_channels
         for index, node in enumerate(strip.chain):
             kind = type(node).__name__
+            self._check_scene_node(name, index, node, layout)
             try:
                 out = node.output_channels(channels)
             except LayoutError as err:
                 raise GraphError(
                     f"{name!r}: chain[{index}] {kind} cannot take {channels} channels: {err}"
                 ) from None
-            problem = sound_field_problem(node) if layout in AMBISONIC_LAYOUTS else None
-            if problem is not None:
-                where = "bus" if name in self.buses else "track"
-                raise GraphError(
-                    f"{where} {name!r} carries an Ambisonics scene ({layout}) but chain[{index}] would break "
-                    f"it: {problem}. Expected nodes that treat every channel alike (gain, EQ, delay, linked "
-                    "dynamics, AmbisonicRotator); put this one before the encoding or after a decoder"
-                )
             named = node.output_layout(channels)
             if named is not None:
                 layout = named
@@ -585,6 +580,40 @@ class Graph:
                 f"{[*LAYOUTS, *AMBISONIC_LAYOUTS]}"
             )
         return layout
+
+    def _pan_note(self, name: str, dest: str) -> str:
+        """Why a panned track's send carries a scene: its pan encodes it into an Ambisonics bus."""
+        strip = self.strip(name)
+        if not isinstance(strip, Track) or strip.pan is None or dest == strip.output:
+            return ""
+        scene = self.output_layout(name)
+        if scene not in AMBISONIC_LAYOUTS:
+            return ""
+        return (
+            f". Track {name!r} is {self.chain_layout(name)}, but its pan encodes it into the Ambisonics bus "
+            f"{strip.output!r}, so its post-fader sends carry that {scene} scene too; send to an Ambisonics "
+            f"bus, or with Send(to={dest!r}, pre_fader=True), which takes the track before fader and pan"
+        )
+
+    def _check_scene_node(self, name: str, index: int, node: Node, layout: str | None) -> None:
+        """GraphError if ``node`` would break the scene it gets, or takes a scene but gets loudspeakers."""
+        from sonicmix.nodes.ambisonics import sound_field_problem, takes_scene
+
+        where = "bus" if name in self.buses else "track"
+        if layout in AMBISONIC_LAYOUTS:
+            problem = sound_field_problem(node)
+            if problem is not None:
+                raise GraphError(
+                    f"{where} {name!r} carries an Ambisonics scene ({layout}) but chain[{index}] would break "
+                    f"it: {problem}. Expected nodes that treat every channel alike (gain, EQ, delay, linked "
+                    "dynamics, AmbisonicRotator); put this one before the encoding or after a decoder"
+                )
+        elif layout is not None and takes_scene(node):  # same count, other meaning: 9.1.6 is 16 channels
+            raise GraphError(
+                f"{where} {name!r}: chain[{index}] {type(node).__name__} takes an Ambisonics scene but gets "
+                f"{layout} loudspeaker feeds there; expected a scene: give the {where} an Ambisonics layout "
+                "('ambix1' to 'ambix3', into which its inputs are encoded) or put an AmbisonicEncoder first"
+            )
 
     def output_layout(self, name: str) -> str:
         """Layout of a track's or bus's output: :meth:`chain_layout`; a panned track leaves as stereo,

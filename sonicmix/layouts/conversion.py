@@ -44,7 +44,8 @@ Ambisonics (``"ambix1"`` to ``"ambix3"``, :mod:`sonicmix.layouts.ambix`):
   are dropped (a lower order: the scene truncated, blurred) or silent (a higher
   order: zero-padded); ACN/SN3D channels of degree ``n`` are the same at every order.
 - **loudspeakers to ambix**: each loudspeaker is encoded as a plane wave from
-  its position (its column is the SN3D harmonics there); the LFE is dropped. A
+  its position (its column is the SN3D harmonics there); the LFE is dropped
+  (``downmix(..., lfe_db=...)`` encodes it from L's and R's directions). A
   mono channel arrives from the front, a stereo pair from +-30 degrees.
 - **ambix to loudspeakers** is refused: decoding is a choice of decoder and
   layout, made with a node (``AmbisonicDecoder``, AllRAD; ``Binaural``), never
@@ -256,6 +257,18 @@ def _ambisonic(a: Layout, b: Layout) -> np.ndarray:
     return m
 
 
+def _lfe_column(b: Layout) -> np.ndarray:
+    """Where an LFE enters a target without one, at unity: L and R (C for mono), or their directions."""
+    if b.is_ambisonic:  # a scene has no loudspeakers: plane waves from where L and R stand, +-30 degrees
+        return spherical_harmonics(b.ambisonic_order, np.array([30.0, -30.0]), 0.0).sum(axis=0)
+    fronts = [b.channels.index(c) for c in ("L", "R") if c in b.channels] or (
+        [b.channels.index("C")] if "C" in b.channels else []
+    )
+    column = np.zeros(b.n_channels)
+    column[fronts] = 1.0
+    return column
+
+
 def downmix(audio: Audio, src: str | Layout, dst: str | Layout, *, lfe_db: float | None = None) -> Audio:
     """Fold ``audio`` from layout ``src`` down (or convert it) to layout ``dst``.
 
@@ -267,7 +280,9 @@ def downmix(audio: Audio, src: str | Layout, dst: str | Layout, *, lfe_db: float
         Named layouts, e.g. ``"7.1.4"`` and ``"stereo"`` (:func:`conversion_matrix`).
     lfe_db : float, optional
         Gain in dB at which the LFE channel(s) enter a target that has no LFE:
-        the front pair L and R (the centre for mono), each at this gain. By
+        the front pair L and R (the centre for mono), each at this gain; an
+        Ambisonics target takes them as plane waves from L's and R's directions
+        (+-30 degrees), as its stereo encoding does. By
         default the LFE is dropped, as ITU-R BS.775 does. Must be <= 0 and is
         refused for a target that has an LFE channel (which carries it at unity).
 
@@ -319,12 +334,9 @@ def downmix(audio: Audio, src: str | Layout, dst: str | Layout, *, lfe_db: float
                 f"lfe_db={lfe_db:g} was given but layout {b.name!r} has an LFE channel, which carries the "
                 "LFE at unity; expected lfe_db=None (lfe_db sets the LFE's level in a target without one)"
             )
-        fronts = [b.channels.index(c) for c in ("L", "R") if c in b.channels] or (
-            [b.channels.index("C")] if "C" in b.channels else []
-        )
         gain = 10.0 ** (lfe_db / 20.0)
         for index in a.lfe_indices:
-            m[fronts, index] += gain
+            m[:, index] += gain * _lfe_column(b)
     # Row by row over the nonzero coefficients, in a fixed order: every sample is computed the same
     # way whatever the block it comes in (a BLAS product may sum in another order for another width).
     gains = m.astype(x.dtype)

@@ -22,7 +22,7 @@ from sonicmix._checks import check_range
 from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError, ParameterError
 from sonicmix.layouts import Layout, get_layout
-from sonicmix.nodes.base import Node, check_stream_dtype
+from sonicmix.nodes.base import Chain, Node, check_stream_dtype
 from sonicmix.nodes.objectpanner import check_direction, routable_name
 from sonicmix.spatial.ambisonics import (
     DecoderMethod,
@@ -41,6 +41,7 @@ __all__ = [
     "AmbisonicDecoder",
     "AmbisonicParametricDecoder",
     "sound_field_problem",
+    "takes_scene",
 ]
 
 
@@ -549,7 +550,8 @@ def sound_field_problem(node: Node) -> str | None:
 
     Every other node is refused: per-channel nonlinearity (Saturation), unlinked
     dynamics (each channel's gain moves sources and changes their width),
-    panners, reverberation that decorrelates the channels, plugins.
+    panners, reverberation that decorrelates the channels, plugins. A
+    :class:`~sonicmix.nodes.base.Chain` is judged node by node.
 
     Examples
     --------
@@ -563,6 +565,14 @@ def sound_field_problem(node: Node) -> str | None:
     from sonicmix.spatial.binaural import Binaural
 
     kind = type(node).__name__
+    if isinstance(node, Chain):  # a nested chain keeps the scene if each of its nodes does, up to a decoder
+        for index, inner in enumerate(node.nodes):
+            problem = sound_field_problem(inner)
+            if problem is not None:
+                return f"Chain.nodes[{index}] {problem}"
+            if takes_scene(inner) and not isinstance(inner, AmbisonicRotator):
+                return None
+        return None
     blind = (gain.Gain, eq._Cascade, eq.ParametricEQ, delay.Delay, fade.Fade, utility.DCBlocker,
              leveler.Leveler, ducking.Ducker, AmbisonicRotator, _DecodesToLayout)  # fmt: skip
     if isinstance(node, blind):
@@ -587,3 +597,22 @@ def sound_field_problem(node: Node) -> str | None:
         return "Binaural takes a scene only as Binaural(layout='ambixN'), which decodes it for headphones"
     reason = _REFUSALS.get(kind, "it is not one of the nodes known to treat every channel alike")
     return f"{kind}: {reason}"
+
+
+def takes_scene(node: Node) -> bool:
+    """True for a node whose input is an Ambisonics scene, not loudspeaker feeds.
+
+    The rotator, both decoders and ``Binaural(layout="ambixN")``: on loudspeaker
+    feeds with the same channel count (9.1.6 has 16, as a third-order scene) they
+    would take loudspeakers for spherical harmonics, so a graph refuses them there.
+
+    Examples
+    --------
+    >>> takes_scene(AmbisonicRotator(order=3)), takes_scene(AmbisonicEncoder(order=3))
+    (True, False)
+    """
+    from sonicmix.spatial.binaural import Binaural
+
+    if isinstance(node, (AmbisonicRotator, _DecodesToLayout)):
+        return True
+    return isinstance(node, Binaural) and node.layout is not None and get_layout(node.layout).is_ambisonic

@@ -372,9 +372,15 @@ class Binaural(Node):
         if channels != expected:
             layout = self._layout()
             names = f" ({' '.join(layout.channels)})" if self.directions_deg is None else ""
+            orders = {(n + 1) ** 2: n for n in (1, 2, 3)}
+            hint = (  # a scene of another order: say which
+                f"that is an order-{orders[channels]} scene: pass layout='ambix{orders[channels]}'"
+                if layout.is_ambisonic and channels in orders
+                else "is the audio transposed, or is it another layout?"
+            )
             raise LayoutError(
                 f"Binaural: the audio has {channels} channels but {self._describe()} has {expected}{names}; "
-                "expected matching channel counts (is the audio transposed, or is it another layout?)"
+                f"expected matching channel counts ({hint})"
             )
         return 2
 

@@ -111,6 +111,17 @@ def test_the_lfe_is_dropped_unless_asked_for():
     assert downmix(np.vstack([x, np.zeros((6, 10))]), "7.1.4", "5.1")[3].tolist() == [1.0] * 10
 
 
+def test_the_lfe_asked_for_enters_a_scene_from_the_front_pair_s_directions():
+    x = np.zeros((6, 10))
+    x[3] = 1.0
+    g = 10 ** (-10 / 20)
+    assert not downmix(x, "5.1", "ambix1").any()  # dropped by default, as for loudspeakers
+    # plane waves from +-30 degrees, SN3D: W = 1, Y = sin(az), Z = 0, X = cos(az) each
+    expected = g * np.array([2.0, 0.0, 0.0, 2 * math.cos(math.radians(30.0))])
+    y = downmix(x, "5.1", "ambix1", lfe_db=-10.0)
+    np.testing.assert_allclose(y, np.repeat(expected[:, None], 10, axis=1), rtol=0, atol=1e-12)
+
+
 def test_placements():
     assert conversion_matrix("mono", "5.1")[:, 0].tolist() == [0, 0, 1, 0, 0, 0]  # the centre
     np.testing.assert_allclose(conversion_matrix("mono", "stereo")[:, 0], [H, H])  # phantom centre

@@ -16,7 +16,7 @@ import scipy.signal
 
 import sonicmix.io as sio
 from sonicmix.errors import GraphError, LayoutError
-from sonicmix.graph import Bus, Graph, Track, graph_from_dict, graph_to_dict
+from sonicmix.graph import Bus, Graph, Send, Track, graph_from_dict, graph_to_dict
 from sonicmix.layouts import (
     Layout,
     check_channel_mask,
@@ -29,6 +29,7 @@ from sonicmix.layouts import (
 from sonicmix.layouts.ambix import loudness_weights
 from sonicmix.loudness import measure
 from sonicmix.nodes.ambisonics import AmbisonicDecoder, AmbisonicEncoder, AmbisonicRotator
+from sonicmix.nodes.base import Chain
 from sonicmix.nodes.dynamics import Compressor
 from sonicmix.nodes.eq import HighPass
 from sonicmix.nodes.gain import Gain
@@ -245,6 +246,70 @@ def test_nodes_that_would_break_the_scene_are_refused_naming_bus_and_node():
         Saturation(),
         Compressor(stereo_link=0.0),
     )
+
+
+@pytest.mark.parametrize(
+    "node", [AmbisonicRotator(order=3), AmbisonicDecoder(order=3, layout="7.1.4"), Binaural(layout="ambix3")]
+)
+def test_scene_nodes_on_loudspeaker_feeds_of_the_scene_s_channel_count_are_refused(node):
+    # 9.1.6 has 16 channels, as ambix3: its loudspeakers must not pass for harmonics
+    with pytest.raises(
+        GraphError,
+        match=rf"bus 'bed': chain\[1\] {type(node).__name__} takes an Ambisonics scene but gets 9\.1\.6 "
+        r"loudspeaker feeds.*'ambix1' to 'ambix3'",
+    ):
+        Graph(
+            tracks={"t": Track(layout="9.1.6", output="bed")},
+            buses={"bed": Bus(layout="9.1.6", chain=(Gain(), node)), "master": Bus(output=None)},
+        )
+
+
+def test_binaural_of_another_order_names_the_scene_s_order():
+    with pytest.raises(
+        GraphError, match=r"'scene': chain\[0\] Binaural cannot take 16 channels.*pass layout='ambix3'"
+    ):
+        Graph(
+            tracks={},
+            buses={
+                "scene": Bus(layout="ambix3", chain=(Binaural(layout="ambix1"),)),
+                "master": Bus(output=None),
+            },
+        )
+
+
+def test_a_nested_chain_is_judged_node_by_node():
+    def graph(chain):
+        return Graph(
+            tracks={"t": Track(layout="mono", output="scene")},
+            buses={
+                "scene": Bus(layout="ambix1", chain=(chain,)),
+                "master": Bus(layout="ambix1", output=None),
+            },
+        )
+
+    graph(Chain((Gain(gain_db=-3.0), Compressor(), AmbisonicRotator(order=1))))
+    with pytest.raises(GraphError, match=r"chain\[0\] would break it: Chain\.nodes\[1\] Saturation: it"):
+        graph(Chain((Gain(), Saturation())))
+
+
+def test_a_send_from_a_track_panned_into_a_scene_says_why_it_carries_the_scene():
+    def graph(send):
+        return Graph(
+            tracks={"t": Track(layout="mono", pan=-0.5, output="scene", sends=(send,))},
+            buses={
+                "scene": Bus(layout="ambix1", chain=(AmbisonicDecoder(order=1, layout="stereo"),)),
+                "verb": Bus(layout="stereo"),
+                "master": Bus(output=None),
+            },
+        )
+
+    with pytest.raises(
+        GraphError,
+        match=r"'t' cannot be routed to 'verb'.*Track 't' is mono, but its pan encodes it into the "
+        r"Ambisonics bus 'scene'.*Send\(to='verb', pre_fader=True\)",
+    ):
+        graph(Send(to="verb"))
+    assert graph(Send(to="verb", pre_fader=True)).output_layout("t") == "ambix1"  # the hint works
 
 
 def test_an_ambix_bus_round_trips_through_plain_data_and_session_files(tmp_path):
