@@ -20,6 +20,8 @@ Figures:
   -20, -30 and -40 dBFS (3 dB over to 17 dB under the speech), 50 Hz hum and
   60 Hz buzz, drifting +-0.3 Hz; a sweep 49.8 -> 50.2 Hz over 10 s; hum
   that starts and stops under the speech;
+- hum that starts, stops or jumps, over white noise and under the male
+  voice; a sustained bass note on a harmonic (100 Hz) and off one;
 - the speech band (200 Hz - 4 kHz): the level change of the clean speech
   through the node, and of the hummy speech's output against the clean speech;
 - dense dialogue: 12 of Allison's prompts (the first 12 ``conf-*`` files,
@@ -45,7 +47,7 @@ peer: pedalboard has no de-clicker, and noisereduce is not one).
 
 Run: ``python benchmarks/bench_dehum.py`` (needs scripts/fetch_speech.sh's packages);
 ``--declick`` runs the DeClick part alone, ``--dehum`` the DeHum part, ``--heldout`` the held-out
-DeHum cases, ``--speed`` the speeds.
+DeHum cases, ``--transitions`` hum that starts, stops or jumps, ``--speed`` the speeds.
 """
 
 from __future__ import annotations
@@ -74,6 +76,7 @@ from tests.nodes.hum_signals import (  # noqa: E402
     mains_hum,
     pause_levels_db,
     same_filter,
+    transition_figures,
     vinyl_clicks,
 )
 from tests.nodes.test_dehum import refined_run, swept_hum  # noqa: E402
@@ -240,6 +243,64 @@ def heldout() -> None:
         f"{speech.stop / RATE:.1f} s): its last 2 s, worst {late.max():.1f} dB; after it stops, what the "
         f"node adds, worst {after.max():.1f} dB re the hum that was"
     )
+
+
+def _figures(figures: dict[str, float]) -> str:
+    names = {
+        "+0.5": "worst harmonic 0.5-1 s after",
+        "+1.5": "1.5-2.5 s after",
+        "stop": "added after the stop",
+    }
+    return "; ".join(f"{names[k]} {v:.1f} dB" for k, v in figures.items())
+
+
+def transitions() -> None:
+    """Hum that starts, stops or jumps (a quarter or half turn, as an edit between two recordings does).
+
+    Over white noise 30 dB under the hum (45 dB under the buzz, whose even harmonics are 20 dB down)
+    and under the male voice (3.0-13.8 s). Figures: the worst harmonic 0.5-1.0 s and 1.5-2.5 s after
+    the start or the jump, and what the node adds 0.5-1.5 s after the stop (RMS re the hum's).
+    """
+    rng = np.random.default_rng(0)
+    n = 16 * RATE
+    noise = 1e-3 * rng.standard_normal(n)
+    quiet = 10 ** (-75 / 20) * rng.standard_normal(n)
+    voice = clean_speech()[:n]
+    cases = (
+        ("noise: 50 Hz hum from 3 s to 12 s", noise, dict(on_s=3.0, off_s=12.0)),
+        ("quiet noise: 60 Hz buzz from 3 s to 12 s", quiet, dict(on_s=3.0, off_s=12.0, fundamental_hz=60.0,
+                                                                buzz=True)),
+        ("noise: hum, its phase +1/4 turn at 7 s", noise, dict(on_s=0.0, jump_s=7.0, jump_rad=np.pi / 2)),
+        ("noise: hum, its phase +1/2 turn at 7 s", noise, dict(on_s=0.0, jump_s=7.0, jump_rad=np.pi)),
+        ("speech: 50 Hz hum from 5 s to 11 s", voice, dict(on_s=5.0, off_s=11.0)),
+        ("speech: 60 Hz buzz from 5 s to 11 s", voice, dict(on_s=5.0, off_s=11.0, fundamental_hz=60.0,
+                                                           buzz=True)),
+        ("speech: hum, its phase +1/4 turn at 6 s", voice, dict(on_s=0.0, jump_s=6.0, jump_rad=np.pi / 2)),
+        ("speech: hum, its phase +1/2 turn at 9 s", voice, dict(on_s=0.0, jump_s=9.0, jump_rad=np.pi)),
+    )  # fmt: skip
+    print("\nhum that starts, stops or jumps (-30 dBFS, 20 harmonics, drifting +-0.3 Hz, 50.26 Hz at 3 s):")
+    for name, bed, kwargs in cases:
+        f0 = kwargs.pop("fundamental_hz", 50.0)
+        figures = transition_figures(
+            DeHum(fundamental_hz=f0), bed, RATE, fundamental_hz=f0, seed=31, **kwargs
+        )
+        print(f"  {name}: {_figures(figures)}")
+    # music: a sustained bass note on a hum harmonic (100 Hz) and off one (110 Hz), no hum
+    t = np.arange(8 * RATE) / RATE
+    for note_hz in (100.0, 110.0):
+        on = (t >= 2.0) & (t < 6.0)
+        note = 0.1 * on * sum(np.sin(2 * np.pi * m * note_hz * t) / m for m in (1, 2, 3))
+        node = DeHum(fundamental_hz=50.0)
+        lag = node.latency_samples(RATE)
+        y = node((note + 1e-4 * rng.standard_normal(t.size))[np.newaxis], RATE)[0][lag:]
+        late = slice(4 * RATE, 6 * RATE - lag)  # the note's last 2 s (less the tail the latency cuts)
+        lost = 10 * np.log10(np.sum(y[late] ** 2) / np.sum(note[late] ** 2))
+        first = slice(2 * RATE, 3 * RATE)
+        print(
+            f"  a sustained {note_hz:g} Hz note (harmonics 1-3, -23 dBFS, 2-6 s), no hum: its level "
+            f"{10 * np.log10(np.sum(y[first] ** 2) / np.sum(note[first] ** 2)):+.1f} dB in its first second, "
+            f"{lost:+.1f} dB over its last 2 s"
+        )
 
 
 def dense() -> None:
@@ -410,6 +471,9 @@ def main() -> None:
     if "--speed" in sys.argv:
         speed()
         return
+    if "--transitions" in sys.argv:
+        transitions()
+        return
     dehum_only = "--dehum" in sys.argv
     attenuation(
         "50 Hz hum, drifting +-0.3 Hz", 50.0, DeHum(fundamental_hz=50.0), buzz=False, offset_hz=0.0, seed=1
@@ -420,6 +484,7 @@ def main() -> None:
     attenuation("50.2 Hz hum, fundamental found", 50.0, DeHum(), buzz=False, offset_hz=0.2, seed=2)
     attenuation("60.2 Hz buzz, fundamental found", 60.0, DeHum(), buzz=True, offset_hz=0.2, seed=2)
     heldout()
+    transitions()
     dense()
     speed()
     if not dehum_only:

@@ -105,6 +105,7 @@ __all__ = [
     "measurement_lag",
     "synthesise_hum",
     "refined_latency",
+    "total_step",
 ]
 
 #: Coefficients of the third-order tracking loop's filter
@@ -442,6 +443,18 @@ def reverse_hum_state(state: HumState) -> None:
     np.negative(state.chirp, out=state.chirp)  # a rising frequency falls when read backwards
     # the phase measurements start again from the next run's first sample, at the oscillator's phase
     state.deviation[:] = np.angle(state.phasor)[:, np.newaxis]
+
+
+def total_step(harmonics: int, bandwidth_hz: float, sample_rate: int) -> float:
+    """Sum of the harmonics' LMS steps (the comb of notches needs it well below 2, where it diverges).
+
+    Examples
+    --------
+    >>> round(total_step(20, 2.0, 16000), 3)
+    0.025
+    """
+    step = 2.0 * math.pi * bandwidth_hz / sample_rate
+    return float(step * np.sum(_widening(harmonics)))
 
 
 def _widening(harmonics: int) -> NDArray[np.float64]:

@@ -27,7 +27,7 @@ from typing import Any
 
 import numpy as np
 
-from sonicmix._checks import check_range, check_sample_rate
+from sonicmix._checks import check_finite, check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.dsp.delayline import delayed_copy
 from sonicmix.errors import ParameterError
@@ -68,6 +68,8 @@ class DeHumState:
         The fundamental the canceller started from (given or found).
     refined : RefinedStage or None
         The second stage, which cancels the hum along the refined phase.
+    dtype : np.dtype or None
+        The stream's dtype (``init_state``'s): blocks of another are refused.
     """
 
     hum: Any
@@ -76,6 +78,7 @@ class DeHumState:
     seen: int = 0
     fundamental_hz: float | None = None
     refined: RefinedStage | None = None
+    dtype: Any = None
 
 
 @dataclass(slots=True)
@@ -264,7 +267,10 @@ class DeHum(Node):
         found = 0 if self.fundamental_hz is not None else int(round(DETECT_S * rate))
         return found + hum.refined_latency(loop, rate)
 
-    def _check_nyquist(self, sample_rate: int) -> None:
+    def _check_rate(self, sample_rate: int) -> None:
+        """Refuse harmonics above the Nyquist frequency, and a comb too wide for the sample rate."""
+        from sonicmix.dsp import hum
+
         top = self.harmonics * ((self.fundamental_hz or SEARCH_HZ[1]) + self.max_drift_hz)
         if top >= sample_rate / 2:
             f0 = "up to 65 Hz (found)" if self.fundamental_hz is None else f"{self.fundamental_hz:g} Hz"
@@ -272,6 +278,14 @@ class DeHum(Node):
                 f"harmonics={self.harmonics} of a fundamental {f0} plus max_drift_hz={self.max_drift_hz:g} "
                 f"reach {top:g} Hz; expected below the Nyquist frequency {sample_rate / 2:g} Hz of "
                 f"sample_rate={sample_rate} (use fewer harmonics)"
+            )
+        # the notches' LMS steps add up; past 1 (2 diverges) the comb is no longer a comb of notches
+        total = hum.total_step(self.harmonics, self.bandwidth_hz, sample_rate)
+        if total > 1.0:
+            raise ParameterError(
+                f"harmonics={self.harmonics} notches of bandwidth_hz={self.bandwidth_hz:g} at "
+                f"sample_rate={sample_rate} add up to an LMS step of {total:.3g}; expected at most 1 "
+                "(use fewer harmonics or narrower notches)"
             )
 
     def _loop(self, fundamental_hz: float, sample_rate: int) -> Any:
@@ -288,24 +302,25 @@ class DeHum(Node):
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DeHumState:
         """The canceller at the given fundamental, or an empty delay line to find it in."""
         rate = check_sample_rate(sample_rate)
-        self._check_nyquist(rate)
+        self._check_rate(rate)
         if self.fundamental_hz is None:
             latency = int(round(DETECT_S * rate))
-            return DeHumState(None, None, np.zeros((channels, latency), dtype))
+            return DeHumState(None, None, np.zeros((channels, latency), dtype), dtype=np.dtype(dtype))
         from sonicmix.dsp import hum
 
         state = hum.init_hum_state(channels, self.harmonics, self.fundamental_hz, rate)
         loop = self._loop(self.fundamental_hz, rate)
         refined = _refined_stage(channels, self.harmonics, loop, rate)
-        return DeHumState(state, loop, None, 0, float(self.fundamental_hz), refined)
+        return DeHumState(state, loop, None, 0, float(self.fundamental_hz), refined, np.dtype(dtype))
 
     def process(
         self, x: Audio, sample_rate: int, state: DeHumState, *, key: Audio | None = None
     ) -> tuple[Audio, DeHumState]:
         """Cancel the hum in one block, delayed by the latency."""
         n = x.shape[1]
-        if state.history is not None:  # a delay line in the stream's dtype (the canceller is float64)
-            check_stream_dtype(self, x, state.history.dtype)
+        check_stream_dtype(self, x, state.dtype)
+        # one NaN would stay in the canceller's amplitudes for good: refused, naming the stream's sample
+        check_finite(x, "DeHum input", sample_rate, offset=state.seen)
         if state.history is None:
             y = self._cancel(x, state, sample_rate)
             state.seen += n

@@ -236,3 +236,72 @@ def changed_runs(y: np.ndarray, x: np.ndarray) -> list[tuple[int, int]]:
     breaks = np.flatnonzero(np.diff(changed) > 1)
     starts, stops = np.r_[changed[0], changed[breaks + 1]], np.r_[changed[breaks], changed[-1]] + 1
     return [(int(a), int(b)) for a, b in zip(starts, stops, strict=True)]
+
+
+def lock_in_db(residual: np.ndarray, hum: Hum, phase: np.ndarray, start_s: float, stop_s: float, rate: int):
+    """Each harmonic left in ``residual`` from ``start_s`` to ``stop_s``, dB re its amplitude in ``hum``.
+
+    A lock-in on the true phase ``phase`` (which may differ from ``hum.phase``: a jump), Hann-weighted.
+    """
+    i, j = int(round(start_s * rate)), int(round(stop_s * rate))
+    w = np.hanning(j - i)
+    w /= w.sum()
+    k = np.arange(1, hum.amplitudes.size + 1)[:, np.newaxis]
+    z = 2 * np.sum(residual[i:j] * w * np.exp(-1j * (k * phase[i:j] + hum.offsets[:, np.newaxis])), axis=1)
+    return 20 * np.log10(np.abs(z) / hum.amplitudes + 1e-30)
+
+
+def switched_hum(
+    n: int,
+    rate: int,
+    *,
+    on_s: float,
+    off_s: float | None = None,
+    jump_s: float | None = None,
+    jump_rad: float = 0.0,
+    **kwargs,
+) -> tuple[np.ndarray, np.ndarray, Hum]:
+    """``mains_hum(n, rate, **kwargs)`` on from ``on_s`` to ``off_s``, its phase turned by ``jump_rad`` at
+    ``jump_s`` (harmonic k by ``k * jump_rad``, as an edit between two recordings does): ``(signal, phase,
+    hum)``."""
+    hum = mains_hum(n, rate, **kwargs)
+    t = np.arange(n) / rate
+    phase = hum.phase + (jump_rad * (t >= jump_s) if jump_s is not None else 0.0)
+    k = np.arange(1, hum.amplitudes.size + 1)[:, np.newaxis]
+    signal = np.sum(hum.amplitudes[:, np.newaxis] * np.cos(k * phase + hum.offsets[:, np.newaxis]), axis=0)
+    signal *= (t >= on_s) & (t < (np.inf if off_s is None else off_s))
+    return signal, phase, hum
+
+
+def transition_figures(
+    node,
+    bed: np.ndarray,
+    rate: int,
+    *,
+    on_s: float,
+    off_s: float | None = None,
+    jump_s: float | None = None,
+    jump_rad: float = 0.0,
+    **kwargs,
+) -> dict[str, float]:
+    """A hum that starts, stops or jumps over ``bed`` (``switched_hum``), through ``node``.
+
+    ``"+0.5"`` and ``"+1.5"``: the worst harmonic left 0.5-1.0 s and 1.5-2.5 s after the jump (or the
+    start), dB re the hum's; ``"stop"``: what the node adds 0.5-1.5 s after the stop (its output less
+    ``bed``), its RMS in dB re the hum's RMS over the second before the stop.
+    """
+    signal, phase, hum = switched_hum(
+        bed.size, rate, on_s=on_s, off_s=off_s, jump_s=jump_s, jump_rad=jump_rad, **kwargs
+    )
+    lag = node.latency_samples(rate)
+    r = node((bed + signal)[np.newaxis], rate)[0][lag:] - bed[: bed.size - lag]
+    at = on_s if jump_s is None else jump_s
+    out = {
+        "+0.5": float(lock_in_db(r, hum, phase, at + 0.5, at + 1.0, rate).max()),
+        "+1.5": float(lock_in_db(r, hum, phase, at + 1.5, at + 2.5, rate).max()),
+    }
+    if off_s is not None:
+        i, j = int((off_s + 0.5) * rate), int((off_s + 1.5) * rate)
+        before = signal[int((off_s - 1.0) * rate) : int(off_s * rate)]
+        out["stop"] = float(10 * np.log10(np.mean(r[i:j] ** 2) / np.mean(before**2)))
+    return out

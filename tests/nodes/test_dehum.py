@@ -421,6 +421,39 @@ def test_bad_audio_is_named():
         DeHum(fundamental_hz=50.0)(np.zeros((1, 100), np.int16), 8000)
 
 
+@pytest.mark.parametrize("fundamental_hz", [50.0, None])
+def test_a_nan_in_a_streamed_block_is_named_by_its_stream_sample(fundamental_hz):
+    # a NaN let through stayed in the canceller's amplitudes, and every later block came out NaN
+    node = DeHum(fundamental_hz=fundamental_hz, harmonics=4)
+    state = node.init_state(1, 8000, np.float64)
+    node.process(np.zeros((1, 1000)), 8000, state)
+    block = np.zeros((1, 500))
+    block[0, 123] = np.nan
+    message = r"DeHum input has 1 non-finite sample; the first is nan at channel 0, sample 1123"
+    with pytest.raises(AudioError, match=message):
+        node.process(block, 8000, state)
+
+
+@pytest.mark.parametrize("fundamental_hz", [50.0, None])
+def test_a_block_of_another_dtype_is_refused(fundamental_hz):
+    # with the fundamental given there was no check (the state holds no delay line)
+    node = DeHum(fundamental_hz=fundamental_hz, harmonics=4)
+    state = node.init_state(1, 8000, np.float32)
+    message = r"DeHum: block dtype=float64 but the stream's state was made for float32"
+    with pytest.raises(AudioError, match=message):
+        node.process(np.zeros((1, 100)), 8000, state)
+
+
+def test_a_comb_too_wide_for_the_sample_rate_is_refused():
+    # 200 notches of 20 Hz at 48 kHz: their LMS steps add up to 2.48 (it diverged, and a division by
+    # zero came out of the kernel); 200 of 2 Hz add up to 0.25 and work
+    message = r"harmonics=200 notches of bandwidth_hz=20 at sample_rate=48000 add up to an LMS step of 2.48"
+    with pytest.raises(ParameterError, match=message):
+        DeHum(fundamental_hz=50.0, harmonics=200, bandwidth_hz=20.0).init_state(1, 48000)
+    x = 0.1 * np.random.default_rng(3).standard_normal((1, 48000))
+    assert np.all(np.isfinite(DeHum(fundamental_hz=50.0, harmonics=200)(x, 48000)))
+
+
 # --------------------------------------------------------------------------- DeClick
 #
 # Goal: clicks added to real speech are found (recall >= 0.9, crackle and pops alike) while clean
