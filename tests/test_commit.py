@@ -390,6 +390,8 @@ KILLED = [
 #: Names a delivery of "mix" must leave alone: another name's scratch, other schemes, anyone's files
 OTHERS = [
     ".sonicmix-mixer.work-k2_x9abc/",
+    ".sonicmix-mix.work-old/",  # a folder someone named in the scheme: not tempfile's 8 characters
+    ".sonicmix-mix.work-k2_x9abc12/",
     ".sonicmix-k2_x9abc/",
     ".mixer.wav.0123456789ab.partial",
     ".mix.wav.partial",
@@ -407,6 +409,23 @@ def test_recover_removes_only_the_scratch_files_of_its_own_name(tmp_path):
     files.recover(str(tmp_path), "mix")
     assert sorted(os.listdir(tmp_path)) == sorted([n.rstrip("/") for n in OTHERS] + [link])
     assert (tmp_path / "notes.txt").read_bytes() == b"left"
+
+
+def test_leftovers_are_not_looked_for_in_a_folder_that_cannot_be_listed(tmp_path, monkeypatch, caplog):
+    """A drop folder one may write into but not list (mode 0333): the leftovers cannot be looked for,
+    which is logged, and the delivery goes on as it did before they were cleared (it raised a bare
+    PermissionError). Root lists any folder, so the listing is made to fail."""
+    real = os.scandir
+
+    def unlisted(path="."):
+        if os.fspath(path) == str(tmp_path):
+            raise PermissionError(errno.EACCES, "Permission denied", str(path))
+        return real(path)
+
+    monkeypatch.setattr(os, "scandir", unlisted)
+    with caplog.at_level("WARNING", logger="sonicmix"):
+        assert files.clear_leftovers(str(tmp_path), "mix") == []
+    assert "cannot look for what a killed delivery of 'mix' left" in caplog.text
 
 
 def test_a_name_another_running_delivery_could_own_is_left_to_it(tmp_path):

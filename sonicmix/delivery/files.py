@@ -379,8 +379,9 @@ _SCRATCH = (
     re.compile(r"\.(?P<name>.+)\.loudness\.partial\.png(?:\.partial\.png)?"),
 )
 _BEXT_COPY = re.compile(r"\.(?P<inner>\..+\.partial)\.[a-z0-9_]{8}\.partial")
-#: The random part of :func:`work_folder`'s name (``tempfile.mkdtemp``'s characters).
-_WORK_TAIL = re.compile(r"[a-z0-9_]+")
+#: The random part of :func:`work_folder`'s name: ``tempfile.mkdtemp``'s 8 characters, exactly, so
+#: that a folder someone named in the scheme by hand (``.sonicmix-ep.work-old``) is not removed.
+_WORK_TAIL = re.compile(r"[a-z0-9_]{8}")
 
 
 def _scratch_final(file_name: str) -> str | None:
@@ -427,7 +428,8 @@ def clear_leftovers(out_dir: str, name: str) -> list[str]:
     delivery of the other name holds its lock in ``out_dir`` (a lock from another
     machine, or unreadable, counts as held). A program other than a delivery that
     writes ``<name>.*`` files into ``out_dir`` at the same time is not seen. What
-    cannot be removed is logged and left: nothing reads those names.
+    cannot be removed, or a folder that cannot be listed, is logged and left:
+    nothing reads those names.
 
     Examples
     --------
@@ -444,8 +446,13 @@ def clear_leftovers(out_dir: str, name: str) -> list[str]:
     import shutil
 
     work = f".sonicmix-{name}.work-"
-    removed = []
-    for entry in sorted(os.scandir(out_dir), key=lambda e: e.name):
+    removed: list[str] = []
+    try:
+        entries = sorted(os.scandir(out_dir), key=lambda e: e.name)
+    except OSError as err:  # a folder one may write into but not list: leftovers harm no delivery
+        _logger.warning("%s: cannot look for what a killed delivery of %r left: %s", out_dir, name, err)
+        return removed
+    for entry in entries:
         if entry.name.startswith(work) and _WORK_TAIL.fullmatch(entry.name[len(work) :]):
             if not entry.is_dir(follow_symlinks=False):
                 continue

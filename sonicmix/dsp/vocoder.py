@@ -550,7 +550,7 @@ _ONSET_FLOOR = 4.0
 def _onset_offset(segment, window):  # pragma: no cover - compiled
     """Where in a windowed frame the onset is, in samples from the frame's centre.
 
-    First the block (from a quarter of the frame on) whose power of the first
+    First the block (from a quarter of the frame on, and after four blocks) whose power of the first
     difference (high frequencies, where an attack stands out of what was
     sounding) most exceeds the four blocks before it; then, in that block and
     its two neighbours, the sample by which a tenth of the power rising above
@@ -567,12 +567,16 @@ def _onset_offset(segment, window):  # pragma: no cover - compiled
             e += d * d
             w += window[i] * window[i]
         level[b] = e / w
-    best, where = -1.0, blocks // 4
-    for b in range(blocks // 4, blocks):
-        score = level[b] / (level[b - 1] + level[b - 2] + level[b - 3] + level[b - 4] + 1e-30)
+    # from a quarter of the frame on, but not before block 4 (at 8 kHz a quarter is block 2, whose
+    # four blocks before would wrap round to the frame's end); the 128-sample frames below 4.5 kHz
+    # have 4 blocks, and their last, where an onset enters, has three before it
+    first = min(max(4, blocks // 4), blocks - 1)
+    best, where = -1.0, first
+    for b in range(first, blocks):
+        score = level[b] / (_before(level, b)[0] + 1e-30)
         if score > best:
             best, where = score, b
-    floor = _ONSET_FLOOR * min(level[where - 1], level[where - 2], level[where - 3], level[where - 4])
+    floor = _ONSET_FLOOR * _before(level, where)[1]
     lo, hi = max(1, (where - 1) * _ONSET_BLOCK), min(n, (where + 2) * _ONSET_BLOCK)
     rise = np.empty(hi - lo)
     total = 0.0
@@ -589,6 +593,16 @@ def _onset_offset(segment, window):  # pragma: no cover - compiled
         if part >= _ONSET_SHARE * total:
             return i - n // 2
     return hi - 1 - n // 2
+
+
+@numba.njit(cache=True, nogil=True, error_model="numpy")
+def _before(level, b):  # pragma: no cover - compiled
+    """The sum and the least of ``level`` over the (up to four) blocks before block ``b``, nearest first."""
+    total, least = level[b - 1], level[b - 1]
+    for j in range(b - 2, max(-1, b - 5), -1):
+        total += level[j]
+        least = min(least, level[j])
+    return total, least
 
 
 @numba.njit(cache=True, nogil=True, error_model="numpy")

@@ -303,6 +303,33 @@ sample_rate, np.float64), or convert the blocks with .astype(np.float32))
         )
 
 
+def check_stream_channels(node: Node, x: np.ndarray, channels: int) -> None:
+    """Refuse a streamed block whose channel count is not the one its state was made for.
+
+    Raises
+    ------
+    AudioError
+        ``x.shape[0] != channels``; the message names the node and both counts.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> from sonicmix.nodes.resample import Resample
+    >>> node = Resample(target_rate_hz=16000)
+    >>> node.process(np.zeros((1, 480), np.float32), 48000, node.init_state(2, 48000))
+    Traceback (most recent call last):
+    ...
+    sonicmix.errors.AudioError: Resample: the block has 1 channel but the stream's state was made for 2; \
+expected blocks of the channel count given to init_state
+    """
+    if x.shape[0] != channels:
+        got = x.shape[0]
+        raise AudioError(
+            f"{type(node).__name__}: the block has {got} channel{'s' if got != 1 else ''} but the stream's "
+            f"state was made for {channels}; expected blocks of the channel count given to init_state"
+        )
+
+
 def replace(node: Node, **changes: Any) -> Node:
     """Return a copy of ``node`` with some parameters changed (validated again)."""
     return dataclasses.replace(node, **changes)  # type: ignore[type-var]

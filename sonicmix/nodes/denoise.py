@@ -68,10 +68,10 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from sonicmix._checks import check_audio, check_range, check_sample_rate
+from sonicmix._checks import check_audio, check_finite, check_range, check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.errors import ParameterError
-from sonicmix.nodes.base import Node
+from sonicmix.nodes.base import Node, check_stream_channels
 
 __all__ = ["Denoise", "DenoiseState"]
 
@@ -141,6 +141,14 @@ class Denoise(Node):
         fundamental; rumble, handling and traffic noise have much). Unlike a
         high-pass filter this shifts no phase. Bins whose centre lies below
         it are affected. ``0 <= speech_low_hz <= 200``; 0 turns it off.
+
+    Raises
+    ------
+    AudioError
+        For audio with a NaN or inf sample, from ``process`` too (the message
+        names the channel and the sample's index in the stream), before the
+        state is touched: the stream can go on with the block repaired. A NaN
+        let into the noise tracker would make every later output NaN.
 
     See Also
     --------
@@ -306,6 +314,11 @@ class Denoise(Node):
         from sonicmix.dsp.spectral import frame_spectra, overlap_add, suppress
 
         plan = _plan(float(self.frame_s), int(sample_rate))
+        check_stream_channels(self, x, state.pending.shape[0])
+        # a NaN in the noise tracker would stay there and make every later output NaN: refused before
+        # the state is touched, named by its place in the stream (frames seen, then the pending samples)
+        received = int(state.spectral.counts[0]) * plan.hop + state.pending.shape[1] - (plan.frame - plan.hop)
+        check_finite(x, "Denoise: the block", int(sample_rate), offset=received)
         channels, n = x.shape
         floor = 10.0 ** (-float(self.reduction_db) / 20.0)
         profile = self._profile_frames(sample_rate)

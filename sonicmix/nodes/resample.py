@@ -11,7 +11,7 @@ from sonicmix._checks import check_sample_rate
 from sonicmix._typing import Audio
 from sonicmix.errors import ParameterError
 from sonicmix.nodes._resizing import Resizing, StreamCounts
-from sonicmix.nodes.base import Node, check_stream_dtype
+from sonicmix.nodes.base import Node, check_stream_channels, check_stream_dtype
 from sonicmix.nodes.utility import _check_choice
 
 __all__ = ["Resample", "ResampleState"]
@@ -128,6 +128,7 @@ class Resample(Resizing, Node):
         self, x: Audio, sample_rate: int, state: ResampleState, *, key: Audio | None = None
     ) -> tuple[Audio, ResampleState]:
         check_stream_dtype(self, x, state.dtype)
+        check_stream_channels(self, x, state.channels)  # libsoxr's own refusal does not say whose
         if state.stream is None:
             y = x.copy()
         else:

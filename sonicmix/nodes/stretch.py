@@ -30,7 +30,7 @@ import numpy as np
 from sonicmix._checks import check_finite, check_range
 from sonicmix._typing import Audio
 from sonicmix.nodes._resizing import Resizing, StreamCounts
-from sonicmix.nodes.base import Node, check_stream_dtype
+from sonicmix.nodes.base import Node, check_stream_channels, check_stream_dtype
 
 __all__ = ["TimeStretch", "PitchShift", "StretchState", "SEMITONES_RANGE", "RATE_RANGE"]
 
@@ -66,6 +66,7 @@ def _check_block(node: Node, x: Audio, state: StretchState) -> None:
     """Refuse a block of another dtype, or one with a NaN or inf sample, before the state is touched:
     carried in the vocoder's phases a single NaN would make every later output NaN."""
     check_stream_dtype(node, x, state.dtype)
+    check_stream_channels(node, x, state.channels)
     if state.plan is not None:
         check_finite(x, f"{type(node).__name__}: the block", state.sample_rate, offset=state.received)
 
@@ -113,7 +114,8 @@ class PitchShift(Node):
         From ``process``, for a block with a NaN or inf sample (the message
         names the channel and the sample's index in the stream), before the
         state is touched: the stream can go on with the block repaired. A NaN
-        let through would make every later output NaN.
+        let through would make every later output NaN. At 0 semitones, where
+        the audio passes unchanged, a NaN passes too.
 
     References
     ----------
@@ -205,7 +207,7 @@ class TimeStretch(Resizing, Node):
     ------
     AudioError
         From ``process``, for a block with a NaN or inf sample, as
-        :class:`PitchShift` does.
+        :class:`PitchShift` does (at ``rate=1.0`` it passes, as the audio does).
 
     Examples
     --------

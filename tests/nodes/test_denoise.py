@@ -233,6 +233,23 @@ def test_reduction_db_is_automatable_and_the_rest_say_why_not(rng):
     assert np.std(b[:, 4800:]) < 0.6 * np.std(whole[:, 52800:])
 
 
+def test_a_block_with_a_nan_is_refused_and_the_stream_goes_on(rng):
+    """One NaN let into the noise tracker would make every later output NaN (it did: the whole stream
+    after it): the block is refused naming the sample's place in the stream, before the state is
+    touched, and the stream goes on as if the block had not come."""
+    node = Denoise(stereo_link=False)
+    x = 0.1 * rng.standard_normal((2, 24000))
+    state = node.init_state(2, 16000, np.float64)
+    first, state = node.process(x[:, :5001], 16000, state)
+    bad = x[:, 5001:9000].copy()
+    bad[1, 1234] = np.nan
+    with pytest.raises(AudioError, match=r"Denoise: the block has 1 non-finite sample; the first is nan at "
+                       r"channel 1, sample 6235 \(t=0\.389688 s\)"):
+        node.process(bad, 16000, state)
+    rest, _ = node.process(x[:, 5001:], 16000, state)
+    np.testing.assert_allclose(np.concatenate([first, rest], axis=1), node(x, 16000), rtol=0, atol=1e-10)
+
+
 @pytest.mark.parametrize(("snr_db", "low_db", "high_db"), [(5.0, 0.0, 11.0), (20.0, 15.0, 25.0)])
 def test_the_long_term_snr_of_speech_frames_sets_the_high_snr_gain(snr_db, low_db, high_db):
     # A harmonic complex (150 Hz, 19 partials) switching on and off every second, in white noise at

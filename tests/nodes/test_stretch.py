@@ -14,6 +14,9 @@ import pytest
 
 from sonicmix.dsp import vocoder
 from sonicmix.errors import AudioError, ParameterError
+from sonicmix.nodes.denoise import Denoise
+from sonicmix.nodes.limiter import Limiter
+from sonicmix.nodes.resample import Resample
 from sonicmix.nodes.stretch import PitchShift, TimeStretch
 from tests.reference.speech import SKIP_REASON, real_speech, real_speech_path
 
@@ -196,6 +199,18 @@ def arrival_samples(y, starts, fraction, sample_rate=RATE):
     return np.array(found)
 
 
+def test_the_onset_search_compares_a_block_with_the_blocks_before_it_only():
+    """At 8 kHz the frame has 8 blocks of 32 samples and a quarter of it is block 2, which has only two
+    blocks before it: read as level[-1] and level[-2], the frame's quiet end made noise that began in
+    block 2 score above a click in block 5 (the onset was placed 79 samples early)."""
+    window = vocoder.vocoder_plan(2.0, 2.0, 8000).window
+    n = window.size
+    segment = np.zeros(n)
+    segment[64:160] = 0.05 * np.random.default_rng(1).standard_normal(96)  # blocks 2 to 4
+    segment[165] = 1.0
+    assert n == 256 and vocoder._onset_offset(segment * window, window) == 165 - n // 2
+
+
 @pytest.mark.parametrize("sample_rate", [8000, 48000])
 @pytest.mark.parametrize("semitones", [-12.0, 12.0])
 def test_an_onset_lands_on_its_own_sample(sample_rate, semitones):
@@ -319,6 +334,21 @@ def test_a_stream_refuses_blocks_of_another_dtype():
     state = node.init_state(1, RATE, np.float32)
     with pytest.raises(AudioError, match=r"PitchShift: block dtype=float64 but .* float32"):
         node.process(np.zeros((1, 10)), RATE, state)
+
+
+@pytest.mark.parametrize(
+    "node",
+    [PitchShift(semitones=2.0), TimeStretch(rate=0.8), TimeStretch(rate=1.0), Resample(target_rate_hz=16000),
+     Denoise(stereo_link=False), Limiter(true_peak="ideal")],
+    ids=lambda node: repr(node).split("(")[0],
+)
+def test_a_stream_refuses_blocks_of_another_channel_count(node):
+    """They raised numpy's or libsoxr's bare ValueError (the Limiter ran one channel through a two-channel
+    state without a word): the node and both counts are named."""
+    state = node.init_state(2, RATE, np.float32)
+    name = type(node).__name__
+    with pytest.raises(AudioError, match=rf"{name}: the block has 1 channel but the stream's state .* 2;"):
+        node.process(np.zeros((1, 4096), np.float32), RATE, state)
 
 
 @pytest.mark.parametrize("node", [PitchShift(semitones=-5.0), TimeStretch(rate=1.25)], ids=["shift", "time"])
