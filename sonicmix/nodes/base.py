@@ -243,6 +243,19 @@ class Chain(Node):
             channels = node.output_channels(channels)
         return channels
 
+    def output_layout(self, channels: int) -> str | None:
+        # the last node that names a layout, unless a later one changes the channel count again
+        named = None
+        for node in self.nodes:
+            out = node.output_channels(channels)
+            layout = node.output_layout(channels)
+            if layout is not None:
+                named = layout
+            elif out != channels:
+                named = None
+            channels = out
+        return named
+
 
 @dataclass(slots=True)
 class ChainState:

@@ -416,3 +416,16 @@ def test_an_ambix_master_is_delivered_as_a_16_channel_wav_with_mask_0(tmp_path, 
     np.testing.assert_allclose(
         audio, gain * spherical_harmonics(3, 60.0, 0.0)[:, None] * x, rtol=0, atol=1e-5
     )
+
+
+def test_a_chain_node_passes_on_the_layout_its_nodes_render_into():
+    encoder = AmbisonicEncoder(order=3, azimuth_deg=30.0)
+    assert Chain((Gain(gain_db=-3.0), encoder)).output_layout(1) == "ambix3"
+    assert Chain((encoder, AmbisonicDecoder(order=3, layout="7.1.4"))).output_layout(1) == "7.1.4"
+    assert Chain((Gain(gain_db=-3.0),)).output_layout(2) is None
+    graph = Graph(
+        tracks={"a": mono_track(np.ones((1, 10)), "a", chain=(Chain((encoder,)),), output="scene")},
+        buses={"scene": Bus(layout="ambix3", output=None)},
+        master="scene",
+    )
+    assert graph.chain_layout("a") == "ambix3"
