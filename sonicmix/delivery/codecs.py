@@ -112,7 +112,9 @@ def check_channels(fmt: AudioFormat, channels: int) -> None:
     if channels > most:
         raise ParameterError(
             f"format {fmt.spec!r} holds at most {most} channels and the mix has {channels}; "
-            "expected a fold-down first, or another format"
+            "expected WAV (any channel count), or this format for a fold-down or binaural version "
+            "(Version(layout=..., formats=...) or Version(binaural=True, formats=...); an Ambisonics master "
+            "has no fold-down)"
         )
 
 

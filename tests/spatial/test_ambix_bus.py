@@ -15,7 +15,7 @@ import pytest
 import scipy.signal
 
 import sonicmix.io as sio
-from sonicmix.errors import GraphError, LayoutError
+from sonicmix.errors import GraphError, LayoutError, ParameterError
 from sonicmix.graph import Bus, Graph, Send, Track, graph_from_dict, graph_to_dict
 from sonicmix.layouts import (
     Layout,
@@ -429,3 +429,11 @@ def test_a_chain_node_passes_on_the_layout_its_nodes_render_into():
         master="scene",
     )
     assert graph.chain_layout("a") == "ambix3"
+
+
+def test_a_format_too_narrow_for_a_scene_points_to_wav_or_a_version():
+    from sonicmix.delivery.codecs import check_channels
+    from sonicmix.delivery.formats import parse_format
+
+    with pytest.raises(ParameterError, match=r"2 channels and the mix has 16; expected WAV .*binaural"):
+        check_channels(parse_format("mp3"), 16)
