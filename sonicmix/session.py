@@ -100,7 +100,11 @@ _SUBTYPES = ("PCM_24", "PCM_16", "FLOAT")
 _OPTIONS = ("name", "stems", "dialogue", "me_mix", "subtype", "bext", "tail_s", "formats", "versions")
 _SESSION_KEYS = ("sample_rate", "target", "master", *_OPTIONS)
 #: Node parameters that may name a file: resolved against the session's folder like clip files.
-_PATH_PARAMETERS = {"ConvolutionReverb": ("impulse_response",), "PluginNode": ("path",)}
+_PATH_PARAMETERS = {
+    "ConvolutionReverb": ("impulse_response",),
+    "PluginNode": ("path",),
+    "Binaural": ("sofa",),
+}
 
 
 class SessionError(SonicmixError, ValueError):
@@ -117,8 +121,9 @@ class Session:
         The mix. Clips must use :class:`~sonicmix.timeline.FileSource` to be saved.
     sample_rate : int, default 48000
         Render sample rate in Hz.
-    target : LoudnessTarget, optional
-        Loudness target; ``None`` leaves it to the caller of :func:`render_session`.
+    target : LoudnessTarget or str, optional
+        Loudness target, or a preset's name (``"ebu-r128"``); ``None`` leaves it to
+        the caller of :func:`render_session`.
     options : dict, optional
         Deliverable options passed to :func:`sonicmix.deliver.deliver`:
         ``name`` (str), ``stems`` and ``dialogue`` (lists of bus names),
@@ -138,6 +143,12 @@ class Session:
     target: LoudnessTarget | None = None
     options: dict[str, Any] = field(default_factory=dict)
     path: str | None = field(default=None, compare=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.target, str):  # a preset's name, as in a session file
+            from sonicmix.targets import get_target
+
+            object.__setattr__(self, "target", get_target(self.target))
 
 
 # ---------------------------------------------------------------------------------------- reading

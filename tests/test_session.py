@@ -462,3 +462,24 @@ def test_documented_example_loads_and_round_trips(tmp_path):
     (tmp_path / "ep01").mkdir()
     save_session(session, tmp_path / "ep01" / "copy.toml")
     assert load_session(tmp_path / "ep01" / "copy.toml") == session
+
+
+def test_a_target_given_by_name_is_the_preset(tmp_path):
+    graph = sm.Graph(
+        tracks={"dx": sm.Track(clips=(sm.Clip(source=FileSource(str(tmp_path / "dx.wav"))),))},
+        buses={"master": sm.Bus(output=None)},
+    )
+    session = Session(graph, target="ebu-r128")
+    assert session.target == PRESETS["ebu-r128"]
+    assert 'target = "ebu-r128"' in dumps_session(session, folder=tmp_path)
+
+
+def test_a_binaural_hrir_file_is_saved_relative_to_the_session(tmp_path):
+    sofa = tmp_path / "hrir" / "room.sofa"
+    graph = sm.Graph(
+        tracks={"dx": sm.Track(clips=(sm.Clip(source=FileSource(str(tmp_path / "dx.wav"))),))},
+        buses={"master": sm.Bus(chain=(sm.Binaural(sofa=str(sofa)),), output=None)},
+    )
+    save_session(Session(graph), tmp_path / "mix.toml")
+    assert 'sofa = "hrir/room.sofa"' in (tmp_path / "mix.toml").read_text()
+    assert load_session(tmp_path / "mix.toml").graph.buses["master"].chain[0].sofa == str(sofa)
