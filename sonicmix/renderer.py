@@ -518,7 +518,8 @@ def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
 
     A file says what it holds where its mask names a layout (7.1.4, 9.1.6 ...); a source of
     the track's channel count is taken to be in the track's layout (an immersive bed on an
-    immersive track); other counts are mono, stereo, 5.0, 5.1 or 7.1.
+    immersive track); on an Ambisonics track, 4, 9 or 16 channels are a scene of order 1, 2
+    or 3; other counts are mono, stereo, 5.0, 5.1 or 7.1.
     """
     from sonicmix.layouts import default_layout
 
@@ -532,6 +533,12 @@ def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
             return found
     if get_layout(track_layout).n_channels == channels:
         return track_layout
+    if get_layout(track_layout).is_ambisonic:  # a scene of another order: padded or truncated to the track's
+        from sonicmix.layouts import AMBISONIC_LAYOUTS
+
+        for name, layout in AMBISONIC_LAYOUTS.items():
+            if layout.n_channels == channels:
+                return name
     try:
         return default_layout(channels).name
     except SonicmixError:

@@ -437,3 +437,17 @@ def test_a_format_too_narrow_for_a_scene_points_to_wav_or_a_version():
 
     with pytest.raises(ParameterError, match=r"2 channels and the mix has 16; expected WAV .*binaural"):
         check_channels(parse_format("mp3"), 16)
+
+
+def test_a_first_order_scene_on_a_third_order_track_is_padded():
+    rng = np.random.default_rng(7)
+    foa = rng.standard_normal((4, 2000))
+    graph = Graph(
+        tracks={"foa": Track(clips=(Clip(source=ArraySource(foa, RATE, name="foa")),), layout="ambix3",
+                             output="scene")},
+        buses={"scene": Bus(layout="ambix3", output=None)},
+        master="scene",
+    )
+    out = render(graph, sample_rate=RATE, dtype=np.float64).master
+    np.testing.assert_allclose(out[:4, : foa.shape[1]], foa, atol=1e-12)
+    assert not np.any(out[4:])
