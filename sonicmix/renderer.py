@@ -531,9 +531,10 @@ def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
         found = info(path).layout
         if found is not None and LAYOUTS[found].n_channels == channels:
             return found
-    if get_layout(track_layout).n_channels == channels:
+    track = get_layout(track_layout)
+    if track.n_channels == channels:
         return track_layout
-    if get_layout(track_layout).is_ambisonic:  # a scene of another order: padded or truncated to the track's
+    if track.is_ambisonic:  # a scene of another order: padded or truncated to the track's
         from sonicmix.layouts import AMBISONIC_LAYOUTS
 
         for name, layout in AMBISONIC_LAYOUTS.items():
@@ -544,7 +545,7 @@ def _source_layout(clip: Any, handle: Any, track_layout: str) -> str:
     except SonicmixError:
         raise GraphError(
             f"a clip's source {clip.source.name!r} has {channels} channels and the track's layout "
-            f"{track_layout!r} has {get_layout(track_layout).n_channels}; expected a mono, stereo, 5.0, 5.1 "
+            f"{track_layout!r} has {track.n_channels}; expected a mono, stereo, 5.0, 5.1 "
             "or 7.1 source, a file whose channel mask names its layout, or a track in the source's layout"
         ) from None
 

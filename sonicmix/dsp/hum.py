@@ -353,7 +353,7 @@ def hum_loop(
     drift = check_range("max_drift_hz", max_drift_hz, low=0.0, high=f0, high_inclusive=False)
     track = check_range("tracking_hz", tracking_hz, low=0.0, low_inclusive=False)
     wn = 2.0 * math.pi * track / rate
-    step = 2.0 * math.pi * bw / rate
+    step = _notch_step(bw, rate)
     fixed = drift == 0.0
     # The amplitude loops already turn the estimate by step/2 times the phase
     # error each sample (the weighted rotation of the a_k), a proportional
@@ -453,8 +453,12 @@ def total_step(harmonics: int, bandwidth_hz: float, sample_rate: int) -> float:
     >>> round(total_step(20, 2.0, 16000), 3)
     0.025
     """
-    step = 2.0 * math.pi * bandwidth_hz / sample_rate
-    return float(step * np.sum(_widening(harmonics)))
+    return float(_notch_step(bandwidth_hz, sample_rate) * np.sum(_widening(harmonics)))
+
+
+def _notch_step(bandwidth_hz: float, sample_rate: int) -> float:
+    """The first harmonics' LMS step: a notch ``bandwidth_hz`` wide at its -3 dB points."""
+    return 2.0 * math.pi * bandwidth_hz / sample_rate
 
 
 def _widening(harmonics: int) -> NDArray[np.float64]:
