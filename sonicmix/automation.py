@@ -100,6 +100,36 @@ class Automation:
     def __repr__(self) -> str:
         return f"Automation({self.points!r})"
 
+    def overflow_problem(self) -> str | None:
+        """Why some values between two finite points are not finite, or None if all are.
+
+        A linear ramp whose ends are more than the largest float apart (-1e308
+        to 1e308), or an exponential one whose ratio overflows (1e-300 to
+        1e10), gives inf or nan at every time strictly between its points.
+
+        Examples
+        --------
+        >>> print(Automation(((0.0, -1e308), (2.0, 1e308))).overflow_problem())
+        its linear ramp from points[0] (-1e+308 at 0 s) to points[1] (1e+308 at 2 s) overflows: \
+every value after 0 s and before 2 s is inf or nan
+        >>> Automation(((0.0, -6.0), (2.0, 0.0))).overflow_problem() is None
+        True
+        """
+        v0, v1 = self._values[:-1], self._values[1:]
+        with np.errstate(all="ignore"):  # the overflow is what is looked for
+            linear = (self._shapes[1:] == 0) & ~np.isfinite(v1 - v0)
+            exponential = (self._shapes[1:] == 1) & ~np.isfinite(v1 / np.where(v0 == 0.0, 1.0, v0))
+        # a segment of zero length has no time strictly inside it, where the values go wrong
+        bad = np.flatnonzero((linear | exponential) & (self._times[1:] > self._times[:-1]))
+        if not bad.size:
+            return None
+        i = int(bad[0]) + 1
+        (t0, a, _), (t1, b, shape) = self.points[i - 1], self.points[i]
+        return (
+            f"its {shape} ramp from points[{i - 1}] ({a:g} at {t0:g} s) to points[{i}] ({b:g} at {t1:g} s) "
+            f"overflows: every value after {t0:g} s and before {t1:g} s is inf or nan"
+        )
+
     @property
     def range(self) -> tuple[float, float]:
         """Smallest and largest value the envelope takes."""

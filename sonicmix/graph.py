@@ -45,8 +45,15 @@ from sonicmix._checks import check_range, file_name_problem
 from sonicmix.automation import Automation, Value
 from sonicmix.automix import Automix
 from sonicmix.errors import GraphError, LayoutError
-from sonicmix.layouts import AMBISONIC_LAYOUTS, LAYOUTS, conversion_matrix, default_layout, get_layout
-from sonicmix.nodes.base import Chain, Node
+from sonicmix.layouts import (
+    AMBISONIC_LAYOUTS,
+    LAYOUTS,
+    Layout,
+    conversion_matrix,
+    default_layout,
+    get_layout,
+)
+from sonicmix.nodes.base import Chain, Node, layout_after
 from sonicmix.nodes.fade import _CURVES, FadeCurve
 from sonicmix.timeline import Clip
 
@@ -219,8 +226,10 @@ class _Strip:
     def _check_common(self) -> None:
         object.__setattr__(self, "chain", _tuple_of("chain", self.chain, Node))
         object.__setattr__(self, "sends", _tuple_of("sends", self.sends, Send))
+        if isinstance(self.layout, Layout) and _catalog_name(self.layout) is not None:
+            object.__setattr__(self, "layout", self.layout.name)  # a catalog layout is its name
         if self.layout not in LAYOUTS:
-            get_layout(self.layout)  # raises LayoutError with a hint
+            get_layout(self.layout)  # raises LayoutError with a hint; a custom Layout is refused by Graph
         for name in ("output", "key"):
             value = getattr(self, name)
             if value is not None and not isinstance(value, str):
@@ -347,6 +356,22 @@ class Bus(_Strip):
             raise GraphError(f"automix={self.automix!r}; expected an Automix, True or None")
 
 
+def _catalog_name(layout: Layout) -> str | None:
+    """The name of a Layout that is the catalog's layout of that name, else None."""
+    named = LAYOUTS.get(layout.name) or AMBISONIC_LAYOUTS.get(layout.name)
+    return layout.name if named == layout else None
+
+
+def _strip_layout_problem(layout: object) -> str | None:
+    """Why a graph cannot route a strip's layout (a custom Layout object), in one short phrase."""
+    if not isinstance(layout, Layout):
+        return None
+    return (
+        f"its layout is a custom Layout {layout.name!r} ({layout.n_channels} channels), which a graph "
+        "cannot route (channel conversions are defined between the named layouts only)"
+    )
+
+
 def _did_you_mean(name: object, names: list[str]) -> str:
     close = difflib.get_close_matches(str(name), names, n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
@@ -375,6 +400,12 @@ class Graph:
                     raise GraphError(f"{kind} name {name!r} {problem}; expected a name like 'dialogue'")
                 if not isinstance(item, cls):
                     raise GraphError(f"{kind} {name!r} is a {type(item).__name__}; expected a {cls.__name__}")
+                problem = _strip_layout_problem(item.layout)
+                if problem:
+                    raise GraphError(
+                        f"{kind} {name!r}: {problem}; expected a layout's name: "
+                        f"{', '.join([*LAYOUTS, *AMBISONIC_LAYOUTS])}"
+                    )
         if not isinstance(self.master, str):
             raise GraphError(f"master={self.master!r}; expected the name of a bus (a string)")
         clash = sorted(set(self.tracks) & set(self.buses))
@@ -391,6 +422,7 @@ class Graph:
                 "expected output=None"
             )
         self._check_names()
+        self._check_envelopes()
         self._check_keys()
         self._check_automix()
         self._check_layouts()
@@ -473,6 +505,29 @@ class Graph:
             if strip.key == name:
                 raise GraphError(f"{where} is keyed by itself; expected another track or bus")
 
+    def _check_envelopes(self) -> None:
+        """GraphError naming the strip and parameter of an envelope whose in-between values overflow.
+
+        Each point is finite (Automation checks that), and the extremes are legal values (each
+        strip checks them), but a render would fail only when it reached the ramp, perhaps after
+        writing: so refuse here, where the strip's name is known.
+        """
+        for name in [*self.tracks, *self.buses]:
+            strip = self.strip(name)
+            envelopes = {"fader_db": strip.fader_db, "pan": getattr(strip, "pan", None)}
+            envelopes.update({f"sends[{i}].level_db": s.level_db for i, s in enumerate(strip.sends)})
+            for target, envelope in strip.automation.items():
+                index, _ = parse_automation_target(target)
+                envelopes[f"automation {target!r} ({type(strip.chain[index]).__name__})"] = envelope
+            for what, envelope in envelopes.items():
+                problem = envelope.overflow_problem() if isinstance(envelope, Automation) else None
+                if problem is not None:
+                    where = "track" if name in self.tracks else "bus"
+                    raise GraphError(
+                        f"{where} {name!r}: {what}: {problem}; expected neighbouring points close enough "
+                        "for the ramp between them to stay finite (add a point in between)"
+                    )
+
     def _check_keys(self) -> None:
         for name in [*self.tracks, *self.buses]:
             strip = self.strip(name)
@@ -552,20 +607,13 @@ class Graph:
         layout: str | None = strip.layout
         channels = get_layout(strip.layout).n_channels
         for index, node in enumerate(strip.chain):
-            kind = type(node).__name__
             self._check_scene_node(name, index, node, layout)
             try:
-                out = node.output_channels(channels)
+                channels, layout = layout_after(node, channels, layout)  # the rule Chain keeps
             except LayoutError as err:
                 raise GraphError(
-                    f"{name!r}: chain[{index}] {kind} cannot take {channels} channels: {err}"
+                    f"{name!r}: chain[{index}] {type(node).__name__} cannot take {channels} channels: {err}"
                 ) from None
-            named = node.output_layout(channels)
-            if named is not None:
-                layout = named
-            elif out != channels:
-                layout = None
-            channels = out
         if layout is None:
             try:
                 layout = default_layout(channels).name  # the usual layout of the count

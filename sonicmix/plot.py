@@ -22,6 +22,7 @@ here. matplotlib is imported inside the functions only.
 from __future__ import annotations
 
 import os
+import tempfile
 from typing import Any
 
 import numpy as np
@@ -61,20 +62,29 @@ def _new_axes(what: str, figsize: tuple[float, float], *, detached: bool = False
 def _save(fig: Any, path: str | os.PathLike[str]) -> None:
     """Save as PNG atomically: a temporary file, then a rename; a failure leaves neither behind.
 
-    A file system error is raised as :class:`~sonicmix.errors.AudioFileError` naming ``path``.
+    The temporary is unique and hidden (``.<name>.<random>.partial.png`` beside ``path``), so
+    plots saved to one name at once, from threads or processes, do not write into each other's
+    file: the last rename wins with a whole PNG. A file system error is raised as
+    :class:`~sonicmix.errors.AudioFileError` naming ``path``.
     """
     path = os.fspath(path)
-    tmp = path + ".partial.png"
-    doing = f"writing {tmp!r}"
+    folder, name = os.path.split(path)
+    tmp = None
+    doing = f"creating a temporary file in {folder or os.curdir!r}"
     try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial.png", dir=folder or None)
+        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0o600 would make the plot private
+        os.close(fd)
+        doing = f"writing {tmp!r}"
         fig.savefig(tmp, format="png", bbox_inches="tight")
         doing = f"renaming {tmp!r} to it"
         os.replace(tmp, path)
     except BaseException as err:
-        try:
-            os.unlink(tmp)
-        except OSError:  # never created, or already gone
-            pass
+        if tmp is not None:
+            try:
+                os.unlink(tmp)
+            except OSError:  # already gone
+                pass
         if not isinstance(err, OSError):  # an interrupt, or matplotlib's own error
             raise
         from sonicmix.errors import AudioFileError
@@ -83,6 +93,20 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> None:
             f"cannot save the plot to path={path!r}: {doing} failed ({err.strerror or err}); expected a "
             "writable file path (no temporary file was left)"
         ) from err
+
+
+def _umask() -> int:
+    """The process's umask, read without changing it where the system shows it (Linux)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("Umask:"):
+                    return int(line.split()[1], 8)
+    except (OSError, ValueError, IndexError):
+        pass
+    mask = os.umask(0o022)  # elsewhere only by setting it: restored at once
+    os.umask(mask)
+    return mask
 
 
 def plot_loudness(

@@ -105,6 +105,18 @@ def test_invalid_graphs_raise_a_graph_error_naming_the_problem(make, pattern):
         make()
 
 
+def test_a_custom_layout_object_is_refused_briefly_naming_the_strip_and_a_catalog_one_is_its_name():
+    from sonicmix.layouts import Layout, get_layout
+
+    quad = Layout("my-quad", ("L", "R", "Ls", "Rs"), (1.0, 1.0, 1.41, 1.41))
+    message = r"^bus 'room': its layout is a custom Layout 'my-quad' \(4 channels\), which a graph cannot "
+    with pytest.raises(GraphError, match=message + r".*; expected a layout's name: mono, stereo, ") as err:
+        Graph(tracks={}, buses={"room": Bus(layout=quad), "master": Bus(output=None)})
+    assert len(str(err.value)) < 300 and "loudness_weights" not in str(err.value)  # not the Layout's repr
+    assert Bus(layout=get_layout("5.1")).layout == "5.1"
+    assert Track(layout=get_layout("ambix2")).layout == "ambix2"
+
+
 def test_parameter_errors_name_the_field():
     with pytest.raises(LayoutError, match=r"layout='5,1' is unknown.*did you mean '5.1'"):
         Track(layout="5,1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import errno
+import os
 import sys
 
 import numpy as np
@@ -95,9 +96,32 @@ def test_a_failed_save_leaves_no_temporary_file_and_names_the_path(tmp_path, mon
         raise OSError(errno.ENOSPC, "No space left on device")
 
     monkeypatch.setattr(Figure, "savefig", half_written)
-    with pytest.raises(AudioFileError, match=r"l\.png': writing .*l\.png\.partial\.png' failed \(No space"):
+    with pytest.raises(AudioFileError, match=r"l\.png': writing .*/\.l\.png\.\w+\.partial\.png' failed \(No"):
         plot_loudness(report, path=tmp_path / "l.png")
     assert sorted(p.name for p in tmp_path.iterdir()) == ["taken.png"]
+
+
+def test_two_plots_saved_to_one_name_at_once_each_write_their_own_temporary(tmp_path, monkeypatch):
+    from matplotlib.figure import Figure
+
+    report = sm.measure(sine(1000.0, 1.0, 0.1), FS)
+    target = tmp_path / "l.png"
+    real_savefig, written = Figure.savefig, []
+
+    def save_and_meanwhile_another(self, fname, **kwargs):
+        real_savefig(self, fname, **kwargs)
+        written.append(fname)
+        if len(written) == 1:  # a second plot to the same name, saved whole while the first waits to rename
+            plot_loudness(report, path=target, title="second")
+
+    monkeypatch.setattr(Figure, "savefig", save_and_meanwhile_another)
+    plot_loudness(report, path=target, title="first")  # with one fixed temporary name its rename failed
+    assert len(set(written)) == 2 and all(os.path.basename(f).startswith(".l.png.") for f in written)
+    assert [p.name for p in tmp_path.iterdir()] == ["l.png"]  # the last rename wins; nothing left over
+    assert target.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    umask = os.umask(0o022)
+    os.umask(umask)
+    assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not mkstemp's 0o600
 
 
 @pytest.mark.parametrize(

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sonicmix.errors import SonicmixError
+from sonicmix.layouts import AMBISONIC_LAYOUTS
 from sonicmix.loudness import LoudnessReport
 from sonicmix.targets import LoudnessTarget
 
@@ -105,10 +106,35 @@ class Delivery:
             return math.nan
         return mix.integrated_lufs - mix.dialogue_lufs
 
+    @property
+    def scene_loudness(self) -> str | None:
+        """How the loudness of an Ambisonics (AmbiX) mix was measured; None for loudspeaker feeds.
+
+        BS.1770 defines no loudness for a scene: it is measured as the energy of
+        the scene's max-rE decode to the virtual loudspeakers of a uniform
+        spherical design (:func:`sonicmix.layouts.ambix.loudness_weights`), which
+        a reader of the report should know.
+        """
+        mix = next(iter(self.reports.values()), None)
+        if mix is None or mix.layout not in AMBISONIC_LAYOUTS:
+            return None
+        from sonicmix.spatial.ambisonics import design_directions
+
+        speakers = len(design_directions()[0])
+        return (
+            f"{mix.layout} scene: loudness measured through its max-rE decode to {speakers} virtual "
+            "loudspeakers (a uniform spherical design, each weighted 1), as BS.1770 defines none for "
+            "Ambisonics; no side weighting, no fold-down check"
+        )
+
     def to_dict(self) -> dict[str, Any]:
-        """JSON-safe summary: every measured value, the target, pass/fail per criterion, gains."""
+        """JSON-safe summary: every measured value, the target, pass/fail per criterion, gains.
+
+        ``scene_loudness`` (:attr:`scene_loudness`) is there for an Ambisonics mix only.
+        """
         import sonicmix
 
+        scene = {"scene_loudness": self.scene_loudness} if self.scene_loudness is not None else {}
         return {
             "sonicmix_version": sonicmix.__version__,
             "target": self.target.to_dict(),
@@ -126,6 +152,7 @@ class Delivery:
             "clip_gains_db": {t: [round(g, 2) for g in gains] for t, gains in self.clip_gains_db.items()},
             "encodings": {key: e.to_dict() for key, e in self.encodings.items()},
             "stem_ceiling": self.stem_ceiling,
+            **scene,
             "downmix": [
                 {
                     "layout": d.layout,
@@ -158,6 +185,8 @@ class Delivery:
             f"  gain {self.gain_db:+.2f} dB after {self.iterations} pass(es); limiter max reduction "
             f"{self.limiter.get('max_reduction_db', 0.0):.2f} dB"
         )
+        if self.scene_loudness is not None:
+            lines.append(f"  {self.scene_loudness}")
         if self.stem_limiting_db:
             lines.append(
                 "  stems limited on their own (stem_ceiling='own'): "

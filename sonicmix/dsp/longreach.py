@@ -116,7 +116,10 @@ def far_moments(past: int, future: int) -> NDArray[np.float64]:
     return out
 
 
-@numba.njit(cache=True, nogil=True, fastmath={"contract", "nnan", "ninf", "nsz"})
+_FAST = {"contract", "nnan", "ninf", "nsz"}
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
 def long_peaks(
     x, first, count, past, rows, taus, sines, weights, screen, unseen, out
 ):  # pragma: no cover - compiled
@@ -134,13 +137,11 @@ def long_peaks(
     the sum of the unseen samples (:func:`unseen_factor`). ``out[c, i]`` for
     ``i`` up to ``count`` rounded up to 64; every value depends on its
     interval alone, not on where a block starts. Sums in the audio's dtype.
+    The stages, block by block: :func:`_screen`, :func:`_allowances`,
+    :func:`_far_sums` and :func:`_near_peaks`.
     """
-    channels = x.shape[0]
     span = weights.shape[1]
-    future = span - past - 1
-    half = future - _DEMOD // 2  # half-width of the window of the density estimate
-    n_rows, taps = rows.shape
-    dt = x.dtype.type
+    half = span - past - 1 - _DEMOD // 2  # half-width of the window of the density estimate
     m0 = np.zeros(_BLOCK, x.dtype)
     m1 = np.zeros(_BLOCK, x.dtype)
     m2 = np.zeros(_BLOCK, x.dtype)
@@ -153,87 +154,124 @@ def long_peaks(
     fixed = np.zeros(_BLOCK + 2 * half + 2, np.int64)
     w = weights.astype(x.dtype)
     h = rows.astype(x.dtype)
-    level = dt(screen)
-    for c in range(channels):
+    level = x.dtype.type(screen)
+    for c in range(x.shape[0]):
         z = x[c]
         for s in range(0, count, _BLOCK):
             m = first + s
             zn = z[m - NEAR :]
-            for i in range(_BLOCK):
-                top[i] = abs(zn[i])
-            for k in range(1, 2 * NEAR + 2):
-                for i in range(_BLOCK):
-                    top[i] = max(top[i], abs(zn[k + i]))
-            n_loud = 0
-            for i in range(_BLOCK):
-                n_loud += top[i] >= level
-            if n_loud == 0:
+            if _screen(zn, level, top) == 0:
                 out[c, s : s + _BLOCK] = 0.0
                 continue
-            zd = z[m - half - _DEMOD // 2 :]
-            for j in range(_BLOCK + 2 * half + 2):  # 16 u at the sample m - half + j
-                density[j] = 0.0
-            for q in range(0, _DEMOD, 2):
-                for j in range(_BLOCK + 2 * half + 2):
-                    density[j] += np.float64(zd[j + q]) - np.float64(zd[j + q + 1])
-            # in fixed point (2^-32 units), whose running sums do not depend on where they start
-            for j in range(_BLOCK + 2 * half + 1):
-                fixed[j] = np.int64(min(density[j] * density[j] / _DEMOD * _FIXED_SCALE, 2.0**52))
-            total = np.int64(0)
-            for j in range(2 * half + 1):
-                total += fixed[j]
-            for i in range(_BLOCK):
-                allowance[i] = dt(unseen * np.sqrt(np.float64(total) / _FIXED_SCALE / (2 * half + 1)))
-                total += fixed[i + 2 * half + 1] - fixed[i]
-            for i in range(_BLOCK):
-                m0[i] = 0.0
-                m1[i] = 0.0
-                m2[i] = 0.0
-                m3[i] = 0.0
-            zs = z[m - past :]
-            # column k is the distance past - k: x[m + i - past + k]; four columns a pass, so that the
-            # sums are loaded and stored a quarter as often (the zero columns cost less than a branch)
-            whole = span // 4 * 4
-            for k in range(0, whole, 4):
-                a0, a1, a2, a3 = w[0, k], w[0, k + 1], w[0, k + 2], w[0, k + 3]
-                b0, b1, b2, b3 = w[1, k], w[1, k + 1], w[1, k + 2], w[1, k + 3]
-                for i in range(_BLOCK):
-                    v0 = zs[k + i]
-                    v1 = zs[k + 1 + i]
-                    v2 = zs[k + 2 + i]
-                    v3 = zs[k + 3 + i]
-                    m0[i] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
-                    m1[i] += (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
-            for k in range(whole, span):
-                w0 = w[0, k]
-                w1 = w[1, k]
-                for i in range(_BLOCK):
-                    v = zs[k + i]
-                    m0[i] += w0 * v
-                    m1[i] += w1 * v
-            # the higher moments fall as d^-3 and d^-4: only the nearer far samples (HIGHER_REACH)
-            for k in range(max(0, past - HIGHER_REACH), min(span, past + HIGHER_REACH + 1)):
-                w2 = w[2, k]
-                if w2 == 0.0:
-                    continue
-                w3 = w[3, k]
-                for i in range(_BLOCK):
-                    v = zs[k + i]
-                    m2[i] += w2 * v
-                    m3[i] += w3 * v
-            for i in range(_BLOCK):
-                best[i] = 0.0
-            for r in range(n_rows):
-                for i in range(_BLOCK):
-                    acc[i] = 0.0
-                for k in range(taps):
-                    coef = h[r, k]
-                    for i in range(_BLOCK):
-                        acc[i] += coef * zn[k + i]
-                t = dt(taus[r])
-                sn = dt(sines[r])
-                for i in range(_BLOCK):
-                    far = m0[i] - t * (m1[i] - t * (m2[i] - t * m3[i]))
-                    best[i] = max(best[i], abs(acc[i] + sn * far) + sn * allowance[i])
+            _allowances(z[m - half - _DEMOD // 2 :], half, unseen, density, fixed, allowance)
+            _far_sums(z[m - past :], w, past, m0, m1, m2, m3)
+            _near_peaks(zn, h, taus, sines, m0, m1, m2, m3, allowance, acc, best)
             for i in range(_BLOCK):
                 out[c, s + i] = best[i] if top[i] >= level else 0.0
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _screen(zn, level, top):  # pragma: no cover - compiled
+    """``top[i]``: the largest ``|zn[i + k]|``, ``0 <= k <= 2 NEAR + 1`` (the interval's 26 nearest
+    samples); returns how many reach ``level``."""
+    for i in range(_BLOCK):
+        top[i] = abs(zn[i])
+    for k in range(1, 2 * NEAR + 2):
+        for i in range(_BLOCK):
+            top[i] = max(top[i], abs(zn[k + i]))
+    n_loud = 0
+    for i in range(_BLOCK):
+        n_loud += top[i] >= level
+    return n_loud
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _allowances(zd, half, unseen, density, fixed, allowance):  # pragma: no cover - compiled
+    """``allowance[i] = unseen * sqrt(S)`` (see :func:`long_peaks`), ``zd`` from ``half + 8``
+    samples before the block's first interval; ``density`` and ``fixed`` are scratch."""
+    dt = allowance.dtype.type
+    n = 2 * half + 1
+    for j in range(_BLOCK + n + 1):  # 16 u at the sample m - half + j
+        density[j] = 0.0
+    for q in range(0, _DEMOD, 2):
+        for j in range(_BLOCK + n + 1):
+            density[j] += np.float64(zd[j + q]) - np.float64(zd[j + q + 1])
+    # in fixed point (2^-32 units), whose running sums do not depend on where they start
+    for j in range(_BLOCK + n):
+        fixed[j] = np.int64(min(density[j] * density[j] / _DEMOD * _FIXED_SCALE, 2.0**52))
+    # the sum in two halves, each far from int64's limit, where one sum wrapped: n terms of up to 2^52
+    # (16 A^2 2^32 for samples of amplitude A) can pass 2^63 from n = 2048, 62 ms of lookahead at 48 kHz
+    high = np.int64(0)
+    low = np.int64(0)
+    for j in range(n):
+        high += fixed[j] >> 32
+        low += fixed[j] & 0xFFFFFFFF
+    for i in range(_BLOCK):
+        total = np.float64(high) * 2.0**32 + np.float64(low)  # one rounding: as float64(high * 2^32 + low)
+        allowance[i] = dt(unseen * np.sqrt(total / _FIXED_SCALE / n))
+        high += (fixed[i + n] >> 32) - (fixed[i] >> 32)
+        low += (fixed[i + n] & 0xFFFFFFFF) - (fixed[i] & 0xFFFFFFFF)
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _far_sums(zs, w, past, m0, m1, m2, m3):  # pragma: no cover - compiled
+    """The four moments of the far samples (``weights`` of :func:`far_moments`) for the block's
+    intervals; ``zs`` from ``past`` samples before the first."""
+    span = w.shape[1]
+    for i in range(_BLOCK):
+        m0[i] = 0.0
+        m1[i] = 0.0
+        m2[i] = 0.0
+        m3[i] = 0.0
+    # column k is the distance past - k: x[m + i - past + k]; four columns a pass, so that the
+    # sums are loaded and stored a quarter as often (the zero columns cost less than a branch)
+    whole = span // 4 * 4
+    for k in range(0, whole, 4):
+        a0, a1, a2, a3 = w[0, k], w[0, k + 1], w[0, k + 2], w[0, k + 3]
+        b0, b1, b2, b3 = w[1, k], w[1, k + 1], w[1, k + 2], w[1, k + 3]
+        for i in range(_BLOCK):
+            v0 = zs[k + i]
+            v1 = zs[k + 1 + i]
+            v2 = zs[k + 2 + i]
+            v3 = zs[k + 3 + i]
+            m0[i] += (a0 * v0 + a1 * v1) + (a2 * v2 + a3 * v3)
+            m1[i] += (b0 * v0 + b1 * v1) + (b2 * v2 + b3 * v3)
+    for k in range(whole, span):
+        w0 = w[0, k]
+        w1 = w[1, k]
+        for i in range(_BLOCK):
+            v = zs[k + i]
+            m0[i] += w0 * v
+            m1[i] += w1 * v
+    # the higher moments fall as d^-3 and d^-4: only the nearer far samples (HIGHER_REACH)
+    for k in range(max(0, past - HIGHER_REACH), min(span, past + HIGHER_REACH + 1)):
+        w2 = w[2, k]
+        if w2 == 0.0:
+            continue
+        w3 = w[3, k]
+        for i in range(_BLOCK):
+            v = zs[k + i]
+            m2[i] += w2 * v
+            m3[i] += w3 * v
+
+
+@numba.njit(cache=True, nogil=True, fastmath=_FAST)
+def _near_peaks(zn, h, taus, sines, m0, m1, m2, m3, allowance, acc, best):  # pragma: no cover - compiled
+    """``best[i]``: the largest over the grid of the exact near sum (rows ``h``) plus the far
+    moments' series, in magnitude, plus the allowance; ``acc`` is scratch."""
+    dt = best.dtype.type
+    n_rows, taps = h.shape
+    for i in range(_BLOCK):
+        best[i] = 0.0
+    for r in range(n_rows):
+        for i in range(_BLOCK):
+            acc[i] = 0.0
+        for k in range(taps):
+            coef = h[r, k]
+            for i in range(_BLOCK):
+                acc[i] += coef * zn[k + i]
+        t = dt(taus[r])
+        sn = dt(sines[r])
+        for i in range(_BLOCK):
+            far = m0[i] - t * (m1[i] - t * (m2[i] - t * m3[i]))
+            best[i] = max(best[i], abs(acc[i] + sn * far) + sn * allowance[i])

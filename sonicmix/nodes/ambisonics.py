@@ -30,6 +30,7 @@ from sonicmix.spatial.ambisonics import (
     channel_count,
     check_order,
     decoder_matrix,
+    order_of_channels,
     rotation_matrix,
     spherical_harmonics,
 )
@@ -48,10 +49,8 @@ __all__ = [
 def _check_ambisonic_input(node: Node, order: int, channels: int) -> None:
     expected = channel_count(order)
     if channels != expected:
-        orders = {channel_count(n): n for n in (1, 2, 3)}
-        hint = ""
-        if channels in orders:
-            hint = f" (that is order {orders[channels]}: pass order={orders[channels]})"
+        other = order_of_channels(channels)
+        hint = f" (that is order {other}: pass order={other})" if other is not None else ""
         raise LayoutError(
             f"{type(node).__name__}(order={order}) takes {expected} ACN channels but got "
             f"channels={channels}; expected (order + 1) ** 2 = {expected}{hint}"
@@ -309,6 +308,15 @@ class _DecodesToLayout:
     def output_layout(self, channels: int) -> str | None:
         return routable_name(self.layout)
 
+    def _check_design(self, **design: Any) -> None:
+        """The refusals both decoders make, naming the decoder: the order, then the layout
+        (:func:`~sonicmix.spatial.ambisonics.decoder_matrix` checks it, and caches the decoder)."""
+        check_order(self.order)
+        try:
+            decoder_matrix(self.order, self.layout, **design)
+        except LayoutError as err:
+            raise LayoutError(f"{type(self).__name__}(order={self.order}): {err}") from None
+
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class AmbisonicDecoder(_DecodesToLayout, GainMatrixNode):
@@ -369,10 +377,9 @@ class AmbisonicDecoder(_DecodesToLayout, GainMatrixNode):
     }
 
     def __post_init__(self) -> None:
-        check_order(self.order)
         if not isinstance(self.max_re, bool):
             raise ParameterError(f"max_re={self.max_re!r}; expected True or False")
-        decoder_matrix(self.order, self.layout, method=self.method, max_re=self.max_re)  # validates, caches
+        self._check_design(method=self.method, max_re=self.max_re)
 
     def matrix(self) -> np.ndarray:
         """The decoding matrix ``(layout channels, (order + 1) ** 2)``."""
@@ -485,10 +492,9 @@ class AmbisonicParametricDecoder(_DecodesToLayout, Node):
     }
 
     def __post_init__(self) -> None:
-        check_order(self.order)
         check_range("frame_s", self.frame_s, low=0.005, high=0.1, hint="seconds: for 20 ms use 0.02")
         check_range("smoothing_s", self.smoothing_s, low=0.0, high=1.0, hint="seconds, e.g. 0.05")
-        decoder_matrix(self.order, self.layout)  # validates the layout, caches the AllRAD decoder
+        self._check_design()  # the AllRAD decoder carries the diffuse part
 
     def latency_samples(self, sample_rate: int) -> int:
         """The frame less one sample: the output's delay."""

@@ -44,7 +44,7 @@ from sonicmix._typing import Audio
 from sonicmix.dsp.sosfilter import retune_sos_state, sos_process, sos_state
 from sonicmix.errors import AudioError, ParameterError
 
-__all__ = ["Node", "Chain", "ChainState", "check_stream_dtype"]
+__all__ = ["Node", "Chain", "ChainState", "check_stream_dtype", "layout_after"]
 
 
 class Node:
@@ -244,17 +244,32 @@ class Chain(Node):
         return channels
 
     def output_layout(self, channels: int) -> str | None:
-        # the last node that names a layout, unless a later one changes the channel count again
         named = None
         for node in self.nodes:
-            out = node.output_channels(channels)
-            layout = node.output_layout(channels)
-            if layout is not None:
-                named = layout
-            elif out != channels:
-                named = None
-            channels = out
+            channels, named = layout_after(node, channels, named)
         return named
+
+
+def layout_after(node: Node, channels: int, layout: str | None) -> tuple[int, str | None]:
+    """Channel count and layout name after ``node``, given those it receives (the rule a chain keeps).
+
+    A node that names the layout it renders into sets it; one that changes the
+    channel count without naming one leaves none (the caller picks the usual
+    layout of the count); any other keeps ``layout``. Used by :class:`Chain`
+    and by :meth:`sonicmix.graph.Graph.chain_layout`.
+
+    Examples
+    --------
+    >>> from sonicmix.nodes.gain import Gain
+    >>> from sonicmix.nodes.pan import Pan
+    >>> layout_after(Gain(), 1, "mono"), layout_after(Pan(), 1, "mono")
+    ((1, 'mono'), (2, None))
+    """
+    out = node.output_channels(channels)
+    named = node.output_layout(channels)
+    if named is not None:
+        return out, named
+    return out, layout if out == channels else None
 
 
 @dataclass(slots=True)

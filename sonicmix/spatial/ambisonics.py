@@ -69,6 +69,7 @@ __all__ = [
     "design_directions",
     "decoder_matrix",
     "check_order",
+    "order_of_channels",
     "encode_panned",
     "PAN_AZIMUTH_DEG",
 ]
@@ -288,7 +289,7 @@ def decoder_matrix(
     ParameterError
         For an order other than 1, 2 or 3, or an unknown method.
     LayoutError
-        For an unknown layout or one without positions.
+        For an unknown layout, one without positions, or an Ambisonics scene.
 
     Examples
     --------
@@ -303,7 +304,27 @@ def decoder_matrix(
         raise ParameterError(f"method={method!r}; expected 'allrad' or 'sampling'")
     if not isinstance(target := layout, VbapSetup):
         target = get_layout(layout)
+        if target.is_ambisonic:
+            raise LayoutError(
+                f"layout={target.name!r} is an Ambisonics scene; a decoder renders a scene to loudspeakers: "
+                "expected a loudspeaker layout (a name such as '7.1.4', or a Layout with positions). To "
+                "change a scene's order, route it to an Ambisonics bus of that order"
+            )
     return _decoder(order, target, method, bool(max_re)).copy()
+
+
+def order_of_channels(channels: int) -> int | None:
+    """The order of an Ambisonics scene of ``channels`` channels (4, 9, 16: 1, 2, 3), else None.
+
+    What the refusals of a scene of the wrong order suggest instead.
+
+    Examples
+    --------
+    >>> order_of_channels(9), order_of_channels(6)
+    (2, None)
+    """
+    order = math.isqrt(channels) - 1 if channels > 0 else 0
+    return order if 1 <= order <= MAX_ORDER and channel_count(order) == channels else None
 
 
 @functools.lru_cache(maxsize=64)

@@ -41,6 +41,7 @@ from sonicmix._typing import Audio
 from sonicmix.errors import LayoutError, ParameterError
 from sonicmix.layouts import Layout, Position, get_layout, resolve_layout
 from sonicmix.nodes.base import Node, check_stream_dtype
+from sonicmix.spatial.ambisonics import order_of_channels
 from sonicmix.spatial.sofa import HrirSet, load_hrirs
 
 if TYPE_CHECKING:
@@ -372,10 +373,10 @@ class Binaural(Node):
         if channels != expected:
             layout = self._layout()
             names = f" ({' '.join(layout.channels)})" if self.directions_deg is None else ""
-            orders = {(n + 1) ** 2: n for n in (1, 2, 3)}
+            other = order_of_channels(channels) if layout.is_ambisonic else None
             hint = (  # a scene of another order: say which
-                f"that is an order-{orders[channels]} scene: pass layout='ambix{orders[channels]}'"
-                if layout.is_ambisonic and channels in orders
+                f"that is an order-{other} scene: pass layout='ambix{other}'"
+                if other is not None
                 else "is the audio transposed, or is it another layout?"
             )
             raise LayoutError(

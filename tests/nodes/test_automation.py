@@ -33,7 +33,7 @@ import pytest
 
 from sonicmix.automation import Automation
 from sonicmix.errors import GraphError
-from sonicmix.graph import Bus, Graph, Track
+from sonicmix.graph import Bus, Graph, Send, Track
 from sonicmix.nodes.ambisonics import (
     AmbisonicDecoder,
     AmbisonicEncoder,
@@ -548,3 +548,32 @@ def test_interpolated_automation_renders_the_same_samples_in_blocks_of_any_size(
     for block_size in (7, 31, 255, 1000):
         blocks = render(graph, sample_rate=FS, tail_s=0.0, block_size=block_size).master
         np.testing.assert_array_equal(blocks, whole)
+
+
+@pytest.mark.parametrize(
+    ("where", "points", "message"),
+    [
+        # a rotation's yaw takes any finite angle, but -1e308 to 1e308 cannot be interpolated in floats
+        ("automation", ((0.0, -1e308), (0.5, 0.0), (1.0, -1e308), (1.5, 1e308)),
+         r"track 't': automation 'chain\[0\]\.yaw_deg' \(AmbisonicRotator\): its linear ramp from "
+         r"points\[2\] \(-1e\+308 at 1 s\) to points\[3\] \(1e\+308 at 1\.5 s\) overflows: "
+         r"every value after 1 s"),
+        # both ends are legal fader levels, their ratio (1e308) is not a float
+        ("fader_db", ((0.0, -1e-300), (2.0, -1e10, "exponential")),
+         r"bus 'scene': fader_db: its exponential ramp from points\[0\] \(-1e-300 at 0 s\) to points\[1\]"),
+        ("send", ((0.0, -1e-300), (1.0, -1e10, "exponential")), r"track 't': sends\[0\]\.level_db: its exp"),
+    ],
+)  # fmt: skip
+def test_an_envelope_that_overflows_between_its_points_is_refused_naming_strip_and_parameter(
+    where, points, message
+):
+    # each point is finite, so Automation takes it; before, render failed with "yaw_deg=inf is not finite"
+    envelope = Automation(points)
+    track = Track(
+        layout="ambix1", output="scene", chain=(AmbisonicRotator(order=1),),
+        automation={"chain[0].yaw_deg": envelope} if where == "automation" else {},
+        sends=(Send(to="scene", level_db=envelope if where == "send" else 0.0),),
+    )  # fmt: skip
+    scene = Bus(layout="ambix1", output=None, fader_db=envelope if where == "fader_db" else 0.0)
+    with pytest.raises(GraphError, match=message):
+        Graph(tracks={"t": track}, buses={"scene": scene}, master="scene")

@@ -677,3 +677,24 @@ def test_long_peaks_are_the_truncated_sinc_series_plus_the_allowance(dtype, rng)
     later = np.zeros_like(out)
     lr.long_peaks(x, past + 37, count - 37, past, rows, taus, sines, weights, 0.5, 1.0, later)
     np.testing.assert_array_equal(later[0, : count - 37], more[0, 37:count])
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_long_peaks_of_a_loud_signal_with_a_long_reach_do_not_wrap_the_density_sum(dtype):
+    from sonicmix.dsp import longreach as lr
+
+    # samples of +-1000 over a reach of 2000 ahead: 3985 density terms, each at the 2^52 clamp, sum past
+    # 2^63; the int64 sum wrapped negative and every value of the block read 0 (nan under fastmath)
+    past, future, count = 3000, 2000, 64
+    rows, taus, sines = lr.sinc_rows(16)
+    weights = lr.far_moments(past, future)
+    x = (1000.0 * (-1.0) ** np.arange(past + count + future + 200))[None, :].astype(dtype)
+    bare, allowed = np.zeros((1, count + 64), dtype), np.zeros((1, count + 64), dtype)
+    lr.long_peaks(x, past, count, past, rows, taus, sines, weights, 0.5, 0.0, bare)
+    lr.long_peaks(x, past, count, past, rows, taus, sines, weights, 0.5, 1.0, allowed)
+    k = np.arange(0, past + future + 1)  # interval 0: m = past
+    truth = max(abs(float(np.dot(x[0, k].astype(np.float64), np.sinc(past + t - k)))) for t in taus)
+    assert bare[0, 0] == pytest.approx(truth, rel=2e-5)  # the moments' truncation, float32 sums
+    # the clamped density (16 u^2 at most 2^20) allows sin(pi tau) / pi * sqrt(2^20) at most
+    assert np.all(allowed[0, :count] > bare[0, :count])
+    assert np.all(allowed[0, :count] - bare[0, :count] <= 1024.0 / np.pi * (1 + 1e-6))

@@ -20,8 +20,13 @@ from scipy.special import eval_legendre, sph_harm_y
 from sonicmix.automation import Automation
 from sonicmix.errors import GraphError, LayoutError, ParameterError
 from sonicmix.graph import Bus, Graph, Track
-from sonicmix.layouts import get_layout
-from sonicmix.nodes.ambisonics import AmbisonicDecoder, AmbisonicEncoder, AmbisonicRotator
+from sonicmix.layouts import Layout, get_layout
+from sonicmix.nodes.ambisonics import (
+    AmbisonicDecoder,
+    AmbisonicEncoder,
+    AmbisonicParametricDecoder,
+    AmbisonicRotator,
+)
 from sonicmix.renderer import render
 from sonicmix.spatial.ambisonics import (
     decoder_matrix,
@@ -241,6 +246,19 @@ def test_head_tracking_automation_is_the_same_whole_and_block_wise(rng):
     end = whole[:, -2000:]
     right, left = np.sum(end[[1, 5]] ** 2), np.sum(end[[0, 4]] ** 2)
     assert right > 10 * left
+
+
+@pytest.mark.parametrize("decoder", [AmbisonicDecoder, AmbisonicParametricDecoder])
+def test_both_decoders_refuse_a_scene_as_their_target_by_name(decoder):
+    # it said "VBAP pans into loudspeaker layouts ... decode the scene first with AmbisonicDecoder"
+    name = decoder.__name__
+    with pytest.raises(LayoutError, match=rf"^{name}\(order=3\): layout='ambix2' is an Ambisonics scene; "
+                       r"a decoder renders a scene to loudspeakers: expected a loudspeaker layout"):
+        decoder(order=3, layout="ambix2")
+    with pytest.raises(LayoutError, match=rf"^{name}\(order=1\): layout 'p' has no loudspeaker positions"):
+        decoder(layout=Layout("p", ("A", "B"), (1.0, 1.0)))
+    with pytest.raises(ParameterError, match=r"^order=4; expected an Ambisonics order"):
+        decoder(order=4)
 
 
 def test_bad_input_is_refused_with_named_errors():

@@ -8,7 +8,9 @@ the energy of its explicit decode to the 250 virtual loudspeakers of the 21-desi
 
 from __future__ import annotations
 
+import json
 import os
+import re
 
 import numpy as np
 import pytest
@@ -404,10 +406,14 @@ def test_an_ambix_master_is_delivered_as_a_16_channel_wav_with_mask_0(tmp_path, 
         tracks={"fx": mono_track(x, "fx", chain=(AmbisonicEncoder(order=3, azimuth_deg=60.0),))},
         buses={"master": Bus(layout="ambix3", output=None)},
     )
-    result = deliver(graph, "ebu-r128", tmp_path, reports=False)
+    result = deliver(graph, "ebu-r128", tmp_path)
     path = tmp_path / "mix.wav"
     found = sio.info(path)
     assert (found.channels, found.channel_mask, found.layout) == (16, 0, None)
+    # the reports say how a scene's loudness was measured: BS.1770 defines none for it
+    said = r"ambix3 scene: loudness measured through its max-rE decode to 250 virtual loudspeakers"
+    assert re.search(r"^  " + said, (tmp_path / "mix.report.txt").read_text(), re.M)
+    assert re.match(said, json.loads((tmp_path / "mix.report.json").read_text())["scene_loudness"])
     audio, _ = sio.read(path, layout="ambix3")
     measured = measure(audio, RATE, layout="ambix3", true_peak=False).integrated_lufs
     assert measured == pytest.approx(-23.0, abs=0.1) and result.passed
