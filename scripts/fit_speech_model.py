@@ -5,11 +5,14 @@ paste into ``sonicmix/speech/features.py``. It needs the recordings of ``scripts
 
 The training material is kept apart from what the tests and benchmarks score:
 
-- speech: Allison's prompts from index 200 on (the tests use 0-159), and codec2's short clean
-  clips hts1a, hts2a, morig, forig, mmt1, big_dog, cross (the tests use speech_orig_16k,
-  ve9qrp and vk5qi);
+- speech: Allison's prompts 200-279 but tt-monkeys, which is not speech (NOT_SPEECH; the tests use
+  0-159), and codec2's short clean clips hts1a, hts2a, morig, forig, mmt1, big_dog, cross (the tests
+  use speech_orig_16k, ve9qrp and vk5qi);
 - noise: white noise band-limited to the telephone band, and sonic-pi's loop_drone_g_97,
-  ambi_sauna, loop_industrial, ambi_haunted_hum (the tests use vinyl_hiss and loop_3d_printer);
+  ambi_sauna, loop_industrial, ambi_haunted_hum, at 8 dB SNR and at 5 dB through the telephone band
+  (the tests use vinyl_hiss and loop_3d_printer);
+- dialogue: four podcasts built as the benchmark's is (PODCASTS: a clean host alternating with a
+  quieter noisy narrowband guest), their stems and their mixes with a training loop 10 LU under them;
 - music under speech: sonic-pi's loop_amen, loop_tabla, ambi_choir, loop_electric, loop_compus,
   ambi_piano at 6, 10 and 14 dB below the speech (the tests use loop_garzul, loop_mika and loop_safari);
 - no speech at all: 20 s of each noise and of each of those loops plus MUSIC_ALONE (more loops, guitar
@@ -40,7 +43,13 @@ RATE = 16000
 PRUNE = 0.05  # standardised weights smaller than this are set to zero
 #: The features the model may use; the others are computed and written for fitting but held at zero
 #: weight (on this material they trade F1 on noisy speech for music rejection, or the reverse).
-MODEL = ("level", "flux", "modulation", "rhythm", "glide")
+MODEL = ("level", "flux", "modulation", "rhythm", "glide", "pause", "modulation_peak")
+#: Training prompts that are not speech: tt-monkeys.wav is 16 s of monkeys screeching (Asterisk's
+#: test sound; tt-monkeysintro announces it), which truth_frames labels 96 % speech by its level.
+NOT_SPEECH = ("tt-monkeys",)
+#: (noise under the guest, music bed) of each training podcast, all training material.
+PODCASTS = (("ambi_sauna", "loop_amen"), ("loop_industrial", "loop_tabla"), ("loop_drone_g_97", "ambi_piano"),
+            ("ambi_haunted_hum", "loop_compus"))
 CODEC2_TRAIN = ("hts1a.wav", "hts2a.wav", "morig.wav", "forig.wav", "mmt1.wav", "big_dog.wav", "cross.wav")
 NOISES = ("loop_drone_g_97", "ambi_sauna", "loop_industrial", "ambi_haunted_hum")
 MUSIC = ("loop_amen", "loop_tabla", "ambi_choir", "loop_electric", "loop_compus", "ambi_piano")
@@ -78,9 +87,30 @@ def one_shots(names: tuple[str, ...], seconds: float, *, seed: int) -> np.ndarra
     return np.concatenate(parts, axis=1)[:, : int(seconds * RATE)]
 
 
+def training_prompts() -> list[np.ndarray]:
+    """Allison's prompts 200-279 but those in NOT_SPEECH, shuffled (seed 3)."""
+    files = [f for f in sorted(d.ALLISON.glob("*.wav"))[200:280] if f.stem not in NOT_SPEECH]
+    rng = np.random.default_rng(3)
+    return [d.load(files[i], RATE) for i in rng.permutation(len(files))]
+
+
+def podcasts() -> list[tuple[str, np.ndarray, np.ndarray]]:
+    """Dialogue stems and mixes built as the benchmark's podcast is, from training material only: a
+    clean host (prompts 200-319, lines of 0.8-3 s prompts, which leaves tt-monkeys out) alternating
+    with a quieter noisy narrowband guest (codec2's training clips under a training noise), and a
+    training loop 10 LU under the dialogue."""
+    out = []
+    guest = tuple(f"wav/{name}" for name in CODEC2_TRAIN)
+    for seed, (noise, bed) in enumerate(PODCASTS, start=11):
+        mix, truth, p = d.speech_podcast(RATE, seed=seed, host_first=200, guest_files=guest,
+                                         noise_file=f"{noise}.flac", bed_file=f"{bed}.flac")
+        out += [(f"podcast stem {seed}", p.host + p.guest, truth), (f"podcast mix {seed}", mix, truth)]
+    return out
+
+
 def conditions() -> list[tuple[str, np.ndarray, np.ndarray]]:
     """(name, audio, truth frames) of every training condition."""
-    speech = [d.concatenate(d.prompts(80, RATE, seed=3, first=200), RATE, seed=3),
+    speech = [d.concatenate(training_prompts(), RATE, seed=3),
               d.concatenate([d.load(d.CODEC2 / "wav" / f, RATE) for f in CODEC2_TRAIN], RATE, seed=5)]
     clean = np.concatenate(speech, axis=1)
     truth = d.truth_frames(clean, RATE)
@@ -92,6 +122,8 @@ def conditions() -> list[tuple[str, np.ndarray, np.ndarray]]:
         out.append((f"white {snr} dB", d.telephone(d.mix_at_snr(clean, white, snr), RATE), truth))
     for name in NOISES:
         out.append((f"{name} 8 dB", d.mix_at_snr(clean, _loop(name, n), 8), truth))
+        narrow = d.telephone(d.mix_at_snr(clean, _loop(name, n), 5), RATE)
+        out.append((f"{name} 5 dB, telephone", narrow, truth))
     # music under the speech, and alone for 10 s before and after it (a programme's intro and outro)
     edge = 10 * RATE
     edged = np.r_[np.zeros(edge // 160, bool), truth, np.zeros(edge // 160, bool)]
@@ -108,7 +140,7 @@ def conditions() -> list[tuple[str, np.ndarray, np.ndarray]]:
             out.append((f"{name} alone x{gain}", gain * _loop(name, alone), none))
     fx = one_shots(TRAIN_FX, 30, seed=11)
     out.append(("effects alone", 0.5 * fx, np.zeros(fx.shape[1] // 160, bool)))
-    return out
+    return out + podcasts()
 
 
 def features_of(audio: np.ndarray) -> np.ndarray:
@@ -138,7 +170,7 @@ def fit(
     # signs fixed by what the features mean, so that no correlation between them in the training
     # material can turn one against its sense (more modulation must never lower the score)
     sign = {"level": 1, "snr": 1, "pitch": 1, "flatness": -1, "flux": 1, "modulation": 1, "above_floor": 1,
-            "voicing": 1, "rhythm": -1, "shape": 1, "glide": 1}
+            "voicing": 1, "rhythm": -1, "shape": 1, "glide": 1, "pause": -1, "modulation_peak": 1}
     bounds = [((0, None) if sign[f] > 0 else (None, 0)) if f in MODEL else (0.0, 0.0) for f in FEATURES]
     bounds.append((None, None))
     w = minimize(loss, np.zeros(z.shape[1]), jac=True, method="L-BFGS-B", bounds=bounds).x

@@ -159,11 +159,13 @@ class SpeechDetector:
 
     How it works: :mod:`sonicmix.speech.features` (band energies against a
     minimum-statistics noise floor; the frame level relative to the running
-    speech level, spectral flux, the 2-8 Hz syllabic modulation of the bands,
-    the periodicity of the onsets (a beat) and the share of frames whose pitch
-    glides, combined by a small logistic model fitted offline, and averaged
-    over 150 ms). The speech level is only set by frames with a gliding pitch
-    and no beat, so music and effects alone are measured against no speech.
+    speech level, spectral flux, the 2-8 Hz syllabic modulation of the bands
+    and of the most modulated band, the periodicity of the onsets (a beat),
+    the share of frames whose pitch glides, and a pause measure (a frame at a
+    noise floor far under the speech level), combined by a small logistic
+    model fitted offline, and averaged over 150 ms). The speech level is only
+    set by frames with a gliding pitch and no beat, so music and effects alone
+    are measured against no speech.
 
     Examples
     --------

@@ -1,6 +1,6 @@
 """The built-in speech detector's frame features and scoring, as a streaming computation.
 
-Per 10 ms frame the detector measures eleven features of the mono signal and
+Per 10 ms frame the detector measures thirteen features of the mono signal and
 combines them in a logistic score (weights fitted offline, see
 :data:`WEIGHTS`). The stages:
 
@@ -46,7 +46,18 @@ combines them in a logistic score (weights fitted offline, see
    - ``glide``: share of frames, over about 0.5 s, whose clear pitch (strength
      above 0.6, in this frame and the one before) moves by 0.2-6 %: speech's
      f0 glides continuously, a note holds and a drum has no clear pitch
-     (clean speech about 0.45, music alone about 0.1, effects 0.05).
+     (clean speech about 0.45, music alone about 0.1, effects 0.05);
+   - ``pause``: how surely the frame is a pause between louder speech: 0 unless
+     a speech level is known, the frame is within 6 dB of the noise floor and
+     that floor lies more than 10 dB under the speech level; then (1 - level
+     above floor / 6 dB) x (floor's depth under the speech level - 10 dB,
+     at most 20). The quiet noisy line's hiss in a host's pause scores high;
+     a frame at the floor of loud noise (weak speech, perhaps) scores 0;
+   - ``modulation_peak``: like ``modulation``, but of the single most
+     modulated band, on the band level above its floor clipped at 30 dB:
+     speech in loud noise keeps its syllabic modulation in a few bands,
+     which the mean over bands dilutes, and the lower clip keeps the steps
+     in and out of digital silence around one-shots from outweighing it.
 
 4. *Score*: ``z = bias + sum(weight * (feature - mean) / scale)``, averaged
    over a centred window of :data:`SMOOTH_FRAMES` frames, and
@@ -94,24 +105,25 @@ __all__ = [
 
 #: Names of the features, in the order of :data:`MEANS`, :data:`SCALES` and :data:`WEIGHTS`.
 FEATURES = ("level", "snr", "pitch", "flatness", "flux", "modulation", "above_floor", "voicing", "rhythm",
-            "shape", "glide")
+            "shape", "glide", "pause", "modulation_peak")
 #: Which features are *instant* (describe the frame itself) rather than *context* (smoothed, so late
 #: by about DELAY_FRAMES); an instant feature is paired with the context features of DELAY_FRAMES later.
-INSTANT = (True, True, False, True, False, False, True, False, False, False, False)
+INSTANT = (True, True, False, True, False, False, True, False, False, False, False, True, False)
 #: Logistic model, fitted by ``scripts/fit_speech_model.py`` on material the tests do not use
-#: (Allison's prompts from index 200 on, codec2's short clips, other sonic-pi loops, noises and
-#: one-shots, music alone and around speech). Each weight's sign is fixed by the feature's meaning;
-#: the fit may use level, flux, modulation, rhythm and glide (``MODEL`` in the script). Features
-#: with zero weight are still computed (cheaply) and written for fitting; the pitch FFTs are
-#: skipped whenever pitch, voicing and glide all have zero weight.
-MEANS = (-12.757, 11.424, 0.672, -9.22, 1.535, 14.095, 15.38, 0.118, 0.118, 1.024, 0.352)
-SCALES = (12.171, 9.544, 0.227, 5.495, 0.678, 5.681, 13.295, 0.037, 0.214, 0.318, 0.215)
-WEIGHTS = (1.087, 0.0, 0.0, 0.0, 0.195, 1.116, 0.0, 0.0, -0.424, 0.0, 0.488)
-BIAS = 0.407
+#: (Allison's prompts 200-279 without tt-monkeys, codec2's short clips, other sonic-pi loops, noises
+#: and one-shots, music alone and around speech, podcasts built from that material). Each weight's
+#: sign is fixed by the feature's meaning; the fit may use level, flux, modulation, rhythm, glide,
+#: pause and modulation_peak (``MODEL`` in the script). Features with zero weight are still
+#: computed (cheaply) and written for fitting; the pitch FFTs are skipped whenever pitch, voicing
+#: and glide all have zero weight.
+MEANS = (-12.418, 11.49, 0.671, -9.305, 1.535, 14.281, 15.329, 0.12, 0.11, 1.025, 0.362, 1.815, 16.072)
+SCALES = (12.133, 9.569, 0.226, 5.468, 0.671, 5.625, 13.374, 0.036, 0.208, 0.299, 0.21, 4.832, 4.404)
+WEIGHTS = (0.903, 0.0, 0.0, 0.0, 0.163, 0.589, 0.0, 0.0, -0.634, 0.0, 0.71, -0.552, 1.143)
+BIAS = 0.197
 #: Width of the centred window over which the frame scores are averaged, in frames (odd).
 SMOOTH_FRAMES = 15
 #: The context features (pitch, flux, modulation, ...: smoothed, so late by about this much)
-#: are paired with the instant features (level, snr, flatness, above_floor) of this many frames before.
+#: are paired with the instant features (level, snr, flatness, above_floor, pause) of this many frames before.
 DELAY_FRAMES = 5
 #: Number of bands, and their span in Hz (the top is at most 0.47 x the analysis rate).
 BANDS = 16
@@ -140,6 +152,7 @@ _FLUX_POLE = 0.9
 _MOD_POLE = 0.95  # 200 ms
 _MOD_EPS = 1e-2
 _MOD_RANGE_DB = 60.0  # the band level above its floor is clipped to 0..this for the modulation
+_PEAK_RANGE_DB = 30.0  # ... and to 0..this for the peak modulation
 _VOICING_POLE = 0.99  # 1 s: mean |pitch strength - its 100 ms average| (voicing turning on and off)
 _RHYTHM_POLE = 1.0 - 1.0 / 300.0  # 3 s: the onset strength's autocorrelation
 _RHYTHM_EARLY_FRAMES = 3000  # after 30 s, 1 - pole ** n is 1 to 1e-4
@@ -150,15 +163,18 @@ _GLIDE_POLE = 0.98  # 0.5 s: share of frames whose clear pitch glides (speech) r
 _GLIDE_STRENGTH = 0.6  # a pitch strength above this is a clear pitch
 _GLIDE_MIN = 0.002  # a clear pitch that moves by more than this fraction from the frame before, and
 _GLIDE_MAX = 0.06  # by less than this, glides
+_PAUSE_FLOOR_DB = 6.0  # pause: a frame less than this above the noise floor is near it (weight 1 at 0 dB),
+_PAUSE_GAP_DB = 10.0  # and the floor more than this under the running speech level counts,
+_PAUSE_GAP_RANGE_DB = 20.0  # by up to this many dB
 
 # Slots of the kernel's scalar state (float64) and counters (int64).
 _V_REF, _V_PITCH, _V_FLUX, _V_MOD, _V_VOICE, _V_ENV_MEAN, _V_SHAPE, _V_LAG, _V_GLIDE = range(9)
 _V_SIZE = 9
 _C_FRAMES, _C_SUB, _C_RING, _C_HAS_REF, _C_OUT, _C_SCORED, _C_REF_AGE = range(7)
 _C_SIZE = 7
-# Rows of the per-band state (float64, shape (8, bands)).
-_B_SMOOTH, _B_MIN, _B_PREV, _B_Z1, _B_Z2, _B_LEVEL, _B_FLOOR, _B_SHAPE = range(8)
-_B_SIZE = 8
+# Rows of the per-band state (float64, shape (_B_SIZE, bands)).
+_B_SMOOTH, _B_MIN, _B_PREV, _B_Z1, _B_Z2, _B_LEVEL, _B_FLOOR, _B_SHAPE, _B_PZ1, _B_PZ2, _B_PEAK = range(11)
+_B_SIZE = 11
 # Rows of the rhythm state (float64, shape (2, RHYTHM_MAX_LAG + 1)): envelope ring, autocorrelation.
 _R_ENV, _R_ACF = range(2)
 
@@ -236,6 +252,7 @@ def frame_kernel(
         mod = 0.0
         shape = 0.0
         shape_common = 0.0
+        mod_peak = 0.0
         for b in range(bands):
             level = band_state[_B_LEVEL, b]
             floor = band_state[_B_FLOOR, b]
@@ -260,6 +277,20 @@ def frame_kernel(
             band_state[_B_Z1, b] = b1 * d - a1 * y + band_state[_B_Z2, b]
             band_state[_B_Z2, b] = b2 * d - a2 * y
             mod += y * y
+            # the same per band on the level above the floor clipped at _PEAK_RANGE_DB, smoothed: the
+            # most modulated band. In loud noise speech stands out in a few bands only, which the
+            # mean over bands dilutes; the lower clip keeps steps out of digital silence (one-shots
+            # between gaps) from outweighing syllables
+            d = _PEAK_RANGE_DB if d > _PEAK_RANGE_DB else d
+            y = b0 * d + band_state[_B_PZ1, b]
+            band_state[_B_PZ1, b] = b1 * d - a1 * y + band_state[_B_PZ2, b]
+            band_state[_B_PZ2, b] = b2 * d - a2 * y
+            if first:
+                band_state[_B_PEAK, b] = y * y
+            else:
+                band_state[_B_PEAK, b] = _MOD_POLE * band_state[_B_PEAK, b] + (1.0 - _MOD_POLE) * y * y
+            if band_state[_B_PEAK, b] > mod_peak:
+                mod_peak = band_state[_B_PEAK, b]
         snr /= bands
         flux /= bands
         mod /= bands
@@ -335,9 +366,17 @@ def frame_kernel(
             if counts[_C_REF_AGE] > _REF_HOLD_FRAMES:
                 counts[_C_HAS_REF] = 0
         rel = _LEVEL_UNSET_DB
+        pause = 0.0
         if counts[_C_HAS_REF] == 1:
             rel = level_total - values[_V_REF]
             rel = -40.0 if rel < -40.0 else (10.0 if rel > 10.0 else rel)
+            # a pause: the frame is at the noise floor and that floor lies far under the speech level
+            # (a quiet line's hiss after a loud talker); in loud noise the floor is near the speech
+            # level, and there a frame at the floor may still be weak speech
+            near = 1.0 - above_floor / _PAUSE_FLOOR_DB
+            gap = above_floor - rel - _PAUSE_GAP_DB
+            if near > 0.0 and gap > 0.0:
+                pause = near * (_PAUSE_GAP_RANGE_DB if gap > _PAUSE_GAP_RANGE_DB else gap)
 
         r = n % feat_ring.shape[0]
         feat_ring[r, 0] = rel
@@ -351,6 +390,8 @@ def frame_kernel(
         feat_ring[r, 8] = beat
         feat_ring[r, 9] = values[_V_SHAPE]
         feat_ring[r, 10] = values[_V_GLIDE]
+        feat_ring[r, 11] = pause
+        feat_ring[r, 12] = 10.0 * math.log10(mod_peak + _MOD_EPS)
         # minimum statistics: close a sub-window every _MIN_SUBWINDOW_FRAMES frames
         counts[_C_SUB] += 1
         if counts[_C_SUB] == _MIN_SUBWINDOW_FRAMES:
