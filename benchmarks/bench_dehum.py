@@ -21,7 +21,7 @@ Figures:
   60 Hz buzz, drifting +-0.3 Hz; a sweep 49.8 -> 50.2 Hz over 10 s; hum
   that starts and stops under the speech;
 - hum that starts, stops or jumps, over white noise and under the male
-  voice; a sustained bass note on a harmonic (100 Hz) and off one;
+  voice; a sustained note on the harmonics (50, 100, 150 Hz) and off them (110 Hz);
 - the speech band (200 Hz - 4 kHz): the level change of the clean speech
   through the node, and of the hummy speech's output against the clean speech;
 - dense dialogue: 12 of Allison's prompts (the first 12 ``conf-*`` files,
@@ -285,9 +285,9 @@ def transitions() -> None:
             DeHum(fundamental_hz=f0), bed, RATE, fundamental_hz=f0, seed=31, **kwargs
         )
         print(f"  {name}: {_figures(figures)}")
-    # music: a sustained bass note on a hum harmonic (100 Hz) and off one (110 Hz), no hum
+    # music: a sustained note on hum harmonics (50, 100, 150 Hz) and off them (110 Hz), no hum
     t = np.arange(8 * RATE) / RATE
-    for note_hz in (100.0, 110.0):
+    for note_hz in (50.0, 100.0, 150.0, 110.0):
         on = (t >= 2.0) & (t < 6.0)
         note = 0.1 * on * sum(np.sin(2 * np.pi * m * note_hz * t) / m for m in (1, 2, 3))
         node = DeHum(fundamental_hz=50.0)
