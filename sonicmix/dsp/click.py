@@ -31,6 +31,15 @@ error energy saved by declaring sample ``n`` missing as well is exactly the
 square of an innovation of a triangular system (below), so every length of
 run, from every start, is scored at the cost of one Cholesky factorisation
 per model and one triangular solve per candidate.
+
+The linear algebra of a frame (the covariance of the good rows, the Cholesky
+factorisations, the triangular solves, the gap's least squares) runs in small
+numba kernels that use the band of these matrices, not in BLAS/LAPACK: the
+matrices are too small for threads, and OpenBLAS's threads spun against each
+other on busy cores (a threaded render, a batch, a shared machine: 20 s
+instead of 0.5 s for 12 s of 48 kHz speech on two shared cores). This module
+imports numba; :class:`~sonicmix.nodes.dehum.DeClick` imports it when it
+first repairs.
 """
 
 from __future__ import annotations
@@ -39,6 +48,8 @@ from typing import NamedTuple
 
 import numpy as np
 from numpy.typing import NDArray
+
+from sonicmix._compile import numba  # registers the first-run compile notice
 
 __all__ = [
     "ar_coefficients",
@@ -110,7 +121,9 @@ def ar_coefficients_around(
     Least squares over the prediction errors ``e[n]`` whose ``order + 1``
     samples ``x[n - order .. n]`` are all outside the runs: a click's
     samples neither bias the model nor are needed. None if too few rows
-    remain (fewer than ``4 * order``).
+    remain (fewer than ``4 * order``) or they are all silent. A lag at which
+    every row is silent (the edge of digital silence) gets the coefficient
+    0, as least squares' minimum-norm solution gives it.
 
     Examples
     --------
@@ -123,31 +136,24 @@ def ar_coefficients_around(
     >>> np.round(ar_coefficients_around(x, 2, [(2000, 2010)]), 1)
     array([ 1. , -1.6,  0.8])
     """
-    bad = np.zeros(x.size, bool)
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    bad = np.zeros(x.size, np.bool_)
     for start, stop in runs:
         bad[start:stop] = True
-    rows = np.lib.stride_tricks.sliding_window_view(x, order + 1)  # row r: x[r .. r + order]
-    touched = np.convolve(bad, np.ones(order + 1), mode="valid") > 0
-    good = rows[~touched]
-    if good.shape[0] < 4 * order:
+    covariance = np.zeros((order + 1, order + 1))
+    if _good_covariance(x, bad, order, covariance) < 4 * order:
         return None
-    # e[n] = x[n] + sum_i a_i x[n - i]: the newest sample is the row's last
-    past = good[:, -2::-1]
-    # The normal equations and a Cholesky solve: LAPACK's least squares on a matrix this small
-    # runs on OpenBLAS's threads, and took 37 ms a call instead of 1 ms when the cores were busy
-    # (a threaded render, a batch). The loading keeps a pure tone's singular matrix solvable; at
-    # 1e-12 the repairs equal the least-squares ones (1e-9 already changed what a loop loses).
-    r = past.T @ past
-    if not np.trace(r) > 0.0:
+    a = np.empty(order + 1)
+    # The normal equations, loaded by 1e-12: the loading keeps a pure tone's singular matrix
+    # solvable, and at 1e-12 the repairs equal least squares' (1e-9 already changed what a loop loses)
+    status = _solve_normal(covariance, 1e-12, a)
+    if status == _SILENT:
         return None
-    r[np.diag_indices_from(r)] *= 1.0 + 1e-12
-    from scipy.linalg import LinAlgError, cho_factor, cho_solve
-
-    try:
-        a = cho_solve(cho_factor(r, check_finite=False), -(past.T @ good[:, -1]), check_finite=False)
-    except LinAlgError:
-        a, *_ = np.linalg.lstsq(past, -good[:, -1], rcond=None)
-    return np.concatenate([[1.0], a])
+    if status == _SINGULAR:  # not met on the tests' material: a model from least squares, as before
+        rows = np.lib.stride_tricks.sliding_window_view(x, order + 1)  # row r: x[r .. r + order]
+        good = rows[np.convolve(bad, np.ones(order + 1), mode="valid") == 0]
+        a[1:], *_ = np.linalg.lstsq(good[:, -2::-1], -good[:, -1], rcond=None)
+    return a
 
 
 def prediction_error(
@@ -245,7 +251,8 @@ def gap_cholesky(a: NDArray[np.float64], max_samples: int) -> NDArray[np.float64
     run; ``A_u^T A_u`` is the Toeplitz matrix of the autocorrelation of the
     coefficients (every row that touches the run is counted), the same for
     every position. Its leading blocks are the matrices of shorter runs, and
-    so are the leading blocks of its Cholesky factor.
+    so are the leading blocks of its Cholesky factor. Both are banded: nothing
+    lies more than ``order`` below the diagonal.
 
     Examples
     --------
@@ -254,13 +261,14 @@ def gap_cholesky(a: NDArray[np.float64], max_samples: int) -> NDArray[np.float64
     array([[ 1.81, -0.9 ],
            [-0.9 ,  1.81]])
     """
-    import scipy.linalg
-
     p = a.size - 1
     r = np.correlate(a, a, mode="full")[p:]
     column = np.zeros(max_samples)
     column[: min(p + 1, max_samples)] = r[: min(p + 1, max_samples)]
-    return np.linalg.cholesky(scipy.linalg.toeplitz(column))
+    chol = np.zeros((max_samples, max_samples))
+    if not _band_cholesky(column, p, chol):
+        raise np.linalg.LinAlgError(f"the gap matrix of the order-{p} AR model is not positive definite")
+    return chol
 
 
 def click_extent(
@@ -282,7 +290,8 @@ def click_extent(
     (of the model ``a``) by ``|L_m^-1 g_s|^2``, where ``g_s[j] = sum_i a_i
     error[s + j + i]`` (the error filtered backwards by the model: each
     sample's contribution to the rows it enters) and ``L_m`` is the leading
-    block of :func:`gap_cholesky`. Each sample added to the run costs
+    block of :func:`gap_cholesky` (``chol``, if given, is that factor of the
+    same model, at least as large). Each sample added to the run costs
     ``penalty`` times ``variance`` (the local error variance): the score
     ``saving / variance - penalty * m`` is the log-likelihood ratio, up to a
     constant, of the run being a click of large amplitude against the
@@ -305,8 +314,6 @@ def click_extent(
     >>> fit.start, fit.stop
     (300, 306)
     """
-    import scipy.linalg
-
     p = a.size - 1
     lo, hi = p, error.size - p
     first, last = max(first, lo), min(last, hi - 1)
@@ -315,14 +322,13 @@ def click_extent(
     span = max_samples + tail_samples
     if chol is None or chol.shape[0] < span:
         chol = gap_cholesky(a, span)
-    chol = chol[:span, :span]
     starts = last - first + 1
     stop = min(last + span, hi)
     g = np.zeros(starts + span - 1)
     filtered = np.correlate(error[first : stop + p], a, mode="valid")  # g at first .. stop - 1
     g[: filtered.size] = filtered
-    columns = np.lib.stride_tricks.sliding_window_view(g, span)[:starts].T  # (span, starts)
-    z = scipy.linalg.solve_triangular(chol, columns, lower=True, check_finite=False)
+    z = np.empty((span, starts))  # z[:, i] = L^-1 g[i : i + span]
+    _band_forward(np.ascontiguousarray(chol, dtype=np.float64), g, p, z)
     saving = np.cumsum(z * z, axis=0)  # saving[m - 1, i]: run of m samples from first + i
     lengths = np.arange(1, max_samples + 1)[:, np.newaxis]
     score = saving[:max_samples] / variance - penalty * lengths
@@ -366,7 +372,9 @@ def interpolate_gap(
     Minimises the energy of the prediction error over the rows it touches,
     ``n = start .. stop - 1 + order``, with respect to the missing samples
     (Vaseghi & Rayner 1990). ``x`` must hold ``order`` good samples before
-    ``start`` and after ``stop``.
+    ``start`` and after ``stop``. Solved by Householder QR of the model's
+    banded convolution matrix, not by its normal equations, which would
+    square its condition number.
 
     Examples
     --------
@@ -381,13 +389,191 @@ def interpolate_gap(
     p = a.size - 1
     m = stop - start
     rows = m + p
-    # e[start + r] = sum_i a[i] * x[start + r - i]: unknown columns j (x[start + j]) where i = r - j
-    r = np.arange(rows)[:, np.newaxis]
-    j = np.arange(m)[np.newaxis, :]
-    lag = r - j
-    a_u = np.where((lag >= 0) & (lag <= p), a[np.clip(lag, 0, p)], 0.0)
-    segment = x[start - p : stop + p].copy()
+    # row r is e[start + r] = known[r] + sum_j a[r - j] * x[start + j] over the missing samples j
+    segment = x[start - p : stop + p].astype(np.float64)
     segment[p : p + m] = 0.0
     known = np.convolve(segment, a, mode="full")[p : p + rows]
-    solution, *_ = np.linalg.lstsq(a_u, -known, rcond=None)
+    solution = np.empty(m)
+    _gap_least_squares(np.ascontiguousarray(a, dtype=np.float64), known, solution)
     return solution
+
+
+# --------------------------------------------------------------------------- compiled kernels
+#
+# The matrices are small and banded, and no BLAS is called. The factorisations' updates run along
+# contiguous rows with no sum to carry, so they vectorize as written; the covariance's long dot
+# products index slices from 0 (numba's check for negative indices on x[r + j] kept LLVM from
+# vectorizing them: 6 to 7 times slower) and are reassociated, as BLAS's are.
+
+#: :func:`_solve_normal`'s outcomes.
+_SOLVED, _SILENT, _SINGULAR = 0, 1, 2
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"reassoc", "contract"})
+def _good_covariance(x, bad, order, out):  # pragma: no cover - compiled
+    # out[i, j] += sum of x[r + i] * x[r + j] (i <= j) over the rows r whose samples
+    # x[r .. r + order] are all good; returns how many rows that is. A bad sample at k spoils rows
+    # k - order .. k: the good rows come in runs between bad samples, each run's sums are dot products
+    # of contiguous slices (reassociated, so that they vectorize with several partial sums, as BLAS's)
+    rows = 0
+    first = 0  # the current run's first row
+    for k in range(x.size + 1):
+        if k < x.size and not bad[k]:
+            continue
+        stop = k - order  # (k == x.size: the rows up to the end)
+        if stop > first:
+            rows += stop - first
+            for i in range(order + 1):
+                head = x[first + i : stop + i]
+                for j in range(i, order + 1):
+                    tail = x[first + j : stop + j]
+                    acc = 0.0
+                    for t in range(stop - first):
+                        acc += head[t] * tail[t]
+                    out[i, j] += acc
+        first = k + 1
+    return rows
+
+
+@numba.njit(cache=True, nogil=True)
+def _solve_normal(covariance, loading, a):  # pragma: no cover - compiled
+    # The covariance method's normal equations R a = -b from _good_covariance's upper triangle
+    # (x[r + order] is the predicted sample, x[r + order - 1 - k] the k-th past one), by a
+    # right-looking Cholesky R = U^T U of the loaded R. A lag whose diagonal is exactly 0 has a
+    # zero row and column: its coefficient is 0 and it is left out.
+    p = covariance.shape[0] - 1
+    u = np.zeros((p, p))
+    b = np.empty(p)
+    zero = np.empty(p, np.bool_)
+    trace = 0.0
+    for k in range(p):
+        for m in range(k, p):
+            u[k, m] = covariance[p - 1 - m, p - 1 - k]
+        b[k] = covariance[p - 1 - k, p]
+        trace += u[k, k]
+        zero[k] = u[k, k] == 0.0
+        u[k, k] *= 1.0 + loading
+    a[0] = 1.0
+    if not trace > 0.0:
+        return _SILENT
+    for j in range(p):
+        if zero[j]:
+            continue
+        if not u[j, j] > 0.0:
+            return _SINGULAR
+        s = np.sqrt(u[j, j])
+        u[j, j] = s
+        for m in range(j + 1, p):
+            u[j, m] /= s
+        for i in range(j + 1, p):
+            f = u[j, i]
+            for m in range(i, p):
+                u[i, m] -= f * u[j, m]
+    # U^T y = -b, then U a = y, both in place in b (the zero lags' y and a stay 0)
+    for i in range(p):
+        b[i] = 0.0 if zero[i] else -b[i] / u[i, i]
+        for m in range(i + 1, p):
+            b[m] += u[i, m] * b[i]
+    for i in range(p - 1, -1, -1):
+        s = 0.0
+        if not zero[i]:
+            s = b[i]
+            for m in range(i + 1, p):
+                s -= u[i, m] * a[m + 1]
+            s /= u[i, i]
+        a[i + 1] = s
+    return _SOLVED
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_cholesky(column, band, out):  # pragma: no cover - compiled
+    # out = L, lower Cholesky factor of the symmetric Toeplitz matrix of `column`, which is 0 beyond
+    # `band`; computed as U = L^T, right-looking along rows. False if not positive definite.
+    n = column.size
+    u = np.zeros((n, n))
+    for i in range(n):
+        for j in range(i, min(i + band + 1, n)):
+            u[i, j] = column[j - i]
+    for j in range(n):
+        if not u[j, j] > 0.0:
+            return False
+        s = np.sqrt(u[j, j])
+        u[j, j] = s
+        end = min(j + band + 1, n)
+        for m in range(j + 1, end):
+            u[j, m] /= s
+        for i in range(j + 1, end):
+            f = u[j, i]
+            for m in range(i, end):
+                u[i, m] -= f * u[j, m]
+    for i in range(n):
+        for j in range(max(0, i - band), i + 1):
+            out[i, j] = u[j, i]
+    return True
+
+
+@numba.njit(cache=True, nogil=True)
+def _band_forward(chol, g, band, z):  # pragma: no cover - compiled
+    # z[:, c] = L^-1 g[c : c + span] for every column c, with L = chol[:span, :span], lower, 0 more
+    # than `band` below the diagonal; row by row, along the columns
+    span, starts = z.shape
+    for k in range(span):
+        for c in range(starts):
+            z[k, c] = g[c + k]
+        for m in range(max(0, k - band), k):
+            f = chol[k, m]
+            for c in range(starts):
+                z[k, c] -= f * z[m, c]
+        d = chol[k, k]
+        for c in range(starts):
+            z[k, c] /= d
+
+
+@numba.njit(cache=True, nogil=True)
+def _gap_least_squares(a, known, out):  # pragma: no cover - compiled
+    # out = argmin |A d + known|, A the (m + p) x m convolution matrix of `a` (column j holds a at
+    # rows j .. j + p), by Householder QR. Column j's reflector spans rows j .. j + p and reaches
+    # columns j .. j + p, so R stays within p of its diagonal. Columns are stored as rows (at).
+    p = a.size - 1
+    m = out.size
+    rows = known.size
+    at = np.zeros((m, rows))
+    for j in range(m):
+        for i in range(p + 1):
+            at[j, j + i] = a[i]
+    b = np.empty(rows)
+    for i in range(rows):
+        b[i] = -known[i]
+    v = np.empty(p + 1)
+    for j in range(m):
+        alpha = at[j, j]
+        tail = 0.0
+        for i in range(1, p + 1):
+            tail += at[j, j + i] * at[j, j + i]
+        if tail == 0.0:
+            continue  # already upper triangular here
+        beta = -np.copysign(np.sqrt(alpha * alpha + tail), alpha)
+        tau = (beta - alpha) / beta
+        scale = 1.0 / (alpha - beta)
+        v[0] = 1.0
+        for i in range(1, p + 1):
+            v[i] = at[j, j + i] * scale
+        at[j, j] = beta
+        for k in range(j + 1, min(j + p + 1, m)):
+            w = 0.0
+            for i in range(p + 1):
+                w += v[i] * at[k, j + i]
+            w *= tau
+            for i in range(p + 1):
+                at[k, j + i] -= w * v[i]
+        w = 0.0
+        for i in range(p + 1):
+            w += v[i] * b[j + i]
+        w *= tau
+        for i in range(p + 1):
+            b[j + i] -= w * v[i]
+    for j in range(m - 1, -1, -1):
+        s = b[j]
+        for k in range(j + 1, min(j + p + 1, m)):
+            s -= at[k, j] * out[k]
+        out[j] = s / at[j, j]

@@ -91,3 +91,70 @@ def test_detect_clicks_in_digital_silence_needs_the_floor():
     assert click.detect_clicks(e, e, threshold=20.0, max_samples=10, pad_samples=2, min_scale=1e-7) == [
         (98, 103)
     ]
+
+
+# ---------------------------------------------------------------- the compiled linear algebra
+#
+# Oracles: numpy's matrix product over the good rows gathered explicitly, numpy's least squares
+# (LAPACK's SVD solver) and numpy's Cholesky; the kernels replace these (BLAS's threads spun on
+# busy cores), so they must give the same numbers to rounding.
+
+
+@pytest.mark.parametrize("order", [2, 9, 33])
+def test_covariance_of_the_good_rows_equals_the_gathered_product(rng, order):
+    x = rng.standard_normal(700)
+    for trial in range(4):
+        starts = rng.integers(0, x.size, size=trial * 2)  # none; overlapping, at the ends
+        bad = np.zeros(x.size, bool)
+        for start in starts:
+            bad[start : start + int(rng.integers(1, 50))] = True
+        bad[: trial % 2] = True
+        rows = np.lib.stride_tricks.sliding_window_view(x, order + 1)
+        good = rows[np.convolve(bad, np.ones(order + 1), mode="valid") == 0]
+        out = np.zeros((order + 1, order + 1))
+        assert click._good_covariance(x, bad, order, out) == good.shape[0]
+        expected = good.T @ good
+        np.testing.assert_allclose(out, np.triu(expected), rtol=0.0, atol=1e-12 * np.max(expected))
+
+
+def test_the_fit_equals_least_squares_and_zeroes_a_silent_lag(rng):
+    """Lags at which every good row is silent (as where a sound starts from digital silence) get 0.
+
+    By construction here: the good rows are every 14th, with a one-sample run after each, and the
+    two oldest samples of each are 0. The coefficients of lags 11 and 12 are 0, as least squares'
+    minimum-norm solution has them (a plain Cholesky finds the matrix singular), and the others
+    are least squares'.
+    """
+    order = 12
+    x = rng.standard_normal(1000)
+    x[0::14] = x[1::14] = 0.0
+    runs = [(start, start + 1) for start in range(13, 1000, 14)]
+    a = click.ar_coefficients_around(x, order, runs)
+    bad = np.zeros(x.size, bool)
+    bad[13::14] = True
+    covariance = np.zeros((order + 1, order + 1))
+    click._good_covariance(x, bad, order, covariance)
+    assert click._solve_normal(covariance, 1e-12, np.empty(order + 1)) == click._SOLVED  # no fallback
+    good = np.lib.stride_tricks.sliding_window_view(x, order + 1)[0::14]
+    expected, *_ = np.linalg.lstsq(good[:, -2::-1], -good[:, -1], rcond=None)
+    assert np.all(expected[-2:] == 0.0) and np.all(a[-2:] == 0.0)
+    np.testing.assert_allclose(a[1:], expected, rtol=0.0, atol=1e-9 * np.max(np.abs(expected)))
+
+
+@pytest.mark.parametrize(("order", "size"), [(4, 3), (12, 40)])
+def test_gap_factor_and_interpolation_equal_lapack(rng, order, size):
+    x = _ar_signal(rng, 400)
+    a = click.ar_coefficients(x, order)
+    column = np.zeros(size)
+    r = np.correlate(a, a, mode="full")[order:]
+    column[: min(size, order + 1)] = r[:size]
+    toeplitz = column[np.abs(np.subtract.outer(np.arange(size), np.arange(size)))]
+    np.testing.assert_allclose(click.gap_cholesky(a, size), np.linalg.cholesky(toeplitz), atol=1e-12)
+    start, stop = 200, 200 + size
+    rows = np.arange(size + order)[:, np.newaxis] - np.arange(size)[np.newaxis, :]
+    a_u = np.where((rows >= 0) & (rows <= order), a[np.clip(rows, 0, order)], 0.0)
+    segment = x[start - order : stop + order].copy()
+    segment[order:-order] = 0.0
+    known = np.convolve(segment, a)[order : 2 * order + size]
+    expected, *_ = np.linalg.lstsq(a_u, -known, rcond=None)
+    np.testing.assert_allclose(click.interpolate_gap(x, a, start, stop), expected, atol=1e-10)
