@@ -121,6 +121,7 @@ def automations(draw: Any, low: float, high: float) -> sm.Automation:
         shape = draw(SHAPES)
         if shape == "exponential" and (
             i == 0 or value == 0.0 or points[-1][1] == 0.0 or (value > 0) != (points[-1][1] > 0)
+            or not math.isfinite(value / points[-1][1])  # a ratio that overflows (from a subnormal)
         ):
             shape = "linear"
         points.append((t, value, shape) if draw(st.booleans()) or shape != "linear" else (t, value))
