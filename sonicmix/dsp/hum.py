@@ -54,7 +54,9 @@ amplitude). :func:`refine_phase` turns each frame into a measurement of the
 hum's phase (each harmonic's angle against a reference learnt in the pauses,
 over ``k``, pooled by ``k**2 |reference|**2 / noise``; the loop's own jitter
 cancels out of it) and fits a weighted local quadratic through the centred
-second of them; :func:`synthesise_hum` runs the same gated comb again,
+second of them (through the oscillator's smoothed phase alone until every
+frame in the window was measured with references learnt to half their
+size); :func:`synthesise_hum` runs the same gated comb again,
 :func:`refined_latency` samples behind, along that fitted phase. Speech that
 pulls single frames averages out of the fit, a drift of the mains (a smooth
 phase) passes through it.
@@ -1002,6 +1004,14 @@ _FIT_S = 1.0
 #: frames lost the 50 Hz hum under the male voice (19 dB down at the top harmonic); 50 did
 #: as well as 100.
 _REFERENCE_FRAMES = 100.0
+#: Share of its final size a reference must have learnt (its learnt share ``L`` goes
+#: ``L += g * (1 - L) / _REFERENCE_FRAMES`` per frame, from 0) before the measurements made
+#: with it count; until every frame of the window has, the fit runs through the oscillator's
+#: own smoothed phase alone. A reference learnt from a few frames is mostly noise (its angles
+#: random), and a window whose first frames have no weight while its last have some made the
+#: fit extrapolate a quadratic from its far end: tens of radians at the start of a stream,
+#: their value set by rounding.
+_LEARNT = 0.5
 
 
 class RefineState(NamedTuple):
@@ -1012,19 +1022,24 @@ class RefineState(NamedTuple):
     reference : np.ndarray, shape=(channels, harmonics), complex128
         Each harmonic's smoothed content in the refined phase's frame, learnt
         while the gate is open: what the measurements are compared with.
-    measured : np.ndarray, shape=(channels, window, 4), float64
+    measured : np.ndarray, shape=(channels, window, 5), float64
         The last ``window`` frames: phase measurement, its weight, the
-        oscillator's smoothed phase deviation and the gate.
+        oscillator's smoothed phase deviation, the gate, and 1 if the
+        references had learnt enough (``_LEARNT``) when the frame was measured.
     content : np.ndarray, shape=(channels, window, harmonics), complex128
         The same frames' content of each harmonic.
     frames : np.ndarray, shape=(1,), int64
         Frames measured so far.
+    learnt : np.ndarray, shape=(channels,), float64
+        The share of its final size each channel's references have learnt
+        (0 at the start, 1 for references set from a primed canceller).
     """
 
     reference: NDArray[np.complex128]
     measured: NDArray[np.float64]
     content: NDArray[np.complex128]
     frames: NDArray[np.int64]
+    learnt: NDArray[np.float64]
 
 
 def fit_half_frames(hop: int, sample_rate: int) -> int:
@@ -1044,14 +1059,15 @@ def init_refine_state(channels: int, harmonics: int, half: int) -> RefineState:
     Examples
     --------
     >>> init_refine_state(2, 20, 50).measured.shape
-    (2, 101, 4)
+    (2, 101, 5)
     """
     window = 2 * half + 1
     return RefineState(
         np.zeros((channels, harmonics), np.complex128),
-        np.zeros((channels, window, 4)),
+        np.zeros((channels, window, 5)),
         np.zeros((channels, window, harmonics), np.complex128),
         np.zeros(1, np.int64),
+        np.zeros(channels),
     )
 
 
@@ -1066,7 +1082,9 @@ def refine_phase(frames: NDArray[np.float64], state: RefineState, half: int) -> 
     frames) through these measurements gives the phase at the window's
     centre: speech, which pulls single frames, averages out, and a drift of
     the mains frequency (a smooth phase) passes. The references learn from
-    the centred frames while the gate is open.
+    the centred frames while the gate is open; until every frame of the
+    window was measured with references learnt to half their size, the fit
+    runs through the oscillator's smoothed phase alone.
 
     Parameters
     ----------
@@ -1106,13 +1124,15 @@ def refine_phase(frames: NDArray[np.float64], state: RefineState, half: int) -> 
     out = np.empty((frames.shape[0], max(0, done + m - half) - max(0, done - half)))
     if m:
         rate = 1.0 / _REFERENCE_FRAMES
-        _refine_kernel(frames, state.reference, state.measured, state.content, done, half, rate, out)
+        _refine_kernel(
+            frames, state.reference, state.measured, state.content, state.learnt, done, half, rate, out
+        )
     state.frames[0] += m
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _refine_kernel(frames, reference, measured, content, done, half, rate, out):  # pragma: no cover
+def _refine_kernel(frames, reference, measured, content, learnt, done, half, rate, out):  # pragma: no cover
     n_ch, m, width = frames.shape
     n_h = reference.shape[1]
     window = 2 * half + 1
@@ -1140,6 +1160,7 @@ def _refine_kernel(frames, reference, measured, content, done, half, rate, out):
             measured[c, at, 1] = weight
             measured[c, at, 2] = row[0]
             measured[c, at, 3] = row[1]
+            measured[c, at, 4] = 1.0 if learnt[c] >= _LEARNT else 0.0
             centre = f - half
             if centre < 0:
                 continue
@@ -1149,6 +1170,7 @@ def _refine_kernel(frames, reference, measured, content, done, half, rate, out):
             at = centre % window
             g = measured[c, at, 3]
             if g > 0.0:
+                learnt[c] += rate * g * (1.0 - learnt[c])
                 shift = out[c, slot - 1] - measured[c, at, 2]
                 turn = complex(math.cos(shift), -math.sin(shift))
                 q = turn
@@ -1162,19 +1184,31 @@ def _fit(measured, taper, centre, half, last):  # pragma: no cover - compiled
     """Phase at ``centre`` of the weighted local quadratic through frames ``centre - half .. last``.
 
     Weights: each frame's measurement weight times the taper (a floor of 1e-9 of the largest keeps
-    the normal equations regular where no harmonic has a reference yet).
+    the system regular), once every frame was measured with learnt references;
+    before, the oscillator's smoothed phase weighted by the taper alone. Time is in units of
+    ``half``, so the moments stay within a few orders of magnitude of each other.
     """
     window = measured.shape[0]
     lo = max(0, centre - half)
     top = 0.0
+    learnt = True
     for j in range(lo, last + 1):
         top = max(top, measured[j % window, 1] * taper[j - centre + half])
+        learnt = learnt and measured[j % window, 4] > 0.0
+    learnt = learnt and top > 0.0
     s = np.zeros(5)
     b = np.zeros(3)
+    scale = 1.0 / half
     for j in range(lo, last + 1):
-        w = measured[j % window, 1] * taper[j - centre + half] + 1e-9 * top + 1e-300
-        t = float(j - centre)
-        v = measured[j % window, 0]
+        at = j % window
+        taper_j = taper[j - centre + half]
+        if learnt:
+            w = measured[at, 1] * taper_j + 1e-9 * top
+            v = measured[at, 0]
+        else:
+            w = taper_j
+            v = measured[at, 2]
+        t = (j - centre) * scale
         p = w
         for e in range(5):
             s[e] += p

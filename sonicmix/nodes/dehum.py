@@ -189,8 +189,8 @@ class DeHum(Node):
     over a buzz 23-44 dB below it drifting by +-0.2 Hz, more than 49 dB down
     over the pauses and 39 dB in the worst one, fundamental given or found.
     Under the speech, where the amplitudes hold still, what the comb leaves
-    of the hum alone is 29-31 dB down at the top harmonic of the male voice's
-    hum and buzz (the median harmonic 35-37 dB), 30-49 dB on a held-out
+    of the hum alone is 31 dB down at the top harmonic of the male voice's
+    hum and buzz (the median harmonic 36-37 dB), 31-50 dB on a held-out
     female voice with hum 3 to 17 dB under it; along the tracker's own
     phase, before the fit, 21 and 24-39 dB. The level of speech in 200 Hz -
     4 kHz moves by less than 0.01 dB. A hum that appears later, or one the
@@ -408,6 +408,7 @@ class DeHum(Node):
         # both start from the primed amplitudes: the hum's content in the oscillator's frame is half of them
         state.refined.amplitudes[:] = canceller.amplitudes
         state.refined.refine.reference[:] = 0.5 * canceller.amplitudes
+        state.refined.refine.learnt[:] = 1.0
 
 
 def _refined_stage(channels: int, harmonics: int, loop: Any, sample_rate: int) -> RefinedStage:

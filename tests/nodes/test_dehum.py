@@ -426,6 +426,31 @@ def test_latency():
     assert DeHum().latency_samples(48000) == 48000 + 51 * 480 + 1527 + 1
 
 
+def test_the_phase_fit_starts_on_the_oscillator_and_does_not_depend_on_rounding(rng):
+    """Before its references are learnt the fit follows the tracker; scaling the input scales the output.
+
+    The references start at zero and learn over the first second. The measurements made with a
+    barely learnt reference are noise, and a fit through a window whose last frames alone carried
+    weight once extrapolated a quadratic to -40..+230 rad in the first frames, its value set by
+    rounding: a 1e-12 change of scale moved the output by 0.06 (the hum's amplitude is 0.03).
+    """
+    rate = 16000
+    t = np.arange(4 * rate) / rate
+    hum = sum(0.03 / k * np.sin(2 * np.pi * 50.1 * k * t + k) for k in range(1, 8))
+    x = (0.01 * rng.standard_normal(t.size) + hum)[np.newaxis]
+    node = DeHum(fundamental_hz=50.0, harmonics=12)
+    loop = node._loop(50.0, rate)
+    frames = np.empty((1, x.shape[1] // loop.hop, 2 + 3 * node.harmonics))
+    dsp_hum.cancel_hum(x, dsp_hum.init_hum_state(1, node.harmonics, 50.0, rate), loop, frames=frames)
+    half = dsp_hum.fit_half_frames(loop.hop, rate)
+    fitted = dsp_hum.refine_phase(frames, dsp_hum.init_refine_state(1, node.harmonics, half), half)
+    # the tracker's own phase jitters by milliradians here: 0.1 rad is the fit gone astray
+    assert np.max(np.abs(fitted[0, :300] - frames[0, :300, 0])) < 0.1
+    # float64 arithmetic throughout: the output scales with the input to rounding (1e-15 here)
+    scale = 1.0 + 1e-12
+    np.testing.assert_allclose(node(x * scale, rate) / scale, node(x, rate), rtol=0, atol=1e-12)
+
+
 def test_found_fundamental_output_is_the_input_delayed_and_cleaned():
     rate = 8000
     hum = mains_hum(3 * rate, rate, fundamental_hz=50.0, harmonics=8, drift_hz=0.0, seed=8)
