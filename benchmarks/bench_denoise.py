@@ -17,7 +17,9 @@ Figures:
   RNNoise (pyrnnoise's library, frame by frame at 48 kHz, its 960-sample delay removed)
   and noisereduce's spectral gating in its default non-stationary mode;
 - the same input preceded by 1.5 s of the noise alone (room tone), scored on the speech:
-  Denoise adaptive and Denoise learning a profile from that region (``profile_s=(0, 1.5)``);
+  Denoise adaptive and Denoise learning a profile from that region (``profile_s=(0, 1.5)``;
+  the profile's tolerances for following noise that moves were chosen on prompts 200-205 and
+  300-305 and on the male voice and prompts 0-4 here, not on the held-out prompts);
 - speed on the 10.8 s voice (mono, 48 kHz, float32 as ``sonicmix.read`` returns it, and
   float64): CPU time of one whole call, median of
   11 alternating runs after a warm-up, Denoise against noisereduce, as a ratio; and the same

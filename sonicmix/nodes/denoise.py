@@ -10,8 +10,9 @@ frequency bin (:mod:`sonicmix.dsp.spectral`):
 1. the noise power is tracked from the periodogram by speech presence
    probability (Gerkmann & Hendriks 2012), bounded below by the minimum of
    the smoothed periodogram over 2 s (minimum statistics, Martin 2001) --
-   or, with ``profile_s``, taken from the frames of a region of noise alone;
-   the estimate is smoothed over +-3 neighbouring bins (a triangle);
+   or, with ``profile_s``, taken from the frames of a region of noise alone
+   (and moved with the tracker where the noise has moved since by more than
+   a tolerance); the estimate is smoothed over +-3 neighbouring bins (a triangle);
 2. the a-priori SNR follows the decision-directed rule and the gain is the
    MMSE log-spectral amplitude estimator (Ephraim & Malah 1985), weighted
    against the floor ``-reduction_db`` by the probability that the bin holds
@@ -34,8 +35,11 @@ speech-presence weighting takes Cohen's published constants; it and the
 wider smoothing of the estimate were chosen looking at that material and at
 the tests' (the codec2 wideband male voice and prompts 0-4); the high-SNR
 factor on all of that and on prompts 20-24, 150-154 and 250-254 (other
-stretches of the noise), at 5, 10 and 20 dB SNR. The benchmark also reports
-prompts 100-104 with another stretch of the noise, held out from all of it.
+stretches of the noise), at 5, 10 and 20 dB SNR. The tolerances by which a
+learned profile follows noise that moves were chosen on prompts 200-205 and
+300-305 and the two benchmark materials, with 1.5 s of noise before the speech.
+The benchmark also reports prompts 100-104 with another stretch of the noise,
+held out from all of it.
 
 With ``stereo_link`` (the default) the periodograms of the channels are
 averaged and one gain serves every channel, so the stereo image holds still.
@@ -122,9 +126,13 @@ class Denoise(Node):
         ``(start_s, end_s)`` of a region of noise alone (room tone), in
         seconds from the start of the audio. Frames entirely inside the region
         are averaged into a noise profile that is used from the region's start
-        on, instead of the adaptive estimate, and stays fixed after the region
-        (streamed processing cannot look ahead, so the audio before the region
-        uses the adaptive estimate). At least one frame must fit:
+        on, instead of the adaptive estimate (streamed processing cannot look
+        ahead, so the audio before the region uses the adaptive estimate).
+        After the region the profile keeps its shape and level but where the
+        noise moves away from it: where the adaptive estimate rises more than
+        3 dB (or falls more than 0.8 dB) from its own mean over the region,
+        the profile follows by the excess, so that noise that changes is
+        neither left in nor taken with speech. At least one frame must fit:
         ``end_s - start_s >= frame_s``; a region past the end of the audio is
         refused when the audio is processed in one call.
     frame_s : float, default 0.032
