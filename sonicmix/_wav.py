@@ -1,8 +1,9 @@
 """RIFF WAV and RF64 files written directly: headers and interleaved data.
 
 :class:`sonicmix.io.AudioWriter` writes WAV through this module rather than
-libsndfile: each float block is interleaved into a reused buffer (PCM comes
-packed from :mod:`sonicmix._pcm`) and handed to ``os.write``. That saves
+libsndfile: each float block is interleaved into a reused buffer by a compiled
+kernel that also keeps the ``PEAK`` maxima (PCM comes packed; both in
+:mod:`sonicmix._pcm`) and handed to ``os.write``. That saves
 libsndfile's per-sample conversion and the ``(frames, channels)`` copy
 soundfile needs. The files are those libsndfile 1.2.2 writes, byte for byte
 (``tests/test_wav.py`` compares them) for float32 and integer-valued input, with
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import os
 import struct
+import sys
 import time
 
 import numpy as np
@@ -59,6 +61,7 @@ _CHANNEL_MASKS = {1: 0x4, 2: 0x3, 4: 0x33, 6: 0x3F, 8: 0xFF}
 #: KSDATAFORMAT_SUBTYPE_PCM / _IEEE_FLOAT after their first two bytes (the format code).
 _GUID_TAIL = bytes.fromhex("000000001000800000aa00389b71")
 _RIFF_MAX = 0xFFFFFFFF
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 def peak_timestamp() -> int | None:
@@ -168,11 +171,10 @@ class WavWriter:
         self.width = _BITS[subtype] // 8
         self.frames = 0
         self.data_bytes = 0
-        self._peak = subtype == "FLOAT" and not rf64
         self._peaks = np.zeros(channels, np.float32)
-        self._positions = [0] * channels
+        self._positions = np.zeros(channels, np.int64)
         self._bytes = np.empty(0, np.uint8)  # interleaved output, grown as needed
-        self._scratch = np.empty(0, np.uint8)  # float64 rows cast to float32
+        self._scratch = np.empty(0, np.uint8)  # rows cast to float32 (or copied into C order)
         header = self._header()
         self.header_bytes = len(header)
         _write_all(fd, memoryview(header))
@@ -206,7 +208,7 @@ class WavWriter:
             if self.subtype == "FLOAT":
                 peaks = b"".join(
                     struct.pack("<fI", value, position)
-                    for value, position in zip(self._peaks.tolist(), self._positions, strict=True)
+                    for value, position in zip(self._peaks.tolist(), self._positions.tolist(), strict=True)
                 )
                 chunks.append((b"PEAK", struct.pack("<II", 1, timestamp) + peaks))
             if self.reserve_bytes:
@@ -230,25 +232,38 @@ class WavWriter:
     def _append(self, data: np.ndarray) -> None:
         _write_all(self.fd, memoryview(data).cast("B"))
 
-    def write_float(self, block: np.ndarray) -> None:
-        """Append ``(channels, n)`` float32 or float64 samples, stored as float32."""
+    def write_float(self, block: np.ndarray) -> bool:
+        """Append ``(channels, n)`` float32 or float64 samples, stored as float32; True if all finite.
+
+        A compiled kernel (:func:`sonicmix._pcm.interleave_float32`) interleaves each slice
+        and raises the ``PEAK`` maxima in one pass without Python's lock, so that several
+        files can be written in threads side by side.
+        """
+        from sonicmix._pcm import interleave_float32  # imports numba: only when writing
+
         channels = self.channels
         step = max(1, CHUNK_SAMPLES // channels)
+        # the kernel takes one array type: a writable float32 block in C order as it is, any
+        # other a slice at a time cast or copied into a reused buffer (as float64 always was)
+        direct = block.dtype == np.float32 and block.flags.c_contiguous and block.flags.writeable
+        finite = True
         for start in range(0, block.shape[1], step):
-            rows = block[:, start : start + step]
-            n = rows.shape[1]
-            if rows.dtype != np.float32:
-                cast = self._buffer("_scratch", 4 * channels * n).view(np.float32).reshape(channels, n)
-                np.copyto(cast, rows, casting="same_kind")
-                rows = cast
-            if self._peak:
-                self._track_peaks(rows)
-            out = self._buffer("_bytes", 4 * channels * n).view("<f4").reshape(n, channels)
-            for c in range(channels):  # column by column: a fraction of a transposing copy's cost
-                out[:, c] = rows[c]
+            n = min(step, block.shape[1] - start)
+            rows, first = block, start
+            if not direct:
+                rows = self._buffer("_scratch", 4 * channels * n).view(np.float32).reshape(channels, n)
+                np.copyto(rows, block[:, start : start + n], casting="same_kind")
+                first = 0
+            out = self._buffer("_bytes", 4 * channels * n).view(np.float32)
+            if not interleave_float32(rows, first, first + n, out, self._peaks, self._positions, self.frames):
+                finite = False  # the kernel left a channel with NaN or infinity to the numpy rule
+                self._track_peaks(rows[:, first : first + n])
+            if _BIG_ENDIAN:  # the kernel stores native floats; WAV is little-endian
+                out.byteswap(inplace=True)
             self._append(out)
             self.frames += n
             self.data_bytes += out.nbytes
+        return finite
 
     def write_pcm(self, raw: np.ndarray, frames: int) -> None:
         """Append ``frames`` frames of little-endian PCM bytes (from :class:`sonicmix._pcm.Quantiser`)."""
@@ -257,7 +272,10 @@ class WavWriter:
         self.data_bytes += raw.nbytes
 
     def _track_peaks(self, rows: np.ndarray) -> None:
-        """Per channel, the largest |x| so far and the frame of its first occurrence (as libsndfile)."""
+        """Per channel, the largest |x| so far and the frame of its first occurrence (as libsndfile).
+
+        The numpy rule, kept for slices holding NaN or infinity (the kernel's rule on finite ones).
+        """
         for c in range(self.channels):
             row = rows[c]
             high, low = int(row.argmax()), int(row.argmin())

@@ -931,6 +931,8 @@ class AudioWriter:
         self._frames = 0
         self._bytes_per_frame = channels * _BYTES_PER_SAMPLE[subtype]
         self._clipped = 0
+        #: Every sample stored so far is finite (PCM always is: NaN is stored as silence, inf clips).
+        self.all_finite = True
         self._written_back = 0  # bytes of the file whose writing to disk has been started
         self._handle = None  # a soundfile.SoundFile (FLAC) or a _wav.WavWriter
         self._fd: int | None = None
@@ -1008,7 +1010,8 @@ class AudioWriter:
         kept = None
         try:
             if self._quantise is None:
-                self._handle.write_float(block)
+                if not self._handle.write_float(block):  # the float path looks at every sample anyway
+                    self.all_finite = False
                 if stored:
                     kept = block if block.dtype == np.float32 else np.asarray(block, np.float32)
             else:

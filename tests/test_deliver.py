@@ -71,6 +71,7 @@ def test_reports_bext_and_an_independent_meter_agree(tmp_path, rng):
     assert data["passed"] is True and data["target"]["integrated_lufs"] == -23.0
     assert {c["name"] for c in data["compliance"]["criteria"]} >= {"integrated", "true_peak"}
     assert "Integrated" in (tmp_path / "mix.report.txt").read_text()
+    assert "scene_loudness" not in data and "virtual loudspeakers" not in str(delivery)  # an ambix mix's only
     png = (tmp_path / "mix.loudness.png").read_bytes()  # matplotlib is in the test extras
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
     from sonicmix.bwf import read_bext
@@ -124,11 +125,12 @@ def test_a_failure_while_writing_leaves_no_partial_deliverable(threads, tmp_path
     assert os.listdir(tmp_path) == []
 
 
-def test_two_threads_deliver_the_same_bytes_and_progress_as_one(tmp_path, rng, monkeypatch):
+@pytest.mark.parametrize(("subtype", "formats"), [("PCM_24", "wav,flac"), ("FLOAT", "wav")])
+def test_two_threads_deliver_the_same_bytes_and_progress_as_one(subtype, formats, tmp_path, rng, monkeypatch):
     """threads=2 overlaps the render's tracks with its buses and the files with the limiter:
-    every file (stems, M&E, FLAC, each stem's own limiter) byte for byte, the same reports, and
-    the same progress calls in the same order."""
-    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # the bext chunk's date: the same in both
+    every file (stems, M&E, FLAC, each stem's own limiter; float WAV with its PEAK chunk) byte
+    for byte, the same reports, and the same progress calls in the same order."""
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # the bext and PEAK dates: the same in both
     graph = session(rng)
     done, calls = {}, {}
     for threads in (1, 2):
@@ -137,7 +139,8 @@ def test_two_threads_deliver_the_same_bytes_and_progress_as_one(tmp_path, rng, m
             graph,
             "ebu-r128",
             tmp_path / str(threads),
-            formats="wav,flac",
+            formats=formats,
+            subtype=subtype,
             me_mix=True,
             stem_ceiling="own",
             block_size=4096,  # about a hundred blocks: the pipeline runs many blocks deep
@@ -146,11 +149,36 @@ def test_two_threads_deliver_the_same_bytes_and_progress_as_one(tmp_path, rng, m
             progress=lambda stage, n, total, seen=calls[threads]: seen.append((stage, n, total)),
         )
     one, two = done[1], done[2]
-    assert list(two.files) == list(one.files) and len(one.files) == 6
+    assert list(two.files) == list(one.files) and len(one.files) == len(formats.split(",")) + 4
     for key, path in one.files.items():
         assert open(two.files[key], "rb").read() == open(path, "rb").read(), key
         assert two.reports[key].to_dict() == one.reports[key].to_dict()
     assert calls[2] == calls[1] and {c[0] for c in calls[1]} == {"render", "write"}
+
+
+@pytest.mark.parametrize("subtype", ["FLOAT", "PCM_24"])
+def test_a_non_finite_sample_in_a_deliverable_is_named_whichever_way_it_is_stored(subtype, tmp_path):
+    """The float writer's pass spares its meter the second look at finite blocks, not at NaN or inf:
+    the meter still names the first one. PCM stores NaN as silence and clips inf (measured as stored)."""
+    from sonicmix.delivery.writers import PcmDeliverables
+
+    paths = {"mix": str(tmp_path / "m.wav"), "fx": str(tmp_path / "fx.wav")}
+    files = PcmDeliverables(paths, ["mix"], ["fx"], [], {"master": 2, "fx": 2}, 48000, subtype, 0, [])
+    fine = np.full((2, 1000), 0.25, np.float32)
+    bad = fine.copy()
+    bad[1, 300] = np.nan
+    try:
+        for outputs in ({"master": fine, "fx": fine}, {"master": fine, "fx": bad}):
+            for job in files.jobs(outputs):
+                if subtype == "FLOAT" and outputs["fx"] is bad and job.args == ("fx",):
+                    with pytest.raises(sm.AudioError, match=r"nan at channel 1, sample 1300 "):
+                        job()
+                else:
+                    job()
+        assert [w.all_finite for w in files.writers.values()] == [True, subtype != "FLOAT"]
+    finally:
+        files.abort()
+    assert os.listdir(tmp_path) == []
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -6,7 +6,7 @@ import threading
 
 import pytest
 
-from sonicmix._threads import drop, pool_for, run_all, submit
+from sonicmix._threads import Lane, drop, pool_for, run_all, settle_lanes, stop_lanes, submit
 from sonicmix.errors import AudioError
 
 
@@ -64,6 +64,105 @@ def test_drop_waits_for_started_jobs_and_cancels_the_rest():
         started.wait(5.0)
         threading.Timer(0.05, release.set).start()
         drop(jobs)
+        assert ended == ["slow"]
+    finally:
+        pool.shutdown()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_lanes_handle_their_items_in_order_one_at_a_time_two_items_deep(threads):
+    import random
+    import time
+
+    pool = pool_for(threads, "test")
+    seen = {lane: [] for lane in range(4)}
+    busy = {lane: threading.Lock() for lane in range(4)}
+    overlaps = []
+    timing = random.Random(7)
+
+    def work(item):
+        lane, index = item
+        if not busy[lane].acquire(blocking=False):  # another thread in the same lane
+            overlaps.append(item)
+            return
+        time.sleep(timing.random() * 0.002)
+        seen[lane].append(index)
+        busy[lane].release()
+
+    lanes = [Lane(pool, work) for _ in range(4)]
+    try:
+        for index in range(40):
+            if index >= 2:
+                settle_lanes(lanes, index - 2)  # as limited_pass: two items in flight per lane
+                assert all(lane.done >= index - 2 for lane in lanes)
+            for lane_number, lane in enumerate(lanes):
+                lane.push(index, (lane_number, index))
+        settle_lanes(lanes, 39)
+        assert overlaps == [] and all(items == list(range(40)) for items in seen.values())
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+@pytest.mark.parametrize("threads", [1, 2, 3])
+def test_lanes_raise_the_first_error_in_item_then_lane_order_and_stop(threads):
+    """Lane 1 fails at item 2 first; lane 0 fails at item 2 later, after its item 1: lane 0's error is
+    the one a single thread meets first. Every lane has stopped when it is raised."""
+    pool = pool_for(threads, "test")
+    handled = []
+    lane0_may_fail = threading.Event()
+
+    def work(item):
+        lane, index = item
+        if (lane, index) == (0, 2):
+            lane0_may_fail.wait(5.0)
+            raise AudioError("lane 0 failed at item 2")
+        if (lane, index) == (1, 2):
+            lane0_may_fail.set()
+            raise AudioError("lane 1 failed at item 2")
+        handled.append(item)
+
+    lanes = [Lane(pool, work) for _ in range(3)]
+    try:
+        for index in range(2):
+            for n, lane in enumerate(lanes):
+                lane.push(index, (n, index))
+        settle_lanes(lanes, 0)
+        for n, lane in enumerate(lanes):
+            lane.push(2, (n, 2))
+        if pool is None:
+            lane0_may_fail.set()  # one thread: lane 0 runs first anyway
+        settle_lanes(lanes, 1)
+        with pytest.raises(AudioError, match="^lane 0 failed at item 2$"):
+            settle_lanes(lanes, 2)
+        for n, lane in enumerate(lanes):
+            lane.push(3, (n, 3))  # a stopped lane takes nothing more
+        assert not any(index == 3 for _, index in handled)
+        assert sorted(i for i in handled if i[1] < 2) == [(n, i) for n in range(3) for i in range(2)]
+        if pool is None:  # lanes after the failing one do not handle the item, as one thread would not
+            assert (2, 2) not in handled
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+def test_stopping_a_lane_waits_for_the_item_in_hand_and_drops_the_queue():
+    pool = pool_for(2, "test")
+    started, release, ended = threading.Event(), threading.Event(), []
+
+    def work(item):
+        if item == "slow":
+            started.set()
+            release.wait(5.0)
+        ended.append(item)
+
+    lane = Lane(pool, work)
+    try:
+        lane.push(0, "slow")
+        lane.push(1, "queued")
+        started.wait(5.0)
+        threading.Timer(0.05, release.set).start()
+        stop_lanes([lane])
         assert ended == ["slow"]
     finally:
         pool.shutdown()

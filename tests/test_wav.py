@@ -128,6 +128,87 @@ def test_peak_of_float64_input_is_that_of_the_stored_float32(tmp_path):
     assert peak_chunk(path.read_bytes())[1] == [(0.5, 3)]
 
 
+def numpy_float_path(blocks: list[np.ndarray], channels: int) -> tuple[bytes, list[tuple[float, int]]]:
+    """The float data and PEAK values as the writer's numpy code made them before its kernel.
+
+    A cast to float32, then per slice of ``CHUNK_SAMPLES // channels`` frames and channel the
+    first argmax and argmin, the larger magnitude (the earlier on a tie) replacing the peak only
+    when strictly larger.
+    """
+    data, peaks, positions, frames = [], [0.0] * channels, [0] * channels, 0
+    step = max(1, wav.CHUNK_SAMPLES // channels)
+    for block in blocks:
+        for start in range(0, block.shape[1], step):
+            rows = block[:, start : start + step].astype(np.float32)
+            data.append(rows.T.astype("<f4").tobytes())
+            for c, row in enumerate(rows):
+                high, low = int(row.argmax()), int(row.argmin())
+                up, down = float(row[high]), -float(row[low])
+                value, at = (up, high) if (up, -high) > (down, -low) else (down, low)
+                if value > np.float32(peaks[c]):
+                    peaks[c], positions[c] = value, frames + at
+            frames += rows.shape[1]
+    return b"".join(data), list(zip(np.float32(peaks).tolist(), positions, strict=True))
+
+
+def tie_blocks(rng, channels: int) -> list[np.ndarray]:
+    """Blocks of every kind the writer meets, with ties of the peak inside and across slices and blocks."""
+    step = wav.CHUNK_SAMPLES // channels
+    blocks = []
+    for n, dtype in [(1, np.float32), (7, np.float64), (step + 3, np.float32), (3 * step + 11, np.float64)]:
+        blocks.append(rng.uniform(-0.5, 0.5, (channels, n)).astype(dtype))
+    big, long = blocks[2], blocks[3]
+    big[0, 5], big[0, 2], big[-1, step + 1] = 0.8, -0.8, -0.8  # -x before +x; a tie in the next slice
+    long[0, 4] = 0.8  # a tie with an earlier block
+    # the peak: float64 values that store as the same float32, -x first, then ties in later slices
+    long[:, step + 2], long[:, step + 9], long[:, 2 * step] = -(0.9 - 1e-12), 0.9 + 1e-12, 0.9
+    wide = rng.uniform(-0.85, 0.85, (channels, 2 * step + 5)).astype(np.float32)
+    blocks.append(wide[:, 3 : step + 40])  # a column slice: not C-ordered
+    readonly = rng.uniform(-0.5, 0.5, (channels, 500)).astype(np.float32)
+    readonly[:, 100] = -0.9  # a tie in a later block: the peak stays where it was
+    readonly.flags.writeable = False
+    blocks.append(readonly)
+    blocks.append(np.asfortranarray(rng.uniform(-0.5, 0.5, (channels, 300))))
+    return blocks
+
+
+@pytest.mark.parametrize("channels", [1, 2, 3, 6])
+def test_the_float_kernel_writes_the_numpy_paths_bytes_and_peaks(tmp_path, rng, channels):
+    blocks = tie_blocks(rng, channels)
+    path = tmp_path / "k.wav"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        writer = wav.WavWriter(fd, sample_rate=RATE, channels=channels, subtype="FLOAT", peak_time=0)
+        assert all([writer.write_float(block) for block in blocks])
+        writer.finish()
+    finally:
+        os.close(fd)
+    data = path.read_bytes()
+    expected_data, expected_peaks = numpy_float_path(blocks, channels)
+    (_, at, size) = next(c for c in chunks(data) if c[0] == b"data")
+    assert data[at + 8 : at + 8 + size] == expected_data
+    assert peak_chunk(data)[1] == expected_peaks
+    first = sum(b.shape[1] for b in blocks[:3]) + wav.CHUNK_SAMPLES // channels + 2
+    assert expected_peaks == [(np.float32(0.9).item(), first)] * channels  # the ties are really there
+
+
+def test_a_non_finite_slice_keeps_the_numpy_rule_and_is_reported(tmp_path, rng):
+    blocks = [rng.uniform(-0.5, 0.5, (2, 20_000)).astype(np.float32) for _ in range(2)]
+    blocks[0][1, 700] = -np.inf  # the other channel's peak still comes from the kernel
+    path = tmp_path / "i.wav"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC)
+    try:
+        writer = wav.WavWriter(fd, sample_rate=RATE, channels=2, subtype="FLOAT", peak_time=0)
+        assert [writer.write_float(block) for block in blocks] == [False, True]
+        writer.finish()
+    finally:
+        os.close(fd)
+    expected_data, expected_peaks = numpy_float_path(blocks, 2)
+    assert path.read_bytes().endswith(expected_data)
+    assert peak_chunk(path.read_bytes())[1] == expected_peaks
+    assert expected_peaks[1] == (np.inf, 700)
+
+
 def test_peak_timestamp_is_source_date_epoch_or_now(tmp_path, rng, monkeypatch):
     audio = rng.uniform(-1, 1, (2, 1000))
     monkeypatch.delenv("SOURCE_DATE_EPOCH", raising=False)

@@ -7,7 +7,9 @@ tolerance of the target at its ceiling.
 
 from __future__ import annotations
 
+import itertools
 import math
+from collections import deque
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import partial
@@ -15,9 +17,12 @@ from typing import Any
 
 import numpy as np
 
-from sonicmix._threads import Job, drop, run_all, submit
+from sonicmix._threads import Lane, settle_lanes, stop_lanes
 from sonicmix.delivery.kept import KeptRender
 from sonicmix.loudness import LoudnessMeter, LoudnessReport
+
+#: Blocks a file's lane may hold at once with threads (the block being written and the next).
+IN_FLIGHT = 2
 
 
 def dialogue_gated_lufs(programme: np.ndarray, dialogue: np.ndarray) -> float:
@@ -61,8 +66,10 @@ def limited_pass(
 
     With a ``pool`` (``sonicmix._threads.pool_for``), a block's meter and files (the sink's
     ``PcmDeliverables.jobs``, else one call of the sink) run in its threads while this thread
-    limits the next block; the files and figures are the same, and ``tell`` is called with the
-    same values in the same order.
+    limits the next block, each file in a lane of its own (``sonicmix._threads.Lane``) that may
+    hold :data:`IN_FLIGHT` blocks: a file's next block is queued while its previous one is still
+    being written, so that no thread waits at the end of every block for the slowest file. The
+    files and figures are the same, and ``tell`` is called with the same values in the same order.
     """
     gain = np.float32(10 ** (gain_db / 20))
     latency = limiter.latency_samples(sample_rate)
@@ -77,23 +84,30 @@ def limited_pass(
     limit = _Limiting(limiter, gain, sample_rate, {k: renders.channels[k] for k in names})
     stage = "write" if sink is not None else "measure"
     expected = renders.frames
-    handed: list[tuple[list[Job], int]] = []  # the block whose meter and files are being done
+    lanes: list[Lane] = []  # one per file (and the meter), made with the first block
+    handed: deque[tuple[int, int]] = deque()  # (block number, frames limited) of the blocks in the lanes
+    numbers = itertools.count()
 
-    def settle() -> None:  # wait for the handed block (taking its jobs no worker has started)
-        if handed:
-            jobs, total = handed[-1]
-            run_all(jobs)
-            handed.pop()
+    def settle(keep: int) -> None:  # wait for the handed blocks but the last ``keep``, in order
+        while len(handed) > keep:
+            index, total = handed[0]
+            settle_lanes(lanes, index)
+            handed.popleft()
             tell(stage, min(total, expected), expected)
 
     def hand_over(outputs: dict[str, np.ndarray]) -> None:
         calls = [] if meter is None else [partial(meter.update, outputs["master"])]
         if sink is not None:
             calls += sink.jobs(outputs) if hasattr(sink, "jobs") else [partial(sink, outputs)]
-        settle()  # a file's blocks go in order: the previous block's are done first
-        handed.append(([submit(pool, call) for call in calls], limit.total))
+        if not lanes:
+            lanes.extend(Lane(pool) for _ in calls)
+        settle(IN_FLIGHT - 1)  # memory stays bounded: a lane holds at most IN_FLIGHT blocks
+        index = next(numbers)
+        for lane, call in zip(lanes, calls, strict=True):
+            lane.push(index, call)
+        handed.append((index, limit.total))
         if pool is None:
-            settle()
+            settle(0)
 
     try:
         last: dict[str, np.ndarray] = {}
@@ -106,10 +120,9 @@ def limited_pass(
             outputs = limit({k: np.zeros((v.shape[0], latency), np.float32) for k, v in last.items()})
             if outputs is not None:
                 hand_over(outputs)
-        settle()
+        settle(0)
     except BaseException:
-        for jobs, _ in handed:  # nothing may still write into files the caller removes
-            drop(jobs)
+        stop_lanes(lanes)  # nothing may still write into files the caller removes
         raise
     if hasattr(sink, "flush"):
         sink.flush()

@@ -107,8 +107,12 @@ class PcmDeliverables:
         def store(k: str) -> None:  # each file has its own writer (and dither) and meter
             block = self.own[k](blocks[k]) if k in self.own else blocks[k]
             if block.shape[1]:
-                stored = self.writers[k].write(block, check=False, stored=True)
-                self.meters[k].update(stored)
+                writer = self.writers[k]
+                stored = writer.write(block, check=False, stored=True)
+                if writer.all_finite:  # known finite (the float writer looked; PCM holds no NaN or inf)
+                    self.meters[k]._update_checked(stored)
+                else:  # the meter's error names the first NaN or inf, as it always did
+                    self.meters[k].update(stored)
                 if self.downmix is not None and k == self.mix_keys[0]:
                     self.downmix.update(stored)
 

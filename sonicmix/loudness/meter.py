@@ -401,6 +401,15 @@ class LoudnessMeter:
         if x.dtype != self.dtype:  # the true-peak filter runs in the meter's dtype
             x = x.astype(self.dtype)
         check_finite(x, "audio", self.sample_rate, offset=self._samples)
+        self._update_checked(x)
+
+    def _update_checked(self, x: np.ndarray) -> None:
+        """:meth:`update` without its checks: ``x`` is a finite ``(channels, n)`` array of the meter's dtype.
+
+        For a caller that has just looked at every sample itself (the deliverables' float WAV
+        writer does, as it stores them): a second pass over the block holds Python's lock
+        while the other files of a delivery wait for it.
+        """
         for start in range(0, x.shape[1], _CHUNK):
             self._chunk(x[:, start : start + _CHUNK])
 
