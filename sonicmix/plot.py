@@ -21,8 +21,9 @@ here. matplotlib is imported inside the functions only.
 
 from __future__ import annotations
 
+import errno
 import os
-import tempfile
+import secrets
 from typing import Any
 
 import numpy as np
@@ -72,9 +73,7 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> None:
     tmp = None
     doing = f"creating a temporary file in {folder or os.curdir!r}"
     try:
-        fd, tmp = tempfile.mkstemp(prefix=f".{name}.", suffix=".partial.png", dir=folder or None)
-        os.fchmod(fd, 0o666 & ~_umask())  # mkstemp's 0o600 would make the plot private
-        os.close(fd)
+        tmp = _hidden_temporary(folder, name)
         doing = f"writing {tmp!r}"
         fig.savefig(tmp, format="png", bbox_inches="tight")
         doing = f"renaming {tmp!r} to it"
@@ -95,18 +94,21 @@ def _save(fig: Any, path: str | os.PathLike[str]) -> None:
         ) from err
 
 
-def _umask() -> int:
-    """The process's umask, read without changing it where the system shows it (Linux)."""
-    try:
-        with open("/proc/self/status", encoding="ascii") as fh:
-            for line in fh:
-                if line.startswith("Umask:"):
-                    return int(line.split()[1], 8)
-    except (OSError, ValueError, IndexError):
-        pass
-    mask = os.umask(0o022)  # elsewhere only by setting it: restored at once
-    os.umask(mask)
-    return mask
+def _hidden_temporary(folder: str, name: str) -> str:
+    """Create an empty ``.<name>.<random>.partial.png`` in ``folder`` and return its path.
+
+    Opened with mode 0o666 and ``O_EXCL``, so the umask applies as to any new file, without
+    reading or setting it (mkstemp's 0o600 would make the plot private; ``os.fchmod`` is missing
+    on Windows before Python 3.13, and setting the umask to read it races other threads).
+    """
+    for _ in range(100):
+        tmp = os.path.join(folder, f".{name}.{secrets.token_hex(6)}.partial.png")
+        try:
+            os.close(os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666))
+        except FileExistsError:
+            continue
+        return tmp
+    raise FileExistsError(errno.EEXIST, "no free temporary name after 100 tries", folder or os.curdir)
 
 
 def plot_loudness(

@@ -124,6 +124,19 @@ def test_two_plots_saved_to_one_name_at_once_each_write_their_own_temporary(tmp_
     assert target.stat().st_mode & 0o777 == 0o666 & ~umask  # as any new file, not mkstemp's 0o600
 
 
+def test_a_plot_is_saved_where_os_has_no_fchmod_and_the_umask_is_left_alone(tmp_path, monkeypatch):
+    # Windows before Python 3.13 has no os.fchmod: every save raised AttributeError; and reading the
+    # umask by setting it (where /proc is missing) changed it for every thread for a moment
+    monkeypatch.delattr(os, "fchmod", raising=False)
+
+    def no_umask(mask):
+        raise AssertionError("the umask was set")
+
+    monkeypatch.setattr(os, "umask", no_umask)
+    plot_loudness(sm.measure(sine(1000.0, 1.0, 0.1), FS), path=tmp_path / "l.png")
+    assert [p.name for p in tmp_path.iterdir()] == ["l.png"]
+
+
 @pytest.mark.parametrize(
     "call",
     [
