@@ -134,7 +134,8 @@ class Delivery:
         """
         import sonicmix
 
-        scene = {"scene_loudness": self.scene_loudness} if self.scene_loudness is not None else {}
+        scene_loudness = self.scene_loudness
+        scene = {"scene_loudness": scene_loudness} if scene_loudness is not None else {}
         return {
             "sonicmix_version": sonicmix.__version__,
             "target": self.target.to_dict(),
