@@ -31,7 +31,8 @@ noise has moved since: scaled by the tracker's estimate now over its mean
 in the profile frames, beyond a tolerance (above 2x, or below 1/1.2x; both
 smoothed over bins as below), so that a profile of noise that changes
 neither leaves it where it got louder nor cuts speech where it got quieter,
-and keeps its advantage on steady noise. The estimate the gain uses is smoothed
+and keeps its advantage on steady noise (a bin whose profile is zero, from digital
+silence, tells nothing: there the tracker's estimate is used). The estimate the gain uses is smoothed
 over +-3 bins by a triangle (``1 2 3 4 3 2 1``), which lowers its variance
 and keeps a tone that drifts by a bin or two (machine noise) under it.
 The LSA gain's ``exp(E1(v) / 2)`` is a fitted polynomial below ``v = 1`` and,
@@ -403,7 +404,8 @@ def suppress(
         is the mean periodogram of the profile frames seen so far, instead of
         the tracker's; after the last it is fixed but for where the tracker's
         estimate moves away from its mean over the profile frames by more than
-        a tolerance (the profile is then scaled by the excess).
+        a tolerance (the profile is then scaled by the excess). A bin whose
+        profile is zero (digital silence) takes the tracker's estimate.
     low_bins : int, default 0
         Bins below this index are taken as noise alone: their gain is the
         floor (dialogue has nothing below its lowest fundamental).
@@ -646,7 +648,9 @@ def _gains_kernel(
             else:
                 # where the noise has moved since the profile region (the tracker now against its mean
                 # there), the profile moves with it beyond a tolerance: a fixed profile of changing noise
-                # leaves noise where the noise got louder and cuts speech where it got quieter
+                # leaves noise where the noise got louder and cuts speech where it got quieter. A bin whose
+                # profile holds no noise (digital silence in the region) tells nothing about the noise
+                # after it, and no factor moves a zero: there the tracker's estimate stands, as adapting's
                 nz = scratch[g]
                 held = profile[g]
                 tr_g = tracked[g]
@@ -654,14 +658,16 @@ def _gains_kernel(
                 if frozen:  # (tracked holds the inverse of the tracker's mean over the region)
                     for k in range(bins):  # (vectorizes)
                         d = follow[k] * tr_g[k]
-                        nz[k] = held[k] * min(max(1.0, d / profile_rise), d * profile_fall)
+                        moved = held[k] * min(max(1.0, d / profile_rise), d * profile_fall)
+                        nz[k] = moved if held[k] >= _TINY else follow[k]
                 else:
                     if in_profile:
                         for k in range(bins):
                             tr_g[k] += follow[k]
                     for k in range(bins):  # (vectorizes)
                         d = follow[k] * profiled / max(tr_g[k], _TINY)
-                        nz[k] = sc[k] * min(max(1.0, d / profile_rise), d * profile_fall)
+                        moved = sc[k] * min(max(1.0, d / profile_rise), d * profile_fall)
+                        nz[k] = moved if sc[k] >= _TINY else follow[k]
                     if seen == profile_last:  # the region's last frame: hold what no later frame changes
                         for k in range(bins):
                             held[k] = sc[k]

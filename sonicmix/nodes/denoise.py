@@ -132,7 +132,8 @@ class Denoise(Node):
         noise moves away from it: where the adaptive estimate rises more than
         3 dB (or falls more than 0.8 dB) from its own mean over the region,
         the profile follows by the excess, so that noise that changes is
-        neither left in nor taken with speech. At least one frame must fit:
+        neither left in nor taken with speech. Where the region held no noise
+        (digital silence), the adaptive estimate is used instead. At least one frame must fit:
         ``end_s - start_s >= frame_s``; a region past the end of the audio is
         refused when the audio is processed in one call.
     frame_s : float, default 0.032

@@ -158,6 +158,29 @@ def test_a_profile_follows_noise_that_gets_louder(rng):
     assert 10 * np.log10(np.sum(noise[held] ** 2) / np.sum(y[held] ** 2)) > 8.0
 
 
+def test_a_profile_of_digital_silence_leaves_the_noise_to_the_tracker(rng):
+    # digital silence before the room tone: a profile of it held 0, which no factor moves, and the
+    # noise after it passed unreduced (0.04 dB, adapting 3.42 dB here). Where the profile holds no noise
+    # the tracker's estimate stands, so it reduces as adapting does (3.42 dB). The second channel,
+    # unlinked, has noise in the region: its profile still works (14.73 dB, adapting 13.56).
+    rate = 16000
+    x = 0.05 * rng.standard_normal((2, 5 * rate))
+    x[0, :rate] = 0.0
+    d = Denoise().latency_samples(rate)
+    x = np.pad(x, ((0, 0), (0, d)))
+    scored = slice(3 * rate, 4 * rate)
+
+    def reduction_db(node: Denoise) -> np.ndarray:
+        y = run_streamed(node, x, rate, (1000, 4093))[:, d:]
+        return 10 * np.log10(np.sum(x[:, scored] ** 2, axis=1) / np.sum(y[:, scored] ** 2, axis=1))
+
+    adaptive = reduction_db(Denoise(stereo_link=False))
+    profiled = reduction_db(Denoise(profile_s=(0.0, 0.5), stereo_link=False))
+    assert abs(profiled[0] - adaptive[0]) < 1.0
+    assert profiled[0] > 2.0 and profiled[1] > 10.0
+    assert_streaming_matches(Denoise(profile_s=(0.0, 0.5)), x, rate, (777,), atol=1e-10)
+
+
 def test_profile_region_must_lie_inside_the_audio(rng):
     node = Denoise(profile_s=(0.5, 1.5))
     match = r"profile_s=\(0\.5, 1\.5\) ends after the audio, which lasts 1 s"
