@@ -435,6 +435,20 @@ def _good_covariance(x, bad, order, out):  # pragma: no cover - compiled
     return rows
 
 
+@numba.njit(cache=True, nogil=True, inline="always")
+def _cholesky_row(u, j, end):  # pragma: no cover - compiled
+    # step j of a right-looking Cholesky U^T U in place in the upper triangle of `u`: row j becomes
+    # U's, and the rows below it lose its part, over the columns up to `end` (the band's edge)
+    s = np.sqrt(u[j, j])
+    u[j, j] = s
+    for m in range(j + 1, end):
+        u[j, m] /= s
+    for i in range(j + 1, end):
+        f = u[j, i]
+        for m in range(i, end):
+            u[i, m] -= f * u[j, m]
+
+
 @numba.njit(cache=True, nogil=True)
 def _solve_normal(covariance, loading, a):  # pragma: no cover - compiled
     # The covariance method's normal equations R a = -b from _good_covariance's upper triangle
@@ -461,14 +475,7 @@ def _solve_normal(covariance, loading, a):  # pragma: no cover - compiled
             continue
         if not u[j, j] > 0.0:
             return _SINGULAR
-        s = np.sqrt(u[j, j])
-        u[j, j] = s
-        for m in range(j + 1, p):
-            u[j, m] /= s
-        for i in range(j + 1, p):
-            f = u[j, i]
-            for m in range(i, p):
-                u[i, m] -= f * u[j, m]
+        _cholesky_row(u, j, p)
     # U^T y = -b, then U a = y, both in place in b (the zero lags' y and a stay 0)
     for i in range(p):
         b[i] = 0.0 if zero[i] else -b[i] / u[i, i]
@@ -497,15 +504,7 @@ def _band_cholesky(column, band, out):  # pragma: no cover - compiled
     for j in range(n):
         if not u[j, j] > 0.0:
             return False
-        s = np.sqrt(u[j, j])
-        u[j, j] = s
-        end = min(j + band + 1, n)
-        for m in range(j + 1, end):
-            u[j, m] /= s
-        for i in range(j + 1, end):
-            f = u[j, i]
-            for m in range(i, end):
-                u[i, m] -= f * u[j, m]
+        _cholesky_row(u, j, min(j + band + 1, n))
     for i in range(n):
         for j in range(max(0, i - band), i + 1):
             out[i, j] = u[j, i]
