@@ -58,6 +58,15 @@ def _denoised(node: Denoise, x: np.ndarray) -> np.ndarray:
     return node(np.pad(x, ((0, 0), (0, latency))), RATE)[:, latency:]
 
 
+def _after_room_tone(kind: str, snr_db: float, lead: int) -> tuple[np.ndarray, np.ndarray]:
+    """The clean male voice, and it after ``lead`` samples of noise alone with the noise going on
+    under it at ``snr_db`` (the SNR over the speech): a profile region, then speech."""
+    clean = _clean()
+    noise = dialogue.noise(kind, clean.shape[1] + lead, RATE)
+    scale = np.sqrt(np.sum(clean**2) / np.sum(noise[:, lead:] ** 2) / 10 ** (snr_db / 10))
+    return clean, np.concatenate([np.zeros((1, lead)), clean], axis=1) + scale * noise
+
+
 def _stoi(clean: np.ndarray, x: np.ndarray) -> float:
     from pystoi import stoi
 
@@ -114,12 +123,8 @@ def test_latency_is_one_frame_less_a_sample_and_no_reduction_is_a_pure_delay(rng
 @needs_speech
 def test_profile_region_learns_the_noise_and_reduces_it():
     pytest.importorskip("pystoi")
-    clean = _clean()
     lead = int(1.5 * RATE)
-    noise = dialogue.noise("vinyl_hiss", clean.shape[1] + lead, RATE)
-    scale = np.sqrt(np.sum(clean**2) / np.sum(noise[:, lead:] ** 2) / 10.0)  # 10 dB SNR under the speech
-    padded = np.concatenate([np.zeros((1, lead)), clean], axis=1)
-    noisy = padded + scale * noise
+    clean, noisy = _after_room_tone("vinyl_hiss", 10.0, lead)
     y = _denoised(Denoise(profile_s=(0.0, 1.5)), noisy)
     gain = dialogue.si_sdr(y[:, lead:], clean) - dialogue.si_sdr(noisy[:, lead:], clean)
     assert gain > 3.0
@@ -134,11 +139,8 @@ def test_a_profile_of_changing_noise_costs_no_intelligibility():
     # the 3D printer changes after the region: a fixed mean profile took STOI 0.0031 below the noisy
     # input's here and SI-SDR 0.36 dB below adapting's; the profile now follows the noise where it moves
     pytest.importorskip("pystoi")
-    clean = _clean()
     lead = int(1.5 * RATE)
-    noise = dialogue.noise("3d_printer", clean.shape[1] + lead, RATE)
-    scale = np.sqrt(np.sum(clean**2) / np.sum(noise[:, lead:] ** 2) / 10**0.5)  # 5 dB SNR under the speech
-    noisy = np.concatenate([np.zeros((1, lead)), clean], axis=1) + scale * noise
+    clean, noisy = _after_room_tone("3d_printer", 5.0, lead)
     profiled = _denoised(Denoise(profile_s=(0.0, 1.5)), noisy)[:, lead:]
     adaptive = _denoised(Denoise(), noisy)[:, lead:]
     assert _stoi(clean, profiled) >= _stoi(clean, noisy[:, lead:]) + 0.002  # 0.0043 measured
