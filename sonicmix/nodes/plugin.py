@@ -56,7 +56,7 @@ from typing import Any
 import numpy as np
 
 from sonicmix._typing import Audio
-from sonicmix.errors import ParameterError, SonicmixError
+from sonicmix.errors import LayoutError, ParameterError, SonicmixError
 from sonicmix.nodes.base import Node
 
 __all__ = ["PluginNode", "PluginParameters", "PluginState", "ANY_BLOCKS", "FIXED_BLOCKS", "BUILTIN_PLUGINS"]
@@ -102,6 +102,7 @@ _NOT_PARAMETERS = ("is_effect", "is_instrument", "impulse_response")
 
 _LOCK = threading.Lock()
 _HELD_BACK: dict[tuple[Any, int], int] = {}  # (node, sample rate) -> samples the plugin holds back
+_REFUSED_CHANNELS: dict[tuple[str, str | None, int], str | None] = {}  # (path, name, channels) -> why not
 _BUILTIN_KINDS: dict[str, dict[str, str]] = {}  # built-in -> {parameter: "float" | "bool" | "str" | "enum"}
 _EXTERNAL: dict[tuple[str, str | None], _ExternalInfo] = {}  # (path, plugin_name) -> what loading found
 _PITCH_SHIFT_STREAMS: list[bool] = []  # one probe per process (see _check_pitch_shift_streams)
@@ -162,10 +163,14 @@ class PluginParameters(Mapping[str, Any]):
 
 @dataclass(frozen=True)
 class _ExternalInfo:
-    """What loading a VST3 / AU file told us: its parameters' kinds and allowed values."""
+    """What loading a VST3 / AU file told us: its parameters' kinds, allowed values, numeric ranges
+    and those it marks as not automatable (a read-only meter such as a latency display, a setup
+    choice)."""
 
     kinds: dict[str, str]
     valid: dict[str, tuple[Any, ...]]
+    ranges: dict[str, tuple[float, float, str]] = field(default_factory=dict)  # name -> (low, high, unit)
+    fixed: frozenset[str] = frozenset()
 
 
 @dataclass(slots=True)
@@ -419,9 +424,12 @@ class PluginNode(Node):
         """Why each parameter that cannot be automated cannot be."""
         out = {}
         latency = _SETS_LATENCY.get(self.plugin or "", ())
+        fixed = _external_info(_pedalboard(), self.path or "", self.plugin_name).fixed if self.path else ()
         for name, kind in self._kinds().items():
             if name in _FIELDS:
                 out[name] = "its name is one of PluginNode's own fields; set it in parameters={...}"
+            elif name in fixed:
+                out[name] = "the plugin marks it as not automatable"
             elif name in latency:
                 out[name] = "it sets the plugin's latency, which a graph compensates once, before the render"
             elif kind != "float":
@@ -460,9 +468,20 @@ class PluginNode(Node):
                 raise ParameterError(
                     f"{self._label()}: {name}={value!r} is refused by the plugin: {err}"
                 ) from None
+        # pedalboard starts holding back a file plugin's reported latency at a reset, not on a fresh
+        # instance: without this a stream would come out that much later than latency_samples says
+        plugin.reset()
         return plugin
 
     # -- the node contract ----------------------------------------------------------------------
+    def output_channels(self, channels: int) -> int:
+        """``channels``; a plugin file that cannot take that many raises :class:`LayoutError`."""
+        if self.path is not None:
+            reason = _channels_refused(self, channels)
+            if reason is not None:
+                raise LayoutError(f"{self._label()} cannot take {channels}-channel audio ({reason})")
+        return channels
+
     def latency_samples(self, sample_rate: int) -> int:
         """Samples by which the output comes late.
 
@@ -476,6 +495,7 @@ class PluginNode(Node):
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> PluginState:
         """A new pedalboard instance for the stream, prepared (caller's blocks) or with its latency queued."""
+        self.output_channels(channels)
         plugin = self._instantiate()
         block = self._fixed_block()
         if block is None:
@@ -808,12 +828,17 @@ def _external_info(pb: Any, path: str, plugin_name: str | None) -> _ExternalInfo
     plugin = _load(pb, path, plugin_name)
     kinds: dict[str, str] = {}
     valid: dict[str, tuple[Any, ...]] = {}
+    ranges: dict[str, tuple[float, float, str]] = {}
     for name, parameter in plugin.parameters.items():
         kind = getattr(parameter, "type", float)
         kinds[name] = "bool" if kind is bool else "str" if kind is str else "float"
         if kinds[name] == "str":
             valid[name] = tuple(getattr(parameter, "valid_values", ()) or ())
-    info = _ExternalInfo(kinds, valid)
+        low, high = getattr(parameter, "min_value", None), getattr(parameter, "max_value", None)
+        if kinds[name] == "float" and isinstance(low, (int, float)) and isinstance(high, (int, float)):
+            ranges[name] = (float(low), float(high), str(getattr(parameter, "units", "") or ""))
+    fixed = frozenset(n for n, p in plugin.parameters.items() if not getattr(p, "is_automatable", True))
+    info = _ExternalInfo(kinds, valid, ranges, fixed)
     with _LOCK:
         _EXTERNAL[key] = info
     return info
@@ -829,6 +854,12 @@ def _external_parameters(info: _ExternalInfo, path: str, given: Mapping[str, Any
                 f"{list(info.kinds)}"
             )
         out[name] = _check_value(label, name, value, info.kinds[name], info.valid.get(name, ()))
+        low, high, unit = info.ranges.get(name, (-math.inf, math.inf, ""))
+        if name in info.ranges and not low <= out[name] <= high:
+            raise ParameterError(
+                f"{label}: {name}={value!r} is out of the plugin's range; expected {low:g} to {high:g}"
+                + (f" {unit}" if unit else "")
+            )
     return out
 
 
@@ -870,6 +901,24 @@ def _held_back(node: PluginNode, sample_rate: int) -> int:
     with _LOCK:
         _HELD_BACK[key] = held
     return held
+
+
+def _channels_refused(node: PluginNode, channels: int) -> str | None:
+    """Why a plugin file refuses ``channels`` channels (pedalboard's reason), or None: tried once per
+    process on a scratch instance. A VST3's buses are fixed when it is built: many take stereo only."""
+    key = (os.path.abspath(node.path or ""), node.plugin_name, int(channels))
+    with _LOCK:
+        if key in _REFUSED_CHANNELS:
+            return _REFUSED_CHANNELS[key]
+    plugin = _load(_pedalboard(), node.path or "", node.plugin_name)
+    try:
+        plugin.process(np.zeros((channels, 64), np.float32), 48000, buffer_size=64, reset=True)
+        reason = None
+    except (RuntimeError, ValueError) as err:
+        reason = " ".join(str(err).split())
+    with _LOCK:
+        _REFUSED_CHANNELS[key] = reason
+    return reason
 
 
 def _check_pitch_shift_streams(pb: Any) -> None:

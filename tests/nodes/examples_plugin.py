@@ -26,3 +26,7 @@ if find_spec("pedalboard") is not None:
         # A plugin on the caller's blocks forced to fixed blocks of 64.
         (PluginNode("Delay", delay_seconds=0.01, feedback=0.4, block_samples=64), None),
     ]
+    from tests.plugins import TEST_PLUGIN, built
+
+    if built():  # a VST3 file (scripts/build_test_plugin.sh): state in its filter and its delay line
+        EXAMPLES.append((PluginNode(path=str(TEST_PLUGIN), gain_db=-3.0, tone_hz=3000.0), None))

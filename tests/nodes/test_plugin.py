@@ -530,10 +530,11 @@ class _Parameter:
 
 class _FakeFilePlugin:
     """What ``pedalboard.load_plugin`` returns, as far as PluginNode uses it: ``parameters``, attribute
-    access to them, ``raw_state``, and ``process(..., reset=False)`` handing back the plugin's output
-    with its reported latency held back at the start (ExternalPlugin.h: a block returns
-    ``max(0, samples_provided - latency)`` samples at most). The plugin is a gain; it records the order
-    in which its state and parameters were set."""
+    access to them, ``raw_state``, ``reset()``, and ``process(..., reset=False)`` handing back the
+    plugin's output with its reported latency held back at the start once it has been reset, as
+    pedalboard 0.9.26 does (a fresh instance holds nothing back: tests/nodes/test_plugin_file.py shows
+    it on a real VST3). The plugin is a gain; it records the order in which its state and parameters
+    were set."""
 
     LATENCY = 100
 
@@ -541,7 +542,7 @@ class _FakeFilePlugin:
         self.__dict__.update(
             log=[], path=path, plugin_name=plugin_name, gain_db=0.0, type="bell", bypass=False
         )
-        self.__dict__.update(_raw=b"", _history=[], _returned=0)
+        self.__dict__.update(_raw=b"", _history=[], _returned=0, _holding=0)
 
     parameters = property(
         lambda self: {
@@ -568,11 +569,16 @@ class _FakeFilePlugin:
     def reported_latency_samples(self):
         return self.LATENCY if self.gain_db < 20.0 else 2 * self.LATENCY  # as if it switched to oversampling
 
+    def reset(self):
+        self.__dict__.update(_history=[], _returned=0, _holding=self.reported_latency_samples)
+
     def process(self, x, sample_rate, buffer_size=8192, reset=True):
-        assert not reset and x.dtype == np.float32 and x.shape[1] == buffer_size * (x.shape[1] // buffer_size)
+        if reset:  # a one-shot call (PluginNode's probe of the channel count)
+            return x * np.float32(10 ** (self.gain_db / 20))
+        assert x.dtype == np.float32 and x.shape[1] == buffer_size * (x.shape[1] // buffer_size)
         self._history.append(x * np.float32(10 ** (self.gain_db / 20)))
         done = np.concatenate(self._history, axis=1)
-        ready = max(0, done.shape[1] - self.LATENCY)
+        ready = max(0, done.shape[1] - self._holding)
         out = done[:, self._returned : ready]
         self.__dict__["_returned"] = ready
         return out
