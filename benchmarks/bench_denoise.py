@@ -20,6 +20,9 @@ Figures:
   Denoise adaptive and Denoise learning a profile from that region (``profile_s=(0, 1.5)``;
   the profile's tolerances for following noise that moves were chosen on prompts 200-205 and
   300-305 and on the male voice and prompts 0-4 here, not on the held-out prompts);
+- the same again after 1 s of digital silence (the silent head of many files): the noise
+  starts at 1 s, the speech at 2.5 s; Denoise adaptive and learning the profile right after the
+  silence (``profile_s=(1, 2.5)``), scored on the speech;
 - speed on the 10.8 s voice (mono, 48 kHz, float32 as ``sonicmix.read`` returns it, and
   float64): CPU time of one whole call, median of
   11 alternating runs after a warm-up, Denoise against noisereduce, as a ratio; and the same
@@ -27,7 +30,8 @@ Figures:
   ``avx2_only_env``: ``NUMBA_CPU_NAME=haswell`` with every AVX-512 feature off for numba and
   numpy, an empty ``NUMBA_CACHE_DIR``; ``NUMBA_CPU_NAME=haswell`` alone still emits AVX-512).
 
-Run: ``python benchmarks/bench_denoise.py`` (needs scripts/fetch_speech.sh's packages and the
+Run: ``python benchmarks/bench_denoise.py`` (``--silence-only``: the table after digital silence
+alone; needs scripts/fetch_speech.sh's packages and the
 ``bench`` extra: pyrnnoise, noisereduce, pystoi).
 """
 
@@ -58,6 +62,7 @@ RATE = 48000
 SNRS_DB = (5.0, 10.0, 20.0)
 NOISES = ("vinyl_hiss", "3d_printer")
 LEAD_S = 1.5
+SILENCE_S = 1.0
 RUNS = 11
 
 
@@ -132,6 +137,31 @@ def quality() -> None:
                     y = ours(node, noisy)[:, lead:]
                     cells.append(_cell(dialogue.si_sdr(y, clean) - before, stoi_in, stoi(clean, y)))
                 print(f"| {name} | {noise} | {snr:g} dB | " + " | ".join(cells) + " |", flush=True)
+    after_silence()
+
+
+def after_silence() -> None:
+    """The room-tone table's input after 1 s of digital silence: a profile learned just after it."""
+    silence, lead = int(SILENCE_S * RATE), int(LEAD_S * RATE)
+    region = (SILENCE_S, SILENCE_S + LEAD_S)
+    print(f"\nAfter {SILENCE_S:g} s of digital silence, then {LEAD_S:g} s of the noise alone "
+          "(scored on the speech)")
+    print(f"| material | noise | SNR | Denoise adaptive | Denoise profile_s=({region[0]:g}, {region[1]:g}) |")
+    print("|---|---|---|---|---|")
+    for name, clean in materials().items():
+        for noise in NOISES:
+            recorded = recorded_noise(name, noise, clean.shape[1] + lead)
+            for snr in SNRS_DB:
+                scale = np.sqrt(np.sum(clean**2) / np.sum(recorded[:, lead:] ** 2) / 10 ** (snr / 10))
+                noisy = np.concatenate([np.zeros((1, lead)), clean], axis=1) + scale * recorded
+                noisy = np.concatenate([np.zeros((1, silence)), noisy], axis=1)
+                speech = slice(silence + lead, None)
+                before, stoi_in = dialogue.si_sdr(noisy[:, speech], clean), stoi(clean, noisy[:, speech])
+                cells = []
+                for node in (Denoise(), Denoise(profile_s=region)):
+                    y = ours(node, noisy)[:, speech]
+                    cells.append(_cell(dialogue.si_sdr(y, clean) - before, stoi_in, stoi(clean, y)))
+                print(f"| {name} | {noise} | {snr:g} dB | " + " | ".join(cells) + " |", flush=True)
 
 
 def speed(dtype: str = "float32") -> dict[str, float]:
@@ -168,6 +198,9 @@ def main() -> None:
         return
     if not dialogue.available():
         sys.exit(dialogue.SKIP_REASON)
+    if "--silence-only" in sys.argv:
+        after_silence()
+        return
     print(describe())
     print(f"\nSpeed, CPU time of one call on 10.8 s mono at 48 kHz (median of {RUNS})")
     print("| build, input | Denoise | noisereduce | noisereduce / Denoise |")

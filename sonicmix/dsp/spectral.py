@@ -24,15 +24,20 @@ SNR for speech: the paper's 15 dB makes the estimate unbiased in noise alone;
 less: STOI stays at or above the noisy input's at 20 dB SNR), with the safety
 net against stagnation of the paper. A running minimum of the smoothed periodogram over about 2 s (the
 window of minimum statistics, Martin 2001) sets a lower bound, so that the
-estimate also climbs after a sudden rise of the noise (or after digital
-silence) within that window. Alternatively the noise power is the mean
+estimate also climbs after a sudden rise of the noise within that window.
+A frame of digital silence (every bin exactly 0) holds no noise: it changes
+neither the tracker nor the minimum nor a profile, so that after a silent
+head the estimate starts at the first frame heard, as at the start of a
+stream, and across a silent gap it keeps its level. (Before, the zeros took
+the estimate and the minimum to 0, and the estimate woke over seconds.)
+Alternatively the noise power is the mean
 periodogram of given profile frames, which moves with the tracker where the
 noise has moved since: scaled by the tracker's estimate now over its mean
 in the profile frames, beyond a tolerance (above 2x, or below 1/1.2x; both
 smoothed over bins as below), so that a profile of noise that changes
 neither leaves it where it got louder nor cuts speech where it got quieter,
-and keeps its advantage on steady noise (a bin whose profile is zero, from digital
-silence, tells nothing: there the tracker's estimate is used). The estimate the gain uses is smoothed
+and keeps its advantage on steady noise (a region of digital silence alone
+leaves no profile: the tracker's estimate is used). The estimate the gain uses is smoothed
 over +-3 bins by a triangle (``1 2 3 4 3 2 1``), which lowers its variance
 and keeps a tone that drifts by a bin or two (machine noise) under it.
 The LSA gain's ``exp(E1(v) / 2)`` is a fitted polynomial below ``v = 1`` and,
@@ -240,9 +245,11 @@ def stft_plan(frame_s: float, sample_rate: int) -> StftPlan:
 class SpectralState:
     """Per gain-group memory of the tracker and the a-priori SNR, shapes ``(groups, bins)``.
 
-    ``counts`` holds the frames seen, the position in the current subwindow,
-    the index of the current subwindow in ``minima`` and the number of
-    profile frames summed in ``profile``.
+    ``counts`` holds the frames seen, the position in the current subwindow
+    and the index of the current subwindow in ``minima``; ``heard`` holds, per
+    group, the frames that were not digital silence (the tracker's own count),
+    of those the profile frames summed in ``profile``, and the frames heard
+    since the start or the last silent frame (counted up to ``OVERLAP - 1``).
     """
 
     noise: NDArray[np.float64]  # noise power estimate
@@ -255,7 +262,8 @@ class SpectralState:
     settled: NDArray[np.float64]  # minimum over ``minima`` (updated as a subwindow closes)
     zeta: NDArray[np.float64]  # recursive average of the a-priori SNR (speech presence)
     level: NDArray[np.float64]  # (groups,) long-term SNR of speech frames, in dB
-    counts: NDArray[np.int64]  # (4,)
+    counts: NDArray[np.int64]  # (3,)
+    heard: NDArray[np.int64]  # (groups, 3)
     tracked: NDArray[np.float64]  # sum of the tracker's smoothed estimate there; after them, 1 / its mean
 
 
@@ -272,7 +280,8 @@ def init_spectral(groups: int, bins: int) -> SpectralState:
         settled=np.full((groups, bins), _HUGE),
         zeta=np.zeros((groups, bins)),
         level=np.zeros(groups),
-        counts=np.zeros(4, np.int64),
+        counts=np.zeros(3, np.int64),
+        heard=np.zeros((groups, 3), np.int64),
         tracked=np.zeros((groups, bins)),
     )
 
@@ -404,8 +413,10 @@ def suppress(
         is the mean periodogram of the profile frames seen so far, instead of
         the tracker's; after the last it is fixed but for where the tracker's
         estimate moves away from its mean over the profile frames by more than
-        a tolerance (the profile is then scaled by the excess). A bin whose
-        profile is zero (digital silence) takes the tracker's estimate.
+        a tolerance (the profile is then scaled by the excess). Frames of
+        digital silence are left out of the profile as of the tracker; while
+        no profile frame has been heard, and in a bin whose profile is zero,
+        the tracker's estimate is used.
     low_bins : int, default 0
         Bins below this index are taken as noise alone: their gain is the
         floor (dialogue has nothing below its lowest fundamental).
@@ -441,6 +452,7 @@ def suppress(
         state.zeta,
         state.level,
         state.counts,
+        state.heard,
         state.tracked,
         np.empty((groups, bins)),
         np.empty((groups, bins)),
@@ -538,7 +550,7 @@ def _exp_neg(v):  # pragma: no cover - compiled
 @numba.njit(cache=True, nogil=True, fastmath=True, error_model="numpy")
 def _gains_kernel(
     spectra, gains_out, linked, noise, presence, clean, smooth, profile, current, minima, settled, zeta,
-    snr_level, counts, tracked, power, row, scratch, start_weight, noise_pole, presence_pole, min_pole,
+    snr_level, counts, heard, tracked, power, row, scratch, start_weight, noise_pole, presence_pole, min_pole,
     subwindow, init_frames, zeta_pole, global_half, level_pole, zeta_low, zeta_high, absence_max,
     speech_prior, dd_alpha, xi_min, floor, profile_first, profile_last, low_bins, profile_rise,
     profile_fall,
@@ -565,16 +577,13 @@ def _gains_kernel(
     seen = counts[0]
     sub_pos = counts[1]
     sub_index = counts[2]
-    profiled = counts[3]
     for f in range(frames):
-        # the first frames reach back before the audio (zeros): scale them to a whole frame's power
-        scale = 1.0 / start_weight[seen] if seen < partial else 1.0
         in_profile = profile_first <= seen <= profile_last
-        if in_profile:
-            profiled += 1
-        inv_profiled = 1.0 / profiled if profiled > 0 else 0.0
-        # periodograms: the channels' mean (linked) or each channel's
+        # periodograms: the channels' mean (linked) or each channel's. A group's first frames after
+        # the start or after digital silence reach back into zeros: they are scaled to a whole frame's
+        # power (after silence as if the sound began on a hop: never above its power)
         if linked:
+            scale = 1.0 / start_weight[heard[0, 2]] if heard[0, 2] < partial else 1.0
             for k in range(bins):
                 acc = 0.0
                 for c in range(channels):
@@ -583,16 +592,35 @@ def _gains_kernel(
                 power[0, k] = acc * inv_channels * scale
         else:
             for c in range(channels):
+                scale = 1.0 / start_weight[heard[c, 2]] if heard[c, 2] < partial else 1.0
                 for k in range(bins):
                     z = spectra[c, f, k]
                     power[c, k] = (np.float64(z.real) * z.real + np.float64(z.imag) * z.imag) * scale
         for g in range(groups):
             pw = power[g]
             nz = noise[g]
+            # A frame of digital silence holds no noise: it changes neither the tracker nor the minimum
+            # nor the profile, so that the estimate starts at the first frame heard, as at the start,
+            # and holds its level across a silent gap. (Zeros took the estimate and the minimum to 0;
+            # from there only the guard against stagnation moved the estimate, by a thousandth of the
+            # periodogram per frame, until the 2 s minimum window had passed the silence.)
+            silent = True
+            for k in range(bins):  # (a frame that is heard stops at its first bin, almost always)
+                if pw[k] != 0.0:
+                    silent = False
+                    break
+            heard_g = heard[g, 0]
+            heard[g, 2] = 0 if silent else min(heard[g, 2] + 1, partial)
+            if in_profile and not silent:
+                heard[g, 1] += 1
+            profiled = heard[g, 1]
+            inv_profiled = 1.0 / profiled if profiled > 0 else 0.0
             # --- noise power: the tracker's, always kept up to date
-            if seen < init_frames:
+            if silent:
+                pass
+            elif heard_g < init_frames:
                 for k in range(bins):
-                    nz[k] = (nz[k] * seen + pw[k]) / (seen + 1)
+                    nz[k] = (nz[k] * heard_g + pw[k]) / (heard_g + 1)
             else:
                 pr = presence[g]
                 for k in range(bins):  # presence probability 1 / (1 + odds e^-z) (vectorizes)
@@ -607,17 +635,19 @@ def _gains_kernel(
                     nz[k] = noise_pole * nk + (1.0 - noise_pole) * (q * nk + (1.0 - q) * pw[k])
             # lower bound: minimum of the smoothed periodogram over the last window
             sm_g, cur_g, set_g = smooth[g], current[g], settled[g]
-            keep = min_pole if seen > 0 else 0.0
-            for k in range(bins):
-                sm = keep * sm_g[k] + (1.0 - keep) * pw[k]
-                sm_g[k] = sm
-                cur_g[k] = min(cur_g[k], sm)
-            if seen >= init_frames:
+            if not silent:
+                keep = min_pole if heard_g > 0 else 0.0
                 for k in range(bins):
-                    nz[k] = max(nz[k], min(cur_g[k], set_g[k]))
-            if in_profile:
-                for k in range(bins):
-                    profile[g, k] += pw[k]
+                    sm = keep * sm_g[k] + (1.0 - keep) * pw[k]
+                    sm_g[k] = sm
+                    cur_g[k] = min(cur_g[k], sm)
+                if heard_g >= init_frames:
+                    for k in range(bins):
+                        nz[k] = max(nz[k], min(cur_g[k], set_g[k]))
+                heard[g, 0] = heard_g + 1
+                if in_profile:
+                    for k in range(bins):
+                        profile[g, k] += pw[k]
             # after the region the profile is held smoothed (in `profile`) and is not smoothed again
             frozen = profiled > 0 and seen > profile_last
             if profiled > 0 and not frozen:
@@ -649,8 +679,8 @@ def _gains_kernel(
                 # where the noise has moved since the profile region (the tracker now against its mean
                 # there), the profile moves with it beyond a tolerance: a fixed profile of changing noise
                 # leaves noise where the noise got louder and cuts speech where it got quieter. A bin whose
-                # profile holds no noise (digital silence in the region) tells nothing about the noise
-                # after it, and no factor moves a zero: there the tracker's estimate stands, as adapting's
+                # profile holds no noise (exactly 0 in every profile frame heard) tells nothing about the
+                # noise after it, and no factor moves a zero: there the tracker's estimate stands
                 nz = scratch[g]
                 held = profile[g]
                 tr_g = tracked[g]
@@ -661,7 +691,7 @@ def _gains_kernel(
                         moved = held[k] * min(max(1.0, d / profile_rise), d * profile_fall)
                         nz[k] = moved if held[k] >= _TINY else follow[k]
                 else:
-                    if in_profile:
+                    if in_profile and not silent:
                         for k in range(bins):
                             tr_g[k] += follow[k]
                     for k in range(bins):  # (vectorizes)
@@ -794,4 +824,3 @@ def _gains_kernel(
     counts[0] = seen
     counts[1] = sub_pos
     counts[2] = sub_index
-    counts[3] = profiled

@@ -9,8 +9,10 @@ frequency bin (:mod:`sonicmix.dsp.spectral`):
 
 1. the noise power is tracked from the periodogram by speech presence
    probability (Gerkmann & Hendriks 2012), bounded below by the minimum of
-   the smoothed periodogram over 2 s (minimum statistics, Martin 2001) --
-   or, with ``profile_s``, taken from the frames of a region of noise alone
+   the smoothed periodogram over 2 s (minimum statistics, Martin 2001);
+   frames of digital silence are skipped, so the estimate starts at the
+   first frame after a silent head and holds its level across a silent
+   gap -- or, with ``profile_s``, taken from the frames of a region of noise alone
    (and moved with the tracker where the noise has moved since by more than
    a tolerance); the estimate is smoothed over +-3 neighbouring bins (a triangle);
 2. the a-priori SNR follows the decision-directed rule and the gain is the
@@ -132,8 +134,10 @@ class Denoise(Node):
         noise moves away from it: where the adaptive estimate rises more than
         3 dB (or falls more than 0.8 dB) from its own mean over the region,
         the profile follows by the excess, so that noise that changes is
-        neither left in nor taken with speech. Where the region held no noise
-        (digital silence), the adaptive estimate is used instead. At least one frame must fit:
+        neither left in nor taken with speech. Frames of digital silence are
+        left out of the profile (a region of silence alone leaves the node
+        adapting), so a region may start right where the silence of a
+        file's head ends. At least one frame must fit:
         ``end_s - start_s >= frame_s``; a region past the end of the audio is
         refused when the audio is processed in one call.
     frame_s : float, default 0.032
