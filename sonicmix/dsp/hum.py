@@ -44,6 +44,22 @@ second) no longer drags the amplitudes off the hum. While the gate is
 closed the oscillator also takes the part of the loop's proportional path
 that the amplitudes take when it is open.
 
+The gate takes any change of the hum for speech. A hum that *stops*, or
+whose phase *jumps* (an edit between two recordings, a switched source),
+leaves an estimate that explains more than there is: at its harmonics the
+power after the subtraction exceeds the power before it (with a right
+estimate it is the smaller: what else is there adds to the hum, and
+with none they are equal). Where that holds by 1.5 dB over 0.1 s, at
+harmonics that hold at least half the estimate's power, those harmonics
+are *released*: their amplitudes shrink with a 50 ms time constant,
+whatever the gate says. What a release took off, as far as it is still
+there (the hum after a jump; nothing after a stop) and not yet learnt
+again, is a floor the gate opens on, and the amplitudes learn it at up to
+four times their step: over noise a jumped hum is learnt again within half
+a second, while speech well above it still closes the gate. A hum that *starts* is
+not detected: it is learnt once the floor has risen to it (a held note on
+the harmonics is held the same way, and passes).
+
 Under speech that loop's phase jitters (about 8 mrad RMS at the fundamental
 on a male voice over hum 7 dB below it, in bursts at particular words), and
 harmonic ``k`` of a hum held by frozen amplitudes feels ``k`` times that. So
@@ -108,6 +124,7 @@ __all__ = [
     "synthesise_hum",
     "refined_latency",
     "total_step",
+    "frame_width",
 ]
 
 #: Coefficients of the third-order tracking loop's filter
@@ -183,6 +200,33 @@ _CLIP_RAD = 0.5
 _WARM_S = 0.1
 #: Frame of the phase measurements that :func:`refine_phase` smooths, seconds.
 _HOP_S = 0.01
+#: The estimate that explains more than there is. At each harmonic the power after the
+#: subtraction (the phase detector) and before it (the detector plus half the smoothed
+#: amplitude) are averaged over _EXCESS_S. With a right estimate the first is the smaller (what
+#: else sits at the harmonic adds to the hum; it does not cancel it), with none they are equal;
+#: where it exceeds the second by _EXCESS_RATIO at harmonics that hold at least _EXCESS_VOTE of
+#: the estimate's power, the hum has stopped or its phase has jumped (an edit, a switched
+#: source), and the step gate, which takes the change for speech, would hold the estimate, now
+#: wrong, for the floor's seconds. Those harmonics are *released*: their amplitudes shrink with
+#: the time constant _RELEASE_S (in both combs; the second applies the tracker's verdict frame by
+#: frame), going on for about _EXCESS_HOLD_S once the excess is gone.
+_EXCESS_S = 0.1
+_EXCESS_RATIO = 1.4
+_EXCESS_VOTE = 0.5
+_EXCESS_HOLD_S = 0.1
+_RELEASE_S = 0.05
+#: A release that has faded below this is over.
+_RELEASE_END = 1e-2
+#: What a release took away is a hum that may still be there (a jump): its power is remembered,
+#: less what the amplitudes have learnt again, and the step gate opens up to ``headroom`` times
+#: it as it does over the floor, so the hum is learnt again at once instead of after the floor's
+#: seconds while speech well above it still closes the gate. The memory fades with _LOST_S (after
+#: a stop nothing comes back to be learnt).
+_LOST_S = 0.5
+#: ... and the amplitudes learn it at up to _QUICK times their step (the comb's steps adding up to
+#: at most _QUICK_TOTAL; the comb of notches diverges at 2).
+_QUICK = 4.0
+_QUICK_TOTAL = 0.5
 
 
 class HumLoop(NamedTuple):
@@ -227,6 +271,15 @@ class HumLoop(NamedTuple):
         also kept as its deviation from this ramp.
     hop : int
         Samples per frame of the measurements handed to :func:`refine_phase`.
+    excess, excess_ratio, excess_hold : float
+        The released estimate: coefficient per refresh of the powers'
+        averages at the harmonics, the ratio of the power after the
+        subtraction to the power before it that releases a harmonic, and the
+        decay per refresh of a release once the excess is gone.
+    release : float
+        Share of a released amplitude taken off per refresh.
+    forget : float
+        Decay per refresh of the released power the gate opens on.
     """
 
     step: float
@@ -251,6 +304,11 @@ class HumLoop(NamedTuple):
     clip: float
     nominal: float
     hop: int
+    excess: float
+    excess_ratio: float
+    excess_hold: float
+    release: float
+    forget: float
 
 
 class HumState(NamedTuple):
@@ -297,6 +355,10 @@ class HumState(NamedTuple):
     deviation : np.ndarray, shape=(channels, 3), float64
         The oscillator's phase less the nominal ramp (``nominal`` per sample),
         and the same after the first and the second smoothing stage.
+    excess : np.ndarray, shape=(channels, 4, harmonics), float64
+        Each harmonic's power after and before the subtraction, averaged; its
+        release (0 to 1); and the power a release took off it, fading, that
+        the step gate opens on until it is learnt again.
     """
 
     phasor: NDArray[np.complex128]
@@ -312,6 +374,7 @@ class HumState(NamedTuple):
     speed: NDArray[np.float64]
     content: NDArray[np.complex128]
     deviation: NDArray[np.float64]
+    excess: NDArray[np.float64]
 
 
 def hum_loop(
@@ -384,6 +447,11 @@ def hum_loop(
         clip=_CLIP_RAD,
         nominal=2.0 * math.pi * f0 / rate,
         hop=max(1, int(round(_HOP_S * rate))),
+        excess=1.0 - math.exp(-_REFRESH / (_EXCESS_S * rate)),
+        excess_ratio=_EXCESS_RATIO,
+        excess_hold=math.exp(-_REFRESH / (_EXCESS_HOLD_S * rate)),
+        release=1.0 - math.exp(-_REFRESH / (_RELEASE_S * rate)),
+        forget=math.exp(-_REFRESH / (_LOST_S * rate)),
     )
 
 
@@ -414,6 +482,7 @@ def init_hum_state(channels: int, harmonics: int, fundamental_hz: float, sample_
         np.zeros(ch),
         np.zeros((ch, _STAGES, k), np.complex128),
         np.zeros((ch, 3)),
+        np.zeros((ch, 4, k)),
     )
 
 
@@ -445,6 +514,17 @@ def reverse_hum_state(state: HumState) -> None:
     np.negative(state.chirp, out=state.chirp)  # a rising frequency falls when read backwards
     # the phase measurements start again from the next run's first sample, at the oscillator's phase
     state.deviation[:] = np.angle(state.phasor)[:, np.newaxis]
+
+
+def frame_width(harmonics: int) -> int:
+    """Values per frame that :func:`cancel_hum` hands out (``frames``) for ``harmonics`` harmonics.
+
+    Examples
+    --------
+    >>> frame_width(20)
+    82
+    """
+    return 2 + 4 * int(harmonics)
 
 
 def total_step(harmonics: int, bandwidth_hz: float, sample_rate: int) -> float:
@@ -501,12 +581,13 @@ def cancel_hum(
         If given, receives the step gate ``g`` (0 to 1) used at each sample:
         the amplitudes move by ``g * step_k * y * conj(p_k)`` and the output
         is scaled by ``1 - g * sum(step_k) / 2``.
-    frames : np.ndarray, shape=(channels, m, 2 + 3 * harmonics), float64, optional
+    frames : np.ndarray, shape=(channels, m, frame_width(harmonics)), float64, optional
         If given, receives at the end of each frame of ``loop.hop`` samples
         (counted from the start of the stream; ``m`` of them end in this
         block) the measurements :func:`refine_phase` works on: the smoothed
         phase deviation, the step gate, the smoothed content of each
-        harmonic (real parts, then imaginary parts) and its noise power.
+        harmonic (real parts, then imaginary parts), its noise power, and
+        its release (0 to 1: the estimate explained more than there was).
 
     Returns
     -------
@@ -575,6 +656,12 @@ def cancel_hum(
             loop.nominal,
             loop.hop,
             np.empty((0, 0, 0)) if frames is None else frames,
+            state.excess,
+            loop.excess,
+            loop.excess_ratio,
+            loop.excess_hold,
+            loop.release,
+            loop.forget,
         )
     return out
 
@@ -622,6 +709,12 @@ def _cancel_kernel(
     nominal,
     hop,
     frames,
+    excess,
+    excess_rate,
+    excess_ratio,
+    excess_hold,
+    release,
+    forget,
 ):  # pragma: no cover - compiled
     n_ch, n = x.shape
     n_h = amplitudes.shape[1]
@@ -644,6 +737,8 @@ def _cancel_kernel(
     total = 0.0
     for k in range(n_h):
         total += step * widen[k]
+    # the gate while a released hum is learnt again: _QUICK times the steps, their sum at most _QUICK_TOTAL
+    quick = max(1.0, min(_QUICK, _QUICK_TOTAL / total))
     for c in range(n_ch):
         for k in range(n_h):
             ar[k] = amplitudes[c, k].real
@@ -670,7 +765,7 @@ def _cancel_kernel(
         for k in range(n_h):
             sk[k] = g * step * widen[k]
         level = 1.0 - 0.5 * g * total
-        k1g = k1 - g * lms_k1
+        k1g = k1 - min(g, 1.0) * lms_k1
         if k1g < 0.0:
             k1g = 0.0
         q = speed[c]
@@ -743,9 +838,17 @@ def _cancel_kernel(
                 ref = floor
                 if hum_share * 0.5 * hum > ref:
                     ref = hum_share * 0.5 * hum
+                relearn = False
+                if tick >= warm:
+                    lost = _release(zr, zi, c2r, c2i, ar, ai, excess[c], excess_rate, excess_ratio,
+                                    excess_hold, release, forget)  # fmt: skip
+                    if lost > ref:
+                        ref = lost
+                        relearn = True
                 ref *= headroom
                 if tick < warm or power <= ref:
-                    g = 1.0
+                    # what a release took off, if still there, is learnt again quickly
+                    g = quick if relearn else 1.0
                 else:
                     g = (ref / power) ** gate_power
                 for k in range(n_h):
@@ -753,7 +856,7 @@ def _cancel_kernel(
                 level = 1.0 - 0.5 * g * total
                 # the LMS amplitudes turn with the phase error as much as g lets them: the
                 # oscillator takes the rest of the loop's proportional path
-                k1g = k1 - g * lms_k1
+                k1g = k1 - min(g, 1.0) * lms_k1
                 if k1g < 0.0:
                     k1g = 0.0
                 # The loop's natural frequency follows the harmonics' pooled
@@ -827,6 +930,7 @@ def _cancel_kernel(
                     frames[c, slot, 2 + n_h + k] = c2i[k] + zi[k]
                     zz = zr[k] * zr[k] + zi[k] * zi[k]
                     frames[c, slot, 2 + 2 * n_h + k] = nk[k] if nk[k] > zz else zz
+                    frames[c, slot, 2 + 3 * n_h + k] = excess[c, 2, k]
                 slot += 1
             s2 = s * s
             cr = 1.0 - s2 * (0.5 - s2 * (1.0 / 24.0 - s2 * (1.0 / 720.0)))
@@ -860,6 +964,59 @@ def _cancel_kernel(
         boost[c] = extra
         speed[c] = q
     count[0] += n
+
+
+@numba.njit(cache=True, nogil=True, fastmath=True)
+def _release(zr, zi, cr, ci, ar, ai, excess, rate, ratio, hold, release, forget):  # pragma: no cover
+    """Release the harmonics whose estimate explains more than there is; the power the gate opens on.
+
+    ``z`` is each harmonic's phase detector (what the comb leaves), ``c`` half its smoothed
+    amplitude (``z + c`` is what came in). ``excess`` rows: the powers after and before, averaged;
+    the releases; the power taken off by releases, fading. Returns the part of that power still
+    there and not learnt again. Released amplitudes ``a`` shrink in place.
+    """
+    held = 0.0
+    over = 0.0
+    busy = False
+    for k in range(zr.size):
+        busy = busy or excess[2, k] > 0.0 or excess[3, k] > 0.0
+        zz = zr[k] * zr[k] + zi[k] * zi[k]
+        br = zr[k] + cr[k]
+        bi = zi[k] + ci[k]
+        excess[0, k] += rate * (zz - excess[0, k])
+        excess[1, k] += rate * (br * br + bi * bi - excess[1, k])
+        cc = cr[k] * cr[k] + ci[k] * ci[k]
+        held += cc
+        if excess[0, k] > ratio * excess[1, k]:
+            over += cc
+    # speech that happens to oppose the hum at a harmonic or two does not release the others
+    vote = held > 0.0 and over > _EXCESS_VOTE * held
+    lost = 0.0
+    if not (vote or busy):
+        return lost  # (nothing released, nothing remembered: the usual case, kept cheap)
+    for k in range(zr.size):
+        aa = 0.5 * (ar[k] * ar[k] + ai[k] * ai[k])
+        if vote and excess[0, k] > ratio * excess[1, k]:
+            excess[2, k] = 1.0
+        elif excess[2, k] > _RELEASE_END:
+            excess[2, k] *= hold
+        else:
+            excess[2, k] = 0.0
+        if excess[2, k] > 0.0:
+            keep = 1.0 - excess[2, k] * release
+            excess[3, k] += (1.0 - keep * keep) * aa
+            ar[k] *= keep
+            ai[k] *= keep
+            aa *= keep * keep
+        excess[3, k] *= forget
+        if excess[3, k] < 1e-300:
+            excess[3, k] = 0.0  # (no subnormal numbers in a quiet stream)
+        # what is still there of it (twice the power of the content, half the amplitude, at the
+        # harmonic): nothing after a stop, the hum after a jump; less what has been learnt again
+        left = min(excess[3, k], 2.0 * excess[1, k]) - aa
+        if left > 0.0:
+            lost += left
+    return lost
 
 
 # --------------------------------------------------------------------------- detection
@@ -1012,6 +1169,9 @@ _REFERENCE_FRAMES = 100.0
 #: fit extrapolate a quadratic from its far end: tens of radians at the start of a stream,
 #: their value set by rounding.
 _LEARNT = 0.5
+#: A release (:func:`cancel_hum`'s verdict in the frames) above this stops the references'
+#: learning from the frames up to it (they hold the hum that was).
+_RELEASED = 0.1
 
 
 class RefineState(NamedTuple):
@@ -1033,6 +1193,15 @@ class RefineState(NamedTuple):
     learnt : np.ndarray, shape=(channels,), float64
         The share of its final size each channel's references have learnt
         (0 at the start, 1 for references set from a primed canceller).
+    released : np.ndarray, shape=(channels,), int64
+        The last frame in which the tracker released a harmonic (-1: none):
+        the references forget the released harmonics and learn again only
+        from the frames after it.
+    offset : np.ndarray, shape=(channels,), float64
+        The fitted phase less the oscillator's smoothed phase at the last
+        centre fitted with learnt references (0 before): until they are
+        learnt again after a release, the fit runs on the oscillator's phase
+        plus this offset, so that the fitted phase does not jump.
     """
 
     reference: NDArray[np.complex128]
@@ -1040,6 +1209,8 @@ class RefineState(NamedTuple):
     content: NDArray[np.complex128]
     frames: NDArray[np.int64]
     learnt: NDArray[np.float64]
+    released: NDArray[np.int64]
+    offset: NDArray[np.float64]
 
 
 def fit_half_frames(hop: int, sample_rate: int) -> int:
@@ -1068,6 +1239,8 @@ def init_refine_state(channels: int, harmonics: int, half: int) -> RefineState:
         np.zeros((channels, window, harmonics), np.complex128),
         np.zeros(1, np.int64),
         np.zeros(channels),
+        np.full(channels, -1, np.int64),
+        np.zeros(channels),
     )
 
 
@@ -1084,11 +1257,16 @@ def refine_phase(frames: NDArray[np.float64], state: RefineState, half: int) -> 
     the mains frequency (a smooth phase) passes. The references learn from
     the centred frames while the gate is open; until every frame of the
     window was measured with references learnt to half their size, the fit
-    runs through the oscillator's smoothed phase alone.
+    runs through the oscillator's smoothed phase alone. A frame in which the
+    tracker released harmonics (the hum stopped or jumped) makes their
+    references forget the hum that was and counts them as unlearnt: the fit
+    stops its window before that frame, and until the references are learnt
+    again (from the frames after it) runs through the oscillator's phase
+    plus the offset the fitted phase last had from it.
 
     Parameters
     ----------
-    frames : np.ndarray, shape=(channels, m, 2 + 3 * harmonics)
+    frames : np.ndarray, shape=(channels, m, frame_width(harmonics))
         New frames from :func:`cancel_hum`.
     state : RefineState
         Updated in place.
@@ -1111,7 +1289,7 @@ def refine_phase(frames: NDArray[np.float64], state: RefineState, half: int) -> 
     >>> x = (0.1 * np.cos(2 * np.pi * 50.1 * t) + 0.05 * np.cos(2 * np.pi * 100.2 * t))[np.newaxis]
     >>> loop = hum_loop(fundamental_hz=50.0, bandwidth_hz=2.0, max_drift_hz=1.0,
     ...                 tracking_hz=1.0, sample_rate=rate)
-    >>> frames = np.empty((1, x.shape[1] // loop.hop, 8))
+    >>> frames = np.empty((1, x.shape[1] // loop.hop, frame_width(2)))
     >>> _ = cancel_hum(x, init_hum_state(1, 2, 50.0, rate), loop, frames=frames)
     >>> half = fit_half_frames(loop.hop, rate)
     >>> deviation = refine_phase(frames, init_refine_state(1, 2, half), half)
@@ -1125,14 +1303,17 @@ def refine_phase(frames: NDArray[np.float64], state: RefineState, half: int) -> 
     if m:
         rate = 1.0 / _REFERENCE_FRAMES
         _refine_kernel(
-            frames, state.reference, state.measured, state.content, state.learnt, done, half, rate, out
-        )
+            frames, state.reference, state.measured, state.content, state.learnt, state.released,
+            state.offset, done, half, rate, out,
+        )  # fmt: skip
     state.frames[0] += m
     return out
 
 
 @numba.njit(cache=True, nogil=True)
-def _refine_kernel(frames, reference, measured, content, learnt, done, half, rate, out):  # pragma: no cover
+def _refine_kernel(
+    frames, reference, measured, content, learnt, released, offset, done, half, rate, out
+):  # pragma: no cover - compiled
     n_ch, m, width = frames.shape
     n_h = reference.shape[1]
     window = 2 * half + 1
@@ -1144,6 +1325,18 @@ def _refine_kernel(frames, reference, measured, content, learnt, done, half, rat
         for f in range(done, done + m):
             row = frames[c, f - done]
             at = f % window
+            # a released harmonic's reference is the hum that was: forget it (and count the
+            # references as unlearnt, so that the fit runs on the oscillator until they are again)
+            top = 0.0
+            for k in range(n_h):
+                r = row[2 + 3 * n_h + k]
+                if r > 0.0:
+                    reference[c, k] *= 1.0 - r
+                    top = max(top, r)
+            if top > 0.0:
+                learnt[c] *= 1.0 - top
+                if top > _RELEASED:
+                    released[c] = f
             pooled = 0.0
             weight = 0.0
             for k in range(n_h):
@@ -1164,12 +1357,15 @@ def _refine_kernel(frames, reference, measured, content, learnt, done, half, rat
             centre = f - half
             if centre < 0:
                 continue
-            out[c, slot] = _fit(measured[c], taper, centre, half, f)
+            fitted, measured_fit = _fit(measured[c], taper, centre, half, f, offset[c])
+            out[c, slot] = fitted
+            if measured_fit:
+                offset[c] = fitted - measured[c, centre % window, 2]
             slot += 1
             # the reference learns from the centred frame, in the refined phase's frame
             at = centre % window
             g = measured[c, at, 3]
-            if g > 0.0:
+            if g > 0.0 and centre > released[c]:
                 learnt[c] += rate * g * (1.0 - learnt[c])
                 shift = out[c, slot - 1] - measured[c, at, 2]
                 turn = complex(math.cos(shift), -math.sin(shift))
@@ -1180,21 +1376,28 @@ def _refine_kernel(frames, reference, measured, content, learnt, done, half, rat
 
 
 @numba.njit(cache=True, nogil=True)
-def _fit(measured, taper, centre, half, last):  # pragma: no cover - compiled
-    """Phase at ``centre`` of the weighted local quadratic through frames ``centre - half .. last``.
+def _fit(measured, taper, centre, half, last, offset):  # pragma: no cover - compiled
+    """Phase at ``centre`` of the weighted local quadratic through frames ``centre - half .. last``,
+    and whether it went through the measurements.
 
     Weights: each frame's measurement weight times the taper (a floor of 1e-9 of the largest keeps
-    the system regular), once every frame was measured with learnt references;
-    before, the oscillator's smoothed phase weighted by the taper alone. Time is in units of
-    ``half``, so the moments stay within a few orders of magnitude of each other.
+    the system regular), once every frame up to the centre was measured with learnt references
+    (the fit then stops before the first later frame that was not: a release, see
+    :func:`refine_phase`); before, the oscillator's smoothed phase plus ``offset`` weighted by the
+    taper alone. Time is in units of ``half``, so the moments stay within a few orders of magnitude
+    of each other.
     """
     window = measured.shape[0]
     lo = max(0, centre - half)
+    stop = lo
+    while stop <= last and measured[stop % window, 4] > 0.0:
+        stop += 1
+    learnt = stop > centre
+    if learnt:
+        last = stop - 1
     top = 0.0
-    learnt = True
     for j in range(lo, last + 1):
         top = max(top, measured[j % window, 1] * taper[j - centre + half])
-        learnt = learnt and measured[j % window, 4] > 0.0
     learnt = learnt and top > 0.0
     s = np.zeros(5)
     b = np.zeros(3)
@@ -1207,7 +1410,7 @@ def _fit(measured, taper, centre, half, last):  # pragma: no cover - compiled
             v = measured[at, 0]
         else:
             w = taper_j
-            v = measured[at, 2]
+            v = measured[at, 2] + offset
         t = (j - centre) * scale
         p = w
         for e in range(5):
@@ -1215,7 +1418,7 @@ def _fit(measured, taper, centre, half, last):  # pragma: no cover - compiled
             if e < 3:
                 b[e] += p * v
             p *= t
-    return _quadratic_at_zero(s, b)
+    return _quadratic_at_zero(s, b), learnt
 
 
 @numba.njit(cache=True, nogil=True)
@@ -1240,6 +1443,7 @@ def synthesise_hum(
     amplitudes: NDArray[np.complex128],
     loop: HumLoop,
     *,
+    releases: NDArray[np.float64] | None = None,
     trace: NDArray[np.complex128] | None = None,
 ) -> NDArray[np.float64]:
     """Cancel the hum along the refined phase: ``x`` less ``sum_k Re(b_k u**k)``, with gated LMS ``b_k``.
@@ -1262,7 +1466,12 @@ def synthesise_hum(
     amplitudes : np.ndarray, shape=(channels, harmonics), complex128
         The LMS amplitudes ``b_k``, updated in place.
     loop : HumLoop
-        Constants (its ``step``, ``nominal``, ``hop``).
+        Constants (its ``step``, ``nominal``, ``hop``, ``release``).
+    releases : np.ndarray, shape=(channels, frames, harmonics), float64, optional
+        Each harmonic's release in the same frames (the tracker's verdict
+        that its estimate explains more than there is, 0 to 1): at the first
+        sample of frame ``j`` the amplitudes shrink as the tracker's do over
+        a frame. None releases nothing.
     trace : np.ndarray, shape=(channels, n), complex128, optional
         Receives the phasor ``u`` of each sample.
 
@@ -1290,6 +1499,8 @@ def synthesise_hum(
             x, start, deviation, gates, first, amplitudes, loop.step, _widening(amplitudes.shape[1]),
             loop.nominal, loop.hop, measurement_lag(loop),
             np.empty((0, 0), np.complex128) if trace is None else trace,
+            np.zeros((0, 0, 0)) if releases is None else releases,
+            1.0 - (1.0 - loop.release) ** (loop.hop / _REFRESH),
         )  # fmt: skip
     return x
 
@@ -1309,7 +1520,7 @@ def measurement_lag(loop: HumLoop) -> float:
 
 @numba.njit(cache=True, nogil=True, fastmath=True)
 def _synth_kernel(
-    x, start, deviation, gates, first, amplitudes, step, widen, nominal, hop, lag, trace
+    x, start, deviation, gates, first, amplitudes, step, widen, nominal, hop, lag, trace, releases, release
 ):  # pragma: no cover - compiled
     n_ch, n = x.shape
     n_h = amplitudes.shape[1]
@@ -1366,6 +1577,12 @@ def _synth_kernel(
                 for k in range(n_h):
                     sk[k] = g * step * widen[k]
                 level = 1.0 - 0.5 * g * total
+            if releases.shape[1] and at % hop == 0:
+                # once per frame of the stream (not per block): the tracker's release of this frame
+                for k in range(n_h):
+                    keep = 1.0 - releases[c, fi - first, k] * release
+                    ar[k] *= keep
+                    ai[k] *= keep
             if trace.shape[1]:
                 trace[c, i] = complex(ur, ui)
             pr[0] = ur

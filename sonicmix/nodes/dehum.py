@@ -8,7 +8,9 @@ comb of notches ``bandwidth_hz`` wide at their -3 dB points (widening as
 ``sqrt(k/4)`` above the 4th harmonic) and flat elsewhere; the loop moves the
 whole comb with the mains frequency. The amplitudes learn only while the
 output is near its floor (the hum, or steady noise): speech freezes them, and
-the comb then holds still while the loop follows the hum's phase.
+the comb then holds still while the loop follows the hum's phase. Where the
+estimate explains more than there is at the harmonics (the hum stopped, or its
+phase jumped) it is released, and what is still there is learnt again at once.
 
 That canceller is the first stage, the tracker: it measures the hum's phase
 every 10 ms. A second canceller, the same comb, runs about half a second
@@ -101,6 +103,8 @@ class RefinedStage:
         Input not yet given out, from stream sample ``start``.
     deviation, gates : np.ndarray, shape=(channels, frames), float64
         Refined phase deviations and gates of the frames from ``first`` on.
+    releases : np.ndarray, shape=(channels, frames, harmonics), float64
+        The tracker's releases of each harmonic in the same frames.
     start, first, seen : int
         Stream index of ``pending[:, 0]``, frame index of ``deviation[:, 0]``,
         samples received.
@@ -113,6 +117,7 @@ class RefinedStage:
     pending: np.ndarray
     deviation: np.ndarray
     gates: np.ndarray
+    releases: np.ndarray
     latency: int
     start: int = 0
     first: int = 0
@@ -193,12 +198,16 @@ class DeHum(Node):
     hum and buzz (the median harmonic 36-37 dB), 31-50 dB on a held-out
     female voice with hum 3 to 17 dB under it; along the tracker's own
     phase, before the fit, 21 and 24-39 dB. The level of speech in 200 Hz -
-    4 kHz moves by less than 0.01 dB. A hum that appears later, or one the
-    canceller has to learn again, is taken up in 6-7 s (the floor's
-    memory), in the pauses; a hum that stops leaves its negative in the
-    output for as long. Arithmetic is float64; float32 audio comes out as
-    float32. Channels are cancelled independently (the fundamental, when
-    found, is found from all of them together).
+    4 kHz moves by less than 0.01 dB. A hum that stops, or whose phase
+    jumps (an edit), leaves an estimate that puts more at the harmonics than
+    the input has: it is released, and a jumped hum learnt again at once
+    (over noise at 48 kHz, what is left 0.5-1.5 s after a stop is 54 dB under
+    the hum that was, and a jump of a quarter or half turn is 31 dB down
+    0.5-1 s after it; under speech less, see ``docs/repair.md``). A hum that
+    appears later is taken up in 6-7 s (the floor's memory), in the pauses;
+    held notes on the harmonics pass unchanged. Arithmetic is float64;
+    float32 audio comes out as float32. Channels are cancelled independently
+    (the fundamental, when found, is found from all of them together).
 
     References
     ----------
@@ -355,12 +364,14 @@ class DeHum(Node):
         if int(state.hum.count[0]) != stage.seen:
             at = int(state.hum.count[0])
             raise RuntimeError(f"DeHum's canceller is at sample {at}, its stage at {stage.seen}")
-        frames = np.empty((x.shape[0], (stage.seen + n) // hop - stage.seen // hop, 2 + 3 * self.harmonics))
+        ending = (stage.seen + n) // hop - stage.seen // hop  # frames that end in this block
+        frames = np.empty((x.shape[0], ending, hum.frame_width(self.harmonics)))
         hum.cancel_hum(x64, state.hum, loop, out=np.empty_like(x64), frames=frames)
         stage.seen += n
         fitted = hum.refine_phase(frames, stage.refine, hum.fit_half_frames(hop, sample_rate))
         stage.deviation = np.concatenate([stage.deviation, fitted], axis=1)
         stage.gates = np.concatenate([stage.gates, frames[:, :, 1]], axis=1)
+        stage.releases = np.concatenate([stage.releases, frames[:, :, 2 + 3 * self.harmonics :]], axis=1)
         stage.pending = np.concatenate([stage.pending, x64], axis=1)
         # give out samples start .. seen - latency (zeros before the stream's first)
         stop = stage.seen - stage.latency
@@ -369,8 +380,9 @@ class DeHum(Node):
             count = stop - stage.start
             block = np.ascontiguousarray(stage.pending[:, :count])
             hum.synthesise_hum(
-                block, stage.start, stage.deviation, stage.gates, stage.first, stage.amplitudes, loop
-            )
+                block, stage.start, stage.deviation, stage.gates, stage.first, stage.amplitudes, loop,
+                releases=stage.releases,
+            )  # fmt: skip
             y[:, n - count :] = block
             stage.pending = stage.pending[:, count:]
             stage.start = stop
@@ -380,6 +392,7 @@ class DeHum(Node):
             drop = max(0, keep - stage.first)
             stage.deviation = stage.deviation[:, drop:]
             stage.gates = stage.gates[:, drop:]
+            stage.releases = stage.releases[:, drop:]
             stage.first += drop
         return y
 
@@ -422,6 +435,7 @@ def _refined_stage(channels: int, harmonics: int, loop: Any, sample_rate: int) -
         np.zeros((channels, 0)),
         np.zeros((channels, 0)),
         np.zeros((channels, 0)),
+        np.zeros((channels, 0, harmonics)),
         hum.refined_latency(loop, sample_rate),
     )
 
