@@ -59,6 +59,11 @@ combines them in a logistic score (weights fitted offline, see
      which the mean over bands dilutes, and the lower clip keeps the steps
      in and out of digital silence around one-shots from outweighing it.
 
+   The running speech level counts (for ``level`` and ``pause``) only once
+   :data:`REF_CONFIRM_FRAMES` frames have updated it: a melody's first notes,
+   before its beat is heard, can pass the gate for a frame or two and would
+   otherwise set a level that lasts 3 s.
+
 4. *Score*: ``z = bias + sum(weight * (feature - mean) / scale)``, averaged
    over a centred window of :data:`SMOOTH_FRAMES` frames, and
    ``p = 1 / (1 + exp(-z))``. The centring is what makes the detector
@@ -100,6 +105,7 @@ __all__ = [
     "BANDS",
     "LOW_HZ",
     "HIGH_HZ",
+    "REF_CONFIRM_FRAMES",
     "frame_kernel",
 ]
 
@@ -116,10 +122,10 @@ INSTANT = (True, True, False, True, False, False, True, False, False, False, Fal
 #: pause and modulation_peak (``MODEL`` in the script). Features with zero weight are still
 #: computed (cheaply) and written for fitting; the pitch FFTs are skipped whenever pitch, voicing
 #: and glide all have zero weight.
-MEANS = (-12.418, 11.49, 0.671, -9.305, 1.535, 14.281, 15.329, 0.12, 0.11, 1.025, 0.362, 1.815, 16.072)
-SCALES = (12.133, 9.569, 0.226, 5.468, 0.671, 5.625, 13.374, 0.036, 0.208, 0.299, 0.21, 4.832, 4.404)
-WEIGHTS = (0.903, 0.0, 0.0, 0.0, 0.163, 0.589, 0.0, 0.0, -0.634, 0.0, 0.71, -0.552, 1.143)
-BIAS = 0.197
+MEANS = (-12.634, 11.49, 0.671, -9.305, 1.535, 14.281, 15.329, 0.12, 0.11, 1.025, 0.362, 1.799, 16.072)
+SCALES = (12.039, 9.569, 0.226, 5.468, 0.671, 5.625, 13.374, 0.036, 0.208, 0.299, 0.21, 4.813, 4.404)
+WEIGHTS = (0.944, 0.0, 0.0, 0.0, 0.167, 0.587, 0.0, 0.0, -0.619, 0.0, 0.711, -0.534, 1.15)
+BIAS = 0.207
 #: Width of the centred window over which the frame scores are averaged, in frames (odd).
 SMOOTH_FRAMES = 15
 #: The context features (pitch, flux, modulation, ...: smoothed, so late by about this much)
@@ -133,6 +139,9 @@ HIGH_HZ = 3800.0
 #: (0.25-2.0 s: beats and bars at 30-240 per minute).
 RHYTHM_MIN_LAG = 25
 RHYTHM_MAX_LAG = 200
+#: The running speech level is used (by the level and pause features) only once this many frames
+#: have updated it since it was last forgotten.
+REF_CONFIRM_FRAMES = 10
 
 # Constants of the feature stage (frame rate 100 Hz; time constants as one-pole coefficients).
 _EPS = 1e-10  # power added to every band: digital silence is -100 dB, not -inf
@@ -170,8 +179,8 @@ _PAUSE_GAP_RANGE_DB = 20.0  # by up to this many dB
 # Slots of the kernel's scalar state (float64) and counters (int64).
 _V_REF, _V_PITCH, _V_FLUX, _V_MOD, _V_VOICE, _V_ENV_MEAN, _V_SHAPE, _V_LAG, _V_GLIDE = range(9)
 _V_SIZE = 9
-_C_FRAMES, _C_SUB, _C_RING, _C_HAS_REF, _C_OUT, _C_SCORED, _C_REF_AGE = range(7)
-_C_SIZE = 7
+_C_FRAMES, _C_SUB, _C_RING, _C_HAS_REF, _C_OUT, _C_SCORED, _C_REF_AGE, _C_REF_COUNT = range(8)
+_C_SIZE = 8
 # Rows of the per-band state (float64, shape (_B_SIZE, bands)).
 _B_SMOOTH, _B_MIN, _B_PREV, _B_Z1, _B_Z2, _B_LEVEL, _B_FLOOR, _B_SHAPE, _B_PZ1, _B_PZ2, _B_PEAK = range(11)
 _B_SIZE = 11
@@ -360,6 +369,8 @@ def frame_kernel(
             else:
                 values[_V_REF] = level_total
                 counts[_C_HAS_REF] = 1
+                counts[_C_REF_COUNT] = 0
+            counts[_C_REF_COUNT] += 1
             counts[_C_REF_AGE] = 0
         elif counts[_C_HAS_REF] == 1:
             counts[_C_REF_AGE] += 1
@@ -367,7 +378,7 @@ def frame_kernel(
                 counts[_C_HAS_REF] = 0
         rel = _LEVEL_UNSET_DB
         pause = 0.0
-        if counts[_C_HAS_REF] == 1:
+        if counts[_C_HAS_REF] == 1 and counts[_C_REF_COUNT] >= REF_CONFIRM_FRAMES:
             rel = level_total - values[_V_REF]
             rel = -40.0 if rel < -40.0 else (10.0 if rel > 10.0 else rel)
             # a pause: the frame is at the noise floor and that floor lies far under the speech level

@@ -159,15 +159,11 @@ def _level(x: np.ndarray, level_lufs: float) -> np.ndarray:
 @needs_material
 @pytest.mark.parametrize("level_lufs", [-20.0, -35.0])
 @pytest.mark.parametrize("channels", [1, 2])
-@pytest.mark.parametrize(
-    "kind",
-    [
-        "garzul",
-        pytest.param("mika", marks=pytest.mark.xfail(
-            strict=True, reason="known limit: 13 % of the mika loop (a gliding melody) is taken for speech")),
-    ],
-)
+@pytest.mark.parametrize("kind", ["garzul", "mika"])
 def test_music_alone_is_not_speech(kind, channels, level_lufs):
+    """The mika loop is a gliding melody: its first notes, before its beat is heard, once set the
+    running speech level for 3 s and 13 % of it was taken for speech; the level now counts only
+    after 10 frames have set it (4 %)."""
     music = d.music(kind, 12 * RATE, RATE)
     music = music if channels == 2 else music.mean(axis=0, keepdims=True)
     assert detect_speech(_level(music, level_lufs), RATE).share <= 0.1
