@@ -380,6 +380,9 @@ class _Engine:
 
     def _track_jobs(self, start: int, n: int) -> list[Job]:
         """The independent tracks' strips for a block, handed to the pool (clips read here, in order)."""
+        for name in self.independent:
+            if self.control.get(name, ()) is None:  # automated and not started yet
+                self._start_automated(name, start - self.in_latency[name])
         return [
             submit(self.pool, partial(self._strip, name, self._track_input(name, start, n), start, n, None))
             for name in self.independent
@@ -462,6 +465,17 @@ class _Engine:
             nodes[index] = set_parameter(nodes[index], field_name, value)
         return Chain(tuple(nodes))
 
+    def _start_automated(self, name: str, at: int) -> None:
+        """Start an automated chain's stream at chain time ``at`` with the values of its control step
+        there. The pool's tracks are started on the calling thread (see ``_track_jobs``): pedalboard
+        loads a plugin file on the main thread only."""
+        k = at // CONTROL_SAMPLES
+        lines, steps = self._control_lines(name, k)
+        step = (at - k * CONTROL_SAMPLES) // (CONTROL_SAMPLES // steps)
+        chain = self._automated_chain(name, self.graph.strip(name), lines, step / steps)
+        self.states[name] = chain.init_state(self.channels[name], self.fs, self.dtype)
+        self.control[name] = (k, step)
+
     def _process_automated(self, name: str, strip: Any, x: np.ndarray, start: int, key: Any) -> np.ndarray:
         """Run a chain whose node parameters follow automation, retuned on the control grid.
 
@@ -480,12 +494,11 @@ class _Engine:
             length = CONTROL_SAMPLES // steps
             step = (at - k * CONTROL_SAMPLES) // length
             stop = min(n, k * CONTROL_SAMPLES + (step + 1) * length - start)
+            if self.control[name] is None:  # before any audio: the stream starts with these values
+                self._start_automated(name, at)
             if (k, step) != self.control[name]:
                 chain = self._automated_chain(name, strip, lines, step / steps)
-                if self.control[name] is None:  # before any audio: the stream starts with these values
-                    self.states[name] = chain.init_state(self.channels[name], self.fs, self.dtype)
-                else:
-                    self.states[name] = chain.retune(self.states[name], self.fs)
+                self.states[name] = chain.retune(self.states[name], self.fs)
                 self.control[name] = (k, step)
             segment_key = None if key is None else key[:, position:stop]
             y, self.states[name] = strip.processor.process(

@@ -105,6 +105,8 @@ _PATH_PARAMETERS = {
     "PluginNode": ("path",),
     "Binaural": ("sofa",),
 }
+#: Of those, the ones that may name a folder: a VST3 (and an Audio Unit) is a bundle on Linux and macOS.
+_FOLDER_PARAMETERS = {("PluginNode", "path")}
 
 
 class SessionError(SonicmixError, ValueError):
@@ -744,7 +746,8 @@ def _value(value: Any, path: str, where: str, *, multiline: bool = False) -> str
 
 
 def missing_files(session: Session) -> list[tuple[str, str]]:
-    """``(table.key, path)`` for every clip file and impulse-response file that does not exist."""
+    """``(table.key, path)`` for every clip file and node file (impulse response, plugin, SOFA set)
+    that does not exist."""
     from sonicmix.timeline import FileSource
 
     out = []
@@ -757,7 +760,8 @@ def missing_files(session: Session) -> list[tuple[str, str]]:
             for i, node in enumerate(strip.chain):
                 for key in _PATH_PARAMETERS.get(type(node).__name__, ()):
                     file = getattr(node, key)
-                    if isinstance(file, str) and not os.path.isfile(file):
+                    folder = (type(node).__name__, key) in _FOLDER_PARAMETERS
+                    if isinstance(file, str) and not (os.path.exists if folder else os.path.isfile)(file):
                         out.append((f"{kind}.{_key(name)}.chain[{i}].{key}", file))
     return out
 
@@ -802,10 +806,11 @@ def render_session(
     if missing:
         key, file = missing[0]
         more = f" (and {len(missing) - 1} more)" if len(missing) > 1 else ""
+        wanted = "a plugin file or bundle" if key.endswith("].path") else "an audio file"
         raise _fail(
             where,
             key,
-            f"no such file {file!r}{more}; expected an audio file (relative paths are resolved against "
+            f"no such file {file!r}{more}; expected {wanted} (relative paths are resolved against "
             "the session file's folder)",
         )
     # deliver() creates out_dir, and removes it again if it refuses or fails before writing

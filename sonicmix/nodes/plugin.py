@@ -171,6 +171,8 @@ class _ExternalInfo:
     valid: dict[str, tuple[Any, ...]]
     ranges: dict[str, tuple[float, float, str]] = field(default_factory=dict)  # name -> (low, high, unit)
     fixed: frozenset[str] = frozenset()
+    probe: Any = field(default=None, compare=False, repr=False)  # an instance to read values back from
+    runs_at: dict[tuple[str, float], float] = field(default_factory=dict, compare=False, repr=False)
 
 
 @dataclass(slots=True)
@@ -479,7 +481,10 @@ class PluginNode(Node):
         if self.path is not None:
             reason = _channels_refused(self, channels)
             if reason is not None:
-                raise LayoutError(f"{self._label()} cannot take {channels}-channel audio ({reason})")
+                raise LayoutError(
+                    f"{self._label()}: the plugin refuses {channels}-channel audio ({reason}); expected a "
+                    "track or bus in a layout it takes"
+                )
         return channels
 
     def latency_samples(self, sample_rate: int) -> int:
@@ -812,6 +817,12 @@ def _load(pb: Any, path: str, plugin_name: str | None) -> Any:
         return pb.load_plugin(path, plugin_name=plugin_name)
     except (ImportError, RuntimeError, ValueError, OSError) as err:
         reason = " ".join(str(err).split())
+        if threading.current_thread() is not threading.main_thread():
+            raise SonicmixError(
+                f"path={path!r}: pedalboard loads plugin files on the main thread only, and this is "
+                f"{threading.current_thread().name!r} ({reason}); expected its stream started on the main "
+                "thread"
+            ) from None
         raise ParameterError(
             f"path={path!r} cannot be loaded as a plugin ({reason}); expected a VST3 (.vst3) or, on macOS, "
             "an Audio Unit (.component) plugin file or bundle"
@@ -838,7 +849,7 @@ def _external_info(pb: Any, path: str, plugin_name: str | None) -> _ExternalInfo
         if kinds[name] == "float" and isinstance(low, (int, float)) and isinstance(high, (int, float)):
             ranges[name] = (float(low), float(high), str(getattr(parameter, "units", "") or ""))
     fixed = frozenset(n for n, p in plugin.parameters.items() if not getattr(p, "is_automatable", True))
-    info = _ExternalInfo(kinds, valid, ranges, fixed)
+    info = _ExternalInfo(kinds, valid, ranges, fixed, plugin)
     with _LOCK:
         _EXTERNAL[key] = info
     return info
@@ -860,7 +871,22 @@ def _external_parameters(info: _ExternalInfo, path: str, given: Mapping[str, Any
                 f"{label}: {name}={value!r} is out of the plugin's range; expected {low:g} to {high:g}"
                 + (f" {unit}" if unit else "")
             )
+        if info.kinds[name] == "float" and info.probe is not None:
+            out[name] = _runs_at(info, name, out[name])
     return out
+
+
+def _runs_at(info: _ExternalInfo, name: str, value: float) -> float:
+    """The value a plugin file runs at when given ``value``, read back from a scratch instance:
+    pedalboard sets the nearest of a parameter's probed steps (1234.5 Hz can run as 1238.78;
+    spotify/pedalboard#243), so the node holds what the plugin will hear, as for a built-in."""
+    key = (name, value)
+    with _LOCK:
+        found = info.runs_at.get(key)
+        if found is None:
+            setattr(info.probe, name, value)
+            found = info.runs_at[key] = _clean(float(getattr(info.probe, name)))
+    return found
 
 
 def _held_back(node: PluginNode, sample_rate: int) -> int:

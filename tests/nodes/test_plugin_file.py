@@ -22,7 +22,7 @@ from sonicmix.errors import GraphError, LayoutError, ParameterError
 from sonicmix.graph import Bus, Graph, Track
 from sonicmix.nodes.utility import Polarity
 from sonicmix.renderer import CONTROL_SAMPLES, render
-from sonicmix.session import Session, dumps_session, loads_session
+from sonicmix.session import Session, dumps_session, load_session, loads_session, render_session, save_session
 from sonicmix.timeline import ArraySource, Clip, FileSource
 from tests.nodes.node_checks import programme, run_streamed
 from tests.plugins import PLUGIN_LATENCY, TEST_PLUGIN, built, model
@@ -144,7 +144,55 @@ def test_bad_use_is_named():
         Track(chain=(node,), automation={"chain[0].latency_frames": Automation(((0.0, 64.0),))})
     with pytest.raises(GraphError, match=r"reaches 30: .*gain_db=30\.0 is out of the plugin's range"):
         Track(chain=(node,), automation={"chain[0].gain_db": Automation(((0.0, 0.0), (1.0, 30.0)))})
-    with pytest.raises(LayoutError, match=r"cannot take 1-channel audio \(Plugin 'sonicmix test' does not"):
+    with pytest.raises(
+        LayoutError, match=r"the plugin refuses 1-channel audio \(Plugin 'sonicmix test' does not"
+    ):
         node(np.zeros((1, 1000), np.float32), FS)
     with pytest.raises(GraphError, match=r"'t': chain\[0\] PluginNode cannot take 1 channels: .*1-channel"):
         _graph({"t": Track(layout="mono", chain=(node,))})
+
+
+def test_loading_the_plugin_keeps_subnormal_floats():
+    """A plugin built with -ffast-math links gcc's crtfastmath.o, which turns flush-to-zero on for
+    the whole process on loading: every later subnormal reads as 0. The build script leaves it out."""
+    tiny = np.array([1e-310])
+    pb.load_plugin(PATH)
+    assert (tiny * 1.0)[0] == 1e-310
+
+
+def test_values_are_held_as_the_plugin_runs_them(rng):
+    """pedalboard sets the nearest of a parameter's probed steps: 1234.5 Hz runs as 1238.78 Hz."""
+    node = PluginNode(path=PATH, tone_hz=1234.5, gain_db=-6.0)
+    runs_at = node.parameters["tone_hz"]
+    assert runs_at == pytest.approx(1238.78, abs=1e-3) and node.parameters["gain_db"] == -6.0
+    assert PluginNode(path=PATH, tone_hz=runs_at).parameters["tone_hz"] == runs_at  # a fixed point
+    x = programme(rng, 2, FS // 2)
+    _close(node(x, FS)[:, LATE:], model(x, FS, -6.0, runs_at)[:, :-LATE])
+
+
+def test_automated_plugin_tracks_start_on_the_calling_thread(rng):
+    """With threads the pool's tracks run on worker threads, but pedalboard loads a plugin file on
+    the main thread only: an automated track's stream is started before its first job."""
+    a, b = programme(rng, 2, FS), 0.5 * programme(rng, 2, FS)
+    ramp = {"chain[0].gain_db": Automation(((0.0, -6.0), (0.5, 0.0)))}
+    node = PluginNode(path=PATH, tone_hz=3000.0)
+    graph = Graph(
+        tracks={"a": _track(a, node, output="bus_a", automation=ramp),
+                "b": _track(b, node, output="bus_b", automation=ramp)},
+        buses={"bus_a": Bus(), "bus_b": Bus(), "master": Bus(output=None)},
+    )  # fmt: skip
+    one = render(graph, sample_rate=FS, tail_s=0.0, block_size=1000)
+    two = render(graph, sample_rate=FS, tail_s=0.0, block_size=1000, threads=2)
+    for bus in ("bus_a", "bus_b"):
+        np.testing.assert_array_equal(two.stems[bus], one.stems[bus])
+
+
+def test_a_session_file_with_a_plugin_bundle_renders(tmp_path, rng):
+    """A VST3 is a folder on Linux and macOS: render_session checks it exists, not that it is a file."""
+    x = programme(rng, 2, 3 * FS)
+    sf.write(tmp_path / "dx.wav", x.T, FS, subtype="FLOAT")
+    track = Track(clips=(Clip(source=FileSource(str(tmp_path / "dx.wav"))),),
+                  chain=(PluginNode(path=PATH, tone_hz=2000.0),))  # fmt: skip
+    save_session(Session(graph=_graph({"dx": track}), target="ebu-r128"), tmp_path / "mix.toml")
+    done = render_session(load_session(tmp_path / "mix.toml"), tmp_path / "out")
+    assert done.passed, done.reasons
