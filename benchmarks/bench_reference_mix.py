@@ -259,8 +259,11 @@ def main() -> None:
     pairs = [a / b for a, b in zip(times["sonicmix mix+stems"], times[threaded], strict=True)]
     print(
         f"  {args.threads} threads / 1 thread, mix+stems: {one / many:.2f}x faster (wall clock, medians; "
-        f"run by run {', '.join(f'{p:.2f}x' for p in pairs)})"
+        f"run by run {', '.join(f'{p:.2f}x' for p in pairs)}; median of the runs' ratios "
+        f"{statistics.median(pairs):.2f}x)"
     )
+    for name in ("sonicmix mix+stems", threaded):  # a second thread's cost shows in the CPU time
+        print(f"  CPU s run by run, {name}: {', '.join(f'{c:.2f}' for c in cpu[name])}")
 
 
 if __name__ == "__main__":

@@ -156,6 +156,8 @@ class Lane:
         The items after it go back to the pool.
         """
         with self._changed:
+            if self.done >= index:  # nothing to take over: a job queued for later items stays queued
+                return
             job = self._job
             if job is not None:
                 if not job.cancel():

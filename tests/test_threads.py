@@ -166,3 +166,34 @@ def test_stopping_a_lane_waits_for_the_item_in_hand_and_drops_the_queue():
         assert ended == ["slow"]
     finally:
         pool.shutdown()
+
+
+def test_settling_an_item_already_handled_leaves_the_next_items_job_with_the_pool():
+    # The worker is busy elsewhere, so item 1's job waits in the pool's queue. Settling item 0,
+    # already handled, must neither take item 1 over nor cancel its job and hand over a new one
+    # (in a delivery that churn doubled the jobs handed to the pool, each held Python's lock).
+    pool = pool_for(2, "test")
+    busy, release, handed = threading.Event(), threading.Event(), []
+    submit_to_pool = pool.submit
+
+    def counted(call):
+        handed.append(call)
+        return submit_to_pool(call)
+
+    pool.submit = counted
+    lane = Lane(pool, lambda item: None)
+    try:
+        lane.push(0, "first")
+        lane.wait(0)
+        submit_to_pool(lambda: (busy.set(), release.wait(5.0)))
+        busy.wait(5.0)
+        lane.push(1, "second")
+        assert len(handed) == 2  # one job per idle lane: item 0's, then item 1's
+        settle_lanes([lane], 0)
+        assert len(handed) == 2 and lane.done == 0  # item 1 still waits for the worker
+        release.set()
+        lane.wait(1)
+        assert lane.done == 1
+    finally:
+        release.set()
+        pool.shutdown()

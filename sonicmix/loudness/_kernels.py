@@ -239,3 +239,81 @@ def oversampled_block_max(full, phases, n, block, bound, order, best):  # pragma
                 if v > best:
                     best = v
     return best
+
+
+@numba.njit(cache=True, nogil=True)
+def true_peak_segment(
+    x, start, stop, block, phases, l1, oversample, context, previous, sample_peak, true_peak
+):  # pragma: no cover - compiled
+    """Measure ``x[:, start:stop]``, whole grid blocks or the programme's last partial one, in place.
+
+    One call per segment does what took a dozen small numpy calls per channel with
+    Python's lock held: the block maxima and the sample peak; then, with
+    ``oversample``, each block's bound ``max(block, block before) * l1``, the blocks
+    whose bound beats the channel's best so far, oversampled loudest bound first
+    (:func:`oversampled_block_max`, ties in block order), and the last ``taps - 1``
+    samples kept in ``context`` for the next segment. ``previous[c]`` is the
+    channel's last block maximum. ``x`` is C-ordered and writable, ``phases`` and
+    ``context`` of its dtype: one compiled version per dtype.
+    """
+    channels = x.shape[0]
+    n = stop - start
+    if n <= 0:  # nothing to measure (and no block maximum to read)
+        return
+    keep = context.shape[1]
+    blocks = (n + block - 1) // block
+    block_max = np.empty((1, blocks))
+    bound = np.empty(blocks)
+    full = np.empty(keep + n, x.dtype)  # full[i + keep] = x[c, start + i]
+    for c in range(channels):
+        row = x[c : c + 1, start:stop]
+        block_abs_max(row, block, block_max)
+        peak = block_max[0, 0]
+        for b in range(1, blocks):
+            peak = max(peak, block_max[0, b])
+        sample_peak[c] = max(sample_peak[c], peak)
+        if not oversample:
+            continue
+        # an output in block b depends on block b and the last taps - 1 samples of block b - 1
+        before = previous[c]
+        count = 0
+        best = max(true_peak[c], sample_peak[c])
+        for b in range(blocks):
+            bound[b] = max(block_max[0, b], before) * l1
+            before = block_max[0, b]
+            if bound[b] > best:
+                count += 1
+        if count:
+            candidates = np.empty(count, np.int64)
+            count = 0
+            for b in range(blocks):
+                if bound[b] > best:
+                    candidates[count] = b
+                    count += 1
+            order = candidates[np.argsort(-bound[candidates], kind="mergesort")]
+            full[:keep] = context[c]
+            full[keep:] = x[c, start:stop]
+            best = oversampled_block_max(full, phases, n, block, bound, order, best)
+        true_peak[c] = best
+        previous[c] = block_max[0, blocks - 1]
+        if n >= keep:
+            context[c] = x[c, stop - keep : stop]
+        else:
+            context[c, : keep - n] = context[c, n:].copy()
+            context[c, keep - n :] = x[c, start:stop]
+
+
+@numba.njit(cache=True, nogil=True)
+def window_powers(c, offset, first, last, num, den, length, out):  # pragma: no cover - compiled
+    """Mean powers of the windows ``first .. last`` of a series on a grid ``num / den`` samples apart.
+
+    ``out[j - first] = max(c[s + length] - c[s], 0) / length`` with ``s = j * num // den - offset``,
+    from the cumulative power ``c`` (``c[i]``: the total over the samples before
+    ``i + offset``), in one call with Python's lock released instead of a dozen small
+    numpy calls per series and chunk. ``max`` keeps numpy's rule (a NaN stays): a
+    difference of two large running totals can round below zero after loud passages.
+    """
+    for j in range(first, last + 1):
+        s = j * num // den - offset
+        d = c[s + length] - c[s]
+        out[j - first] = (d if d >= 0.0 or d != d else 0.0) / length
