@@ -219,8 +219,10 @@ class _Engine:
             if entries:
                 self.automated[name] = entries
                 self.control[name] = None  # no control block applied yet
+        # each strip's chain as one node, built once (a Chain checks its nodes when made)
+        self.processors = {n: graph.strip(n).processor for n in self.order}
         self.states = {
-            n: graph.strip(n).processor.init_state(self.channels[n], sample_rate, dtype) for n in self.order
+            n: self.processors[n].init_state(self.channels[n], sample_rate, dtype) for n in self.order
         }
         self.inputs = {n: None for n in self.order}
         # automix buses: their mics (each strip routed to the bus, once), the kernel's arguments
@@ -426,7 +428,7 @@ class _Engine:
         if name in self.automated:
             y = self._process_automated(name, strip, x, start - self.in_latency[name], key)
         else:
-            y, self.states[name] = strip.processor.process(x, self.fs, self.states[name], key=key)
+            y, self.states[name] = self.processors[name].process(x, self.fs, self.states[name], key=key)
         if name in self.silent:
             return np.zeros_like(y), np.zeros((self.out_channels[name], n), self.dtype)
         at = start - self.out_latency[name]
@@ -501,7 +503,7 @@ class _Engine:
                 self.states[name] = chain.retune(self.states[name], self.fs)
                 self.control[name] = (k, step)
             segment_key = None if key is None else key[:, position:stop]
-            y, self.states[name] = strip.processor.process(
+            y, self.states[name] = self.processors[name].process(
                 x[:, position:stop], self.fs, self.states[name], key=segment_key
             )
             pieces.append(y)
