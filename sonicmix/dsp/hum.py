@@ -210,8 +210,12 @@ _HOP_S = 0.01
 #: wrong, for the floor's seconds. Those harmonics are *released*: their amplitudes shrink with
 #: the time constant _RELEASE_S (in both combs; the second applies the tracker's verdict frame by
 #: frame), going on for about _EXCESS_HOLD_S once the excess is gone.
-_EXCESS_S = 0.1
+#: A harmonic votes only while what comes in there is at most _EXCESS_LOUD times the estimate's
+#: power: after a stop or a jump the input holds the hum or less; a thump or a note over the hum
+#: that opposes it for a while brings far more, and must not release a right estimate.
+_EXCESS_S = 0.15
 _EXCESS_RATIO = 1.4
+_EXCESS_LOUD = 4.0
 _EXCESS_VOTE = 0.5
 _EXCESS_HOLD_S = 0.1
 _RELEASE_S = 0.05
@@ -384,6 +388,7 @@ def hum_loop(
     max_drift_hz: float,
     tracking_hz: float,
     sample_rate: int,
+    follow_changes: bool = True,
 ) -> HumLoop:
     """Constants of the canceller for its parameters in Hz.
 
@@ -404,6 +409,9 @@ def hum_loop(
         oscillator follows a change of the fundamental.
     sample_rate : int
         Sample rate in Hz.
+    follow_changes : bool, default True
+        Release an estimate that explains more than there is (a hum that
+        stops or jumps in phase); False never releases (``excess_ratio`` 0).
 
     Examples
     --------
@@ -448,7 +456,7 @@ def hum_loop(
         nominal=2.0 * math.pi * f0 / rate,
         hop=max(1, int(round(_HOP_S * rate))),
         excess=1.0 - math.exp(-_REFRESH / (_EXCESS_S * rate)),
-        excess_ratio=_EXCESS_RATIO,
+        excess_ratio=_EXCESS_RATIO if follow_changes else 0.0,
         excess_hold=math.exp(-_REFRESH / (_EXCESS_HOLD_S * rate)),
         release=1.0 - math.exp(-_REFRESH / (_RELEASE_S * rate)),
         forget=math.exp(-_REFRESH / (_LOST_S * rate)),
@@ -975,6 +983,8 @@ def _release(zr, zi, cr, ci, ar, ai, excess, rate, ratio, hold, release, forget)
     the releases; the power taken off by releases, fading. Returns the part of that power still
     there and not learnt again. Released amplitudes ``a`` shrink in place.
     """
+    if ratio <= 0.0:
+        return 0.0  # releases off (DeHum(follow_changes=False))
     held = 0.0
     over = 0.0
     busy = False
@@ -987,7 +997,7 @@ def _release(zr, zi, cr, ci, ar, ai, excess, rate, ratio, hold, release, forget)
         excess[1, k] += rate * (br * br + bi * bi - excess[1, k])
         cc = cr[k] * cr[k] + ci[k] * ci[k]
         held += cc
-        if excess[0, k] > ratio * excess[1, k]:
+        if excess[0, k] > ratio * excess[1, k] and excess[1, k] < _EXCESS_LOUD * cc:
             over += cc
     # speech that happens to oppose the hum at a harmonic or two does not release the others
     vote = held > 0.0 and over > _EXCESS_VOTE * held
@@ -996,7 +1006,8 @@ def _release(zr, zi, cr, ci, ar, ai, excess, rate, ratio, hold, release, forget)
         return lost  # (nothing released, nothing remembered: the usual case, kept cheap)
     for k in range(zr.size):
         aa = 0.5 * (ar[k] * ar[k] + ai[k] * ai[k])
-        if vote and excess[0, k] > ratio * excess[1, k]:
+        cc = cr[k] * cr[k] + ci[k] * ci[k]
+        if vote and excess[0, k] > ratio * excess[1, k] and excess[1, k] < _EXCESS_LOUD * cc:
             excess[2, k] = 1.0
         elif excess[2, k] > _RELEASE_END:
             excess[2, k] *= hold

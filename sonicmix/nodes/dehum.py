@@ -176,6 +176,13 @@ class DeHum(Node):
         loop runs up to 4 times faster, at most 3 Hz, to pull in). Raise it
         for tape wow; below about 0.5 it lags a mains drift of +-0.2 Hz
         through long speech.
+    follow_changes : bool, default True
+        Release the estimate where it explains more than the input holds at
+        the harmonics (a hum that stops or jumps in phase: a switched source,
+        an edit between takes), instead of holding it for the floor's seconds.
+        A steady tone at about the hum's level on the mains fundamental (a
+        bass note at 49-50 or 60 Hz over steady hum) can look the same and
+        be partly released; set False for music over steady hum.
 
     See Also
     --------
@@ -205,7 +212,9 @@ class DeHum(Node):
     the hum that was, and a jump of a quarter or half turn is 31 dB down
     0.5-1 s after it; under speech less, see ``docs/repair.md``). A hum that
     appears later is taken up in 6-7 s (the floor's memory), in the pauses;
-    held notes on the harmonics pass unchanged. Arithmetic is float64;
+    held notes on the harmonics pass unchanged where there is no hum, and
+    over steady hum unless they sit on the mains fundamental at about the
+    hum's level (see ``follow_changes``). Arithmetic is float64;
     float32 audio comes out as float32. Channels are cancelled independently
     (the fundamental, when found, is found from all of them together).
 
@@ -237,8 +246,11 @@ class DeHum(Node):
     bandwidth_hz: float = 2.0
     max_drift_hz: float = 1.0
     tracking_hz: float = 1.0
+    follow_changes: bool = True
 
     def __post_init__(self) -> None:
+        if not isinstance(self.follow_changes, (bool, np.bool_)):
+            raise ParameterError(f"follow_changes={self.follow_changes!r}; expected True or False")
         if self.fundamental_hz is not None:
             low, high = FUNDAMENTAL_RANGE_HZ
             check_range(
@@ -306,6 +318,7 @@ class DeHum(Node):
             max_drift_hz=self.max_drift_hz,
             tracking_hz=self.tracking_hz,
             sample_rate=sample_rate,
+            follow_changes=bool(self.follow_changes),
         )
 
     def init_state(self, channels: int, sample_rate: int, dtype: Any = np.float32) -> DeHumState:
