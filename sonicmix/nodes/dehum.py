@@ -208,8 +208,8 @@ class DeHum(Node):
     4 kHz moves by less than 0.01 dB. A hum that stops, or whose phase
     jumps (an edit), leaves an estimate that puts more at the harmonics than
     the input has: it is released, and a jumped hum learnt again at once
-    (over noise at 48 kHz, what is left 0.5-1.5 s after a stop is 54 dB under
-    the hum that was, and a jump of a quarter or half turn is 31 dB down
+    (over noise at 48 kHz, what is left 0.5-1.5 s after a stop is 50 dB under
+    the hum that was, and a jump of a quarter or half turn is 33 dB down
     0.5-1 s after it; under speech less, see ``docs/repair.md``). A hum that
     appears later is taken up in 6-7 s (the floor's memory), in the pauses;
     held notes on the harmonics pass unchanged where there is no hum, and
