@@ -74,6 +74,7 @@ UNITLESS = {
     "semitones",  # the name is the unit (equal-tempered semitones)
     "ir_sample_rate",  # an impulse response's sample rate in Hz, spelt like every `sample_rate: int`
     "harmonics",  # DeHum: how many harmonics of the mains are removed (a count)
+    "follow_changes",  # DeHum: a choice (True/False), whether a hum that stops or jumps is released
     "speech_gate",  # Ducker: a choice (True/False), whether the speech detector gates the key
     # PluginNode: which plugin (a pedalboard built-in's name, or a file), and the plugin's own values,
     # whose names (with pedalboard's units: rate_hz, attack_ms) the plugin sets

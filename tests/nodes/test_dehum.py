@@ -573,6 +573,7 @@ def test_found_fundamental_output_is_the_input_delayed_and_cleaned():
         ({"bandwidth_hz": 50.0}, r"bandwidth_hz=50 is out of range"),
         ({"max_drift_hz": -1.0}, r"max_drift_hz=-1 is out of range"),
         ({"tracking_hz": 0.0}, r"tracking_hz=0 is out of range"),
+        ({"follow_changes": "yes"}, r"follow_changes='yes'; expected True or False"),
     ],
 )
 def test_bad_parameters_are_named(kwargs, match):
