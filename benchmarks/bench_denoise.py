@@ -122,30 +122,22 @@ def quality() -> None:
                 print(f"| {name} | {noise} | {snr:g} dB | " + " | ".join(cells) + " |", flush=True)
 
     print(f"\nWith {LEAD_S:g} s of the noise alone before the speech (scored on the speech)")
-    print("| material | noise | SNR | Denoise adaptive | Denoise profile_s=(0, 1.5) |")
-    print("|---|---|---|---|---|")
-    lead = int(LEAD_S * RATE)
-    for name, clean in materials().items():
-        for noise in NOISES:
-            recorded = recorded_noise(name, noise, clean.shape[1] + lead)
-            for snr in SNRS_DB:
-                scale = np.sqrt(np.sum(clean**2) / np.sum(recorded[:, lead:] ** 2) / 10 ** (snr / 10))
-                noisy = np.concatenate([np.zeros((1, lead)), clean], axis=1) + scale * recorded
-                before, stoi_in = dialogue.si_sdr(noisy[:, lead:], clean), stoi(clean, noisy[:, lead:])
-                cells = []
-                for node in (Denoise(), Denoise(profile_s=(0.0, LEAD_S))):
-                    y = ours(node, noisy)[:, lead:]
-                    cells.append(_cell(dialogue.si_sdr(y, clean) - before, stoi_in, stoi(clean, y)))
-                print(f"| {name} | {noise} | {snr:g} dB | " + " | ".join(cells) + " |", flush=True)
+    _room_tone_table(0.0)
     after_silence()
 
 
 def after_silence() -> None:
     """The room-tone table's input after 1 s of digital silence: a profile learned just after it."""
-    silence, lead = int(SILENCE_S * RATE), int(LEAD_S * RATE)
-    region = (SILENCE_S, SILENCE_S + LEAD_S)
     print(f"\nAfter {SILENCE_S:g} s of digital silence, then {LEAD_S:g} s of the noise alone "
           "(scored on the speech)")
+    _room_tone_table(SILENCE_S)
+
+
+def _room_tone_table(silence_s: float) -> None:
+    """Rows of speech after LEAD_S s of its noise alone, after ``silence_s`` of digital silence:
+    Denoise adapting and with the profile learned on the noise alone."""
+    silence, lead = int(silence_s * RATE), int(LEAD_S * RATE)
+    region = (silence_s, silence_s + LEAD_S)
     print(f"| material | noise | SNR | Denoise adaptive | Denoise profile_s=({region[0]:g}, {region[1]:g}) |")
     print("|---|---|---|---|---|")
     for name, clean in materials().items():
