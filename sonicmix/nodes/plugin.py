@@ -837,6 +837,13 @@ def _external_info(pb: Any, path: str, plugin_name: str | None) -> _ExternalInfo
     if info is not None:
         return info
     plugin = _load(pb, path, plugin_name)
+    found = getattr(plugin, "name", None)
+    if plugin_name is not None and isinstance(found, str) and found != plugin_name:
+        # pedalboard ignores plugin_name for a file that holds one plugin
+        raise ParameterError(
+            f"path={path!r} holds the plugin {found!r}, not plugin_name={plugin_name!r}; expected "
+            f"plugin_name={found!r} or None"
+        )
     kinds: dict[str, str] = {}
     valid: dict[str, tuple[Any, ...]] = {}
     ranges: dict[str, tuple[float, float, str]] = {}

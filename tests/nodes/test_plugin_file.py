@@ -138,6 +138,9 @@ def test_bad_use_is_named():
         ParameterError, match=r"gain_db=40\.0 is out of the plugin's range; expected -24 to 24 dB"
     ):
         PluginNode(path=PATH, gain_db=40.0)
+    with pytest.raises(ParameterError, match=r"holds the plugin 'sonicmix test', not plugin_name='nope'"):
+        PluginNode(path=PATH, plugin_name="nope")
+    assert PluginNode(path=PATH, plugin_name="sonicmix test").plugin_name == "sonicmix test"
     node = PluginNode(path=PATH)
     assert node.automatable == {"gain_db", "tone_hz"}
     with pytest.raises(GraphError, match=r"latency_frames cannot be automated .*marks it as not automatable"):
