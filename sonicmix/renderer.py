@@ -471,12 +471,17 @@ class _Engine:
         """Start an automated chain's stream at chain time ``at`` with the values of its control step
         there. The pool's tracks are started on the calling thread (see ``_track_jobs``): pedalboard
         loads a plugin file on the main thread only."""
-        k = at // CONTROL_SAMPLES
-        lines, steps = self._control_lines(name, k)
-        step = (at - k * CONTROL_SAMPLES) // (CONTROL_SAMPLES // steps)
+        k, step, lines, steps = self._control_step(name, at)
         chain = self._automated_chain(name, self.graph.strip(name), lines, step / steps)
         self.states[name] = chain.init_state(self.channels[name], self.fs, self.dtype)
         self.control[name] = (k, step)
+
+    def _control_step(self, name: str, at: int) -> tuple[int, int, list[tuple[float, float]], int]:
+        """``(k, step, lines, steps)`` at chain time ``at``: its control block, the step within it,
+        and the block's lines and number of steps (see :meth:`_control_lines`)."""
+        k = at // CONTROL_SAMPLES
+        lines, steps = self._control_lines(name, k)
+        return k, (at - k * CONTROL_SAMPLES) // (CONTROL_SAMPLES // steps), lines, steps
 
     def _process_automated(self, name: str, strip: Any, x: np.ndarray, start: int, key: Any) -> np.ndarray:
         """Run a chain whose node parameters follow automation, retuned on the control grid.
@@ -491,11 +496,8 @@ class _Engine:
         position = 0
         while position < n:
             at = start + position
-            k = at // CONTROL_SAMPLES
-            lines, steps = self._control_lines(name, k)
-            length = CONTROL_SAMPLES // steps
-            step = (at - k * CONTROL_SAMPLES) // length
-            stop = min(n, k * CONTROL_SAMPLES + (step + 1) * length - start)
+            k, step, lines, steps = self._control_step(name, at)
+            stop = min(n, k * CONTROL_SAMPLES + (step + 1) * (CONTROL_SAMPLES // steps) - start)
             if self.control[name] is None:  # before any audio: the stream starts with these values
                 self._start_automated(name, at)
             if (k, step) != self.control[name]:
