@@ -102,7 +102,6 @@ _NOT_PARAMETERS = ("is_effect", "is_instrument", "impulse_response")
 
 _LOCK = threading.Lock()
 _HELD_BACK: dict[tuple[Any, int], int] = {}  # (node, sample rate) -> samples the plugin holds back
-_REFUSED_CHANNELS: dict[tuple[str, str | None, int], str | None] = {}  # (path, name, channels) -> why not
 _BUILTIN_KINDS: dict[str, dict[str, str]] = {}  # built-in -> {parameter: "float" | "bool" | "str" | "enum"}
 _EXTERNAL: dict[tuple[str, str | None], _ExternalInfo] = {}  # (path, plugin_name) -> what loading found
 _PITCH_SHIFT_STREAMS: list[bool] = []  # one probe per process (see _check_pitch_shift_streams)
@@ -173,6 +172,7 @@ class _ExternalInfo:
     fixed: frozenset[str] = frozenset()
     probe: Any = field(default=None, compare=False, repr=False)  # an instance to read values back from
     runs_at: dict[tuple[str, float], float] = field(default_factory=dict, compare=False, repr=False)
+    refused: dict[int, str | None] = field(default_factory=dict, compare=False, repr=False)  # channels -> why
 
 
 @dataclass(slots=True)
@@ -938,20 +938,16 @@ def _held_back(node: PluginNode, sample_rate: int) -> int:
 
 def _channels_refused(node: PluginNode, channels: int) -> str | None:
     """Why a plugin file refuses ``channels`` channels (pedalboard's reason), or None: tried once per
-    process on a scratch instance. A VST3's buses are fixed when it is built: many take stereo only."""
-    key = (os.path.abspath(node.path or ""), node.plugin_name, int(channels))
+    process on the scratch instance. A VST3's buses are fixed when it is built: many take stereo only."""
+    info = _external_info(_pedalboard(), node.path or "", node.plugin_name)
     with _LOCK:
-        if key in _REFUSED_CHANNELS:
-            return _REFUSED_CHANNELS[key]
-    plugin = _load(_pedalboard(), node.path or "", node.plugin_name)
-    try:
-        plugin.process(np.zeros((channels, 64), np.float32), 48000, buffer_size=64, reset=True)
-        reason = None
-    except (RuntimeError, ValueError) as err:
-        reason = " ".join(str(err).split())
-    with _LOCK:
-        _REFUSED_CHANNELS[key] = reason
-    return reason
+        if channels not in info.refused:
+            try:
+                info.probe.process(np.zeros((channels, 64), np.float32), 48000, buffer_size=64, reset=True)
+                info.refused[channels] = None
+            except (RuntimeError, ValueError) as err:
+                info.refused[channels] = " ".join(str(err).split())
+        return info.refused[channels]
 
 
 def _check_pitch_shift_streams(pb: Any) -> None:
