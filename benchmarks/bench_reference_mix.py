@@ -183,8 +183,75 @@ average is printed beside the figures), compiled for an AVX2-only CPU:
   (eval "$(python benchmarks/machine.py --avx2-env)"; \\
    python benchmarks/bench_reference_mix.py --threads-only --threads 2 --runs 5)
 
---threads-only times the mix and four stems at one thread and at --threads threads, interleaved,
-and skips pedalboard and the mix alone; without it, every variant and pedalboard run."""
+--threads-only times the mix and four stems at one thread and at --threads threads, each delivery
+in a fresh process (after a warm-up delivery in that process), the two alternating and their order
+swapped every run; it skips pedalboard and the mix alone. Separate processes, because switching
+the thread count inside one process changes what the next delivery pays in page faults: glibc
+gives each pool thread its own malloc arena, and what one pattern of use left mapped the other
+faults in again (300 s, measured here: 82 thousand faults in a one-thread delivery after a
+threaded one, against none after another one-thread delivery; 3 to 6 thousand in a threaded one
+after either). Without it, every variant and pedalboard run in one process, as before."""
+
+
+def one_delivery(threads: int, seconds: float) -> dict[str, float]:
+    """Warm up, then time one delivery of the mix and stems in this process (for --threads-only)."""
+    import resource
+
+    import sonicmix as sm
+
+    stems = material(seconds)
+    with tempfile.TemporaryDirectory() as out_dir:
+        sonicmix_mix(stems, out_dir, threads=threads)
+    with tempfile.TemporaryDirectory() as out_dir:
+        before = resource.getrusage(resource.RUSAGE_SELF)
+        start, start_cpu = time.perf_counter(), time.process_time()
+        delivery = sonicmix_mix(stems, out_dir, threads=threads)
+        elapsed, elapsed_cpu = time.perf_counter() - start, time.process_time() - start_cpu
+        faults = resource.getrusage(resource.RUSAGE_SELF).ru_minflt - before.ru_minflt
+        loudness, peak = ebur128(sm.read(delivery.files["mix"])[0])
+    return {"wall": elapsed, "cpu": elapsed_cpu, "faults": faults, "loudness": loudness, "peak": peak}
+
+
+def threads_in_processes(args: argparse.Namespace) -> None:
+    """--threads-only: one and ``args.threads`` threads, each delivery in its own process, alternating."""
+    import json
+    import subprocess
+
+    counts = (1, args.threads)
+    runs: dict[int, list[dict[str, float]]] = {count: [] for count in counts}
+    loads = [os.getloadavg()[0]]
+    for run in range(args.runs):
+        for count in counts if run % 2 == 0 else counts[::-1]:
+            command = [sys.executable, __file__, "--one-delivery", str(count), "--seconds", str(args.seconds)]
+            out = subprocess.run(command, check=True, capture_output=True, text=True).stdout
+            runs[count].append(json.loads(out.strip().splitlines()[-1]))
+        loads.append(os.getloadavg()[0])
+    print(describe())
+    print(
+        f"reference mix and four stems: {len(material(1.0))} stems x {args.seconds:g} s at {FS} Hz, each "
+        f"delivery in a fresh process after a warm-up, median of {args.runs} runs; load average (1 min) "
+        f"{min(loads):.2f} to {max(loads):.2f} on {os.cpu_count()} CPUs"
+    )
+    for count in counts:
+        values = runs[count]
+        t, c = (statistics.median(r[key] for r in values) for key in ("wall", "cpu"))
+        ok = all(abs(r["loudness"] + 23.0) <= 0.1 and r["peak"] <= -1.0 for r in values)
+        label = f"{count} thread{'s' if count > 1 else ''}"
+        faults = statistics.median(r["faults"] for r in values)
+        print(
+            f"  {label:<10} {t:7.2f} s (CPU {c:6.2f} s, {c / t:4.2f} CPUs busy)  page faults {faults:8.0f}  "
+            f"{'compliant' if ok else 'NOT compliant'}"
+        )
+        walls = ", ".join(f"{r['wall']:.2f}" for r in values)
+        print(f"    wall s run by run: {walls}")
+    one, many = ([r["wall"] for r in runs[count]] for count in counts)
+    pairs = [a / b for a, b in zip(one, many, strict=True)]
+    ratio = statistics.median(one) / statistics.median(many)
+    print(
+        f"  {args.threads} threads / 1 thread: {ratio:.2f}x faster "
+        f"(wall clock, medians; run by run {', '.join(f'{p:.2f}x' for p in pairs)}; median of the runs' "
+        f"ratios {statistics.median(pairs):.2f}x)"
+    )
 
 
 def main() -> None:
@@ -199,7 +266,16 @@ def main() -> None:
     parser.add_argument(
         "--threads-only", action="store_true", help="only the mix and stems at 1 and --threads threads"
     )
+    parser.add_argument("--one-delivery", type=int, metavar="THREADS", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.one_delivery is not None:
+        import json
+
+        print(json.dumps(one_delivery(args.one_delivery, args.seconds)))
+        return
+    if args.threads_only:
+        threads_in_processes(args)
+        return
     stems = material(args.seconds)
     stem_samples = len(stems) * int(args.seconds * FS)
     import sonicmix as sm
@@ -210,9 +286,7 @@ def main() -> None:
         "sonicmix mix+stems": (1, True),
         threaded: (args.threads, True),
     }
-    if args.threads_only:
-        del variants["sonicmix mix"]
-    peers = [] if args.threads_only else ["pedalboard"]
+    peers = ["pedalboard"]
     times: dict[str, list[float]] = {name: [] for name in (*variants, *peers)}
     cpu: dict[str, list[float]] = {name: [] for name in times}
     results = {}
@@ -251,7 +325,7 @@ def main() -> None:
             f"{args.seconds / t:5.1f}x real time  I {loud:6.2f} LUFS  TP {peak:6.2f} dBTP  "
             f"{'compliant' if ok else 'NOT compliant'}"
         )
-    for name in variants if peers else ():
+    for name in variants:
         ratio = statistics.median(times["pedalboard"]) / statistics.median(times[name])
         ratio_cpu = statistics.median(cpu["pedalboard"]) / statistics.median(cpu[name])
         print(f"  {name} is {ratio:.2f}x as fast as the pedalboard version (CPU time: {ratio_cpu:.2f}x)")

@@ -258,6 +258,21 @@ def test_spilling_the_render_to_disk_changes_no_byte_and_reports_match_the_files
         assert again.lra_lu == report.lra_lu
 
 
+def test_the_kept_render_holds_the_renderers_float32_blocks_without_copying_them(tmp_path):
+    """A copy per block would fault the programme's memory in again on every delivery (on a pool
+    thread it comes from an arena that gives it back); float64 and strided blocks become float32."""
+    from sonicmix.delivery.kept import KeptRender
+
+    kept = KeptRender(str(tmp_path), {"master": 2, "music": 2}, FS, memory_mb=1.0)
+    master = np.ones((2, 1000), np.float32)
+    wide = np.full((2, 1500), 0.5)
+    kept.append({"master": master, "music": wide[:, :1000]})
+    block = next(kept.blocks(1000, ["master", "music"]))
+    assert block["master"] is master
+    assert block["music"].dtype == np.float32 and block["music"].flags.c_contiguous
+    np.testing.assert_array_equal(block["music"], 0.5)
+
+
 def test_a_stem_over_the_ceiling_is_noted_not_hidden(tmp_path, rng):
     """Stems carry the mix's gain and limiter; a stem cancelled in the mix can peak over the ceiling.
     Here a spike in one stem is cancelled by its inverse in another: the mix passes, the note

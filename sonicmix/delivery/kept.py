@@ -57,8 +57,10 @@ class KeptRender:
         if self.writers is None:
             size = sum(b.shape[0] * b.shape[1] * 4 for b in out.values())
             if self.size + size <= self.budget:
-                # copies: a block handed out by the renderer is not ours to keep
-                self.held.append({n: np.array(b, np.float32) for n, b in out.items()})
+                # the renderer's blocks are new arrays that nothing overwrites (render_blocks), so a
+                # float32 C block is held as it is: a copy would fault in the programme's memory
+                # again (a pool thread's malloc arena gives it back after every delivery)
+                self.held.append({n: np.ascontiguousarray(b, np.float32) for n, b in out.items()})
                 self.size += size
                 return
             self._spill()
