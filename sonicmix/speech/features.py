@@ -40,13 +40,16 @@ combines them in a logistic score (weights fitted offline, see
    - ``rhythm``: how periodic the onsets are: the largest normalised
      autocorrelation of the frame's spectral flux (less its 1 s mean) at lags
      of 0.25-2 s, over about 3 s, less 0.25 and clipped at 0. A beat or a
-     bar repeats (0.2-0.5 for a loop); speech's syllables do not (about 0);
+     bar repeats (0.2-0.5 for a loop); speech's syllables do not (about 0).
+     A lag counts once 25 products are in (``_RHYTHM_MIN_PRODUCTS``): with
+     fewer it reads up to 5 on speech;
    - ``shape``: change of the spectral shape from frame to frame (the bands'
      changes above their floors less their common change), over about 1 s;
    - ``glide``: share of frames, over about 0.5 s, whose clear pitch (strength
      above 0.6, in this frame and the one before) moves by 0.2-6 %: speech's
      f0 glides continuously, a note holds and a drum has no clear pitch
-     (clean speech about 0.45, music alone about 0.1, effects 0.05);
+     (clean speech about 0.45, music alone about 0.1, effects 0.05); in the
+     first seconds, the share of the frames heard so far;
    - ``pause``: how surely the frame is a pause between louder speech: 0 unless
      a speech level is known, the frame is within 6 dB of the noise floor and
      that floor lies more than 10 dB under the speech level; then (1 - level
@@ -62,7 +65,11 @@ combines them in a logistic score (weights fitted offline, see
    The running speech level counts (for ``level`` and ``pause``) only once
    :data:`REF_CONFIRM_FRAMES` frames have updated it: a melody's first notes,
    before its beat is heard, can pass the gate for a frame or two and would
-   otherwise set a level that lasts 3 s.
+   otherwise set a level that lasts 3 s. For the same reason its gate reads
+   the rhythm over every lag, however young, and the glide's plain running
+   average: at a stream's start both read against speech, which is the
+   cautious side there, while the features (young lags left out, the glide
+   as a share of the frames heard) let speech from the first sample through.
 
 4. *Score*: ``z = bias + sum(weight * (feature - mean) / scale)``, averaged
    over a centred window of :data:`SMOOTH_FRAMES` frames, and
@@ -165,6 +172,7 @@ _PEAK_RANGE_DB = 30.0  # ... and to 0..this for the peak modulation
 _VOICING_POLE = 0.99  # 1 s: mean |pitch strength - its 100 ms average| (voicing turning on and off)
 _RHYTHM_POLE = 1.0 - 1.0 / 300.0  # 3 s: the onset strength's autocorrelation
 _RHYTHM_EARLY_FRAMES = 3000  # after 30 s, 1 - pole ** n is 1 to 1e-4
+_RHYTHM_MIN_PRODUCTS = 25  # the rhythm feature counts a lag once this many products are in (0.25 s)
 _BEAT_FROM = 0.25  # the rhythm feature is the periodicity above this (speech: 0.1-0.2, a beat: 0.4-0.8)
 _ENV_MEAN_POLE = 0.99  # 1 s: the onset strength's running mean, removed before the autocorrelation
 _SHAPE_POLE = 0.99  # 1 s: change of the spectral shape (frame to frame)
@@ -172,6 +180,7 @@ _GLIDE_POLE = 0.98  # 0.5 s: share of frames whose clear pitch glides (speech) r
 _GLIDE_STRENGTH = 0.6  # a pitch strength above this is a clear pitch
 _GLIDE_MIN = 0.002  # a clear pitch that moves by more than this fraction from the frame before, and
 _GLIDE_MAX = 0.06  # by less than this, glides
+_GLIDE_EARLY_FRAMES = 1000  # the glide's share is corrected while its average is young (0.98 ** 1000: 2e-9)
 _PAUSE_FLOOR_DB = 6.0  # pause: a frame less than this above the noise floor is near it (weight 1 at 0 dB),
 _PAUSE_GAP_DB = 10.0  # and the floor more than this under the running speech level counts,
 _PAUSE_GAP_RANGE_DB = 20.0  # by up to this many dB
@@ -341,7 +350,10 @@ def frame_kernel(
         rhythm[_R_ENV, slot] = env
         # (early on, each lag's sum is divided by its weight so far, 1 - pole ** (products so far):
         # otherwise the long lags, with fewer products, would read low)
+        # (``best`` over every lag gates the speech level; ``sure``, the feature, only over lags with
+        # _RHYTHM_MIN_PRODUCTS products: fewer read 0.5-5 on speech, which hid speech at a stream's start)
         best = 0.0
+        sure = 0.0
         early = n < _RHYTHM_EARLY_FRAMES
         for k in range(lags):
             past = rhythm[_R_ENV, (n - k) % lags] if n >= k else 0.0
@@ -352,11 +364,13 @@ def frame_kernel(
                     v /= 1.0 - _RHYTHM_POLE ** (n - k + 1)
                 if v > best:
                     best = v
+                if v > sure and n - k + 1 >= _RHYTHM_MIN_PRODUCTS:
+                    sure = v
         zero = rhythm[_R_ACF, 0]
         if early:
             zero /= 1.0 - _RHYTHM_POLE ** (n + 1)
         periodicity = best / (zero + 1e-3)
-        beat = periodicity - _BEAT_FROM
+        beat = sure / (zero + 1e-3) - _BEAT_FROM
         beat = 0.0 if beat < 0.0 else beat
         # running speech level: follows frames clearly above the noise floor and syllabically modulated
         # (stationary noise never sets it, so in noise alone the level feature stays at _LEVEL_UNSET_DB)
@@ -400,7 +414,13 @@ def frame_kernel(
         feat_ring[r, 7] = values[_V_VOICE]
         feat_ring[r, 8] = beat
         feat_ring[r, 9] = values[_V_SHAPE]
-        feat_ring[r, 10] = values[_V_GLIDE]
+        # while the glide's average is young, the share of the frames heard so far (its weight is
+        # 1 - pole ** n): counting the frames before the stream as frames that do not glide made
+        # speech at a stream's start look like music for half a second
+        glide = values[_V_GLIDE]
+        if 0 < n < _GLIDE_EARLY_FRAMES:
+            glide /= 1.0 - _GLIDE_POLE**n
+        feat_ring[r, 10] = glide
         feat_ring[r, 11] = pause
         feat_ring[r, 12] = 10.0 * math.log10(mod_peak + _MOD_EPS)
         # minimum statistics: close a sub-window every _MIN_SUBWINDOW_FRAMES frames
