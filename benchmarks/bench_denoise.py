@@ -22,7 +22,8 @@ Figures:
   300-305 and on the male voice and prompts 0-4 here, not on the held-out prompts);
 - the same again after 1 s of digital silence (the silent head of many files): the noise
   starts at 1 s, the speech at 2.5 s; Denoise adaptive and learning the profile right after the
-  silence (``profile_s=(1, 2.5)``), scored on the speech;
+  silence (``profile_s=(1, 2.5)``), scored on the speech; and after 1 s of the silence of a 16-bit
+  file written with TPDF dither (+-1 LSB, rounded; -96.3 dBFS RMS) instead;
 - speed on the 10.8 s voice (mono, 48 kHz, float32 as ``sonicmix.read`` returns it, and
   float64): CPU time of one whole call, median of
   11 alternating runs after a warm-up, Denoise against noisereduce, as a ratio; and the same
@@ -30,8 +31,8 @@ Figures:
   ``avx2_only_env``: ``NUMBA_CPU_NAME=haswell`` with every AVX-512 feature off for numba and
   numpy, an empty ``NUMBA_CACHE_DIR``; ``NUMBA_CPU_NAME=haswell`` alone still emits AVX-512).
 
-Run: ``python benchmarks/bench_denoise.py`` (``--silence-only``: the table after digital silence
-alone; needs scripts/fetch_speech.sh's packages and the
+Run: ``python benchmarks/bench_denoise.py`` (``--silence-only``: the tables after digital and
+dithered silence alone; needs scripts/fetch_speech.sh's packages and the
 ``bench`` extra: pyrnnoise, noisereduce, pystoi).
 """
 
@@ -127,16 +128,26 @@ def quality() -> None:
 
 
 def after_silence() -> None:
-    """The room-tone table's input after 1 s of digital silence: a profile learned just after it."""
-    print(f"\nAfter {SILENCE_S:g} s of digital silence, then {LEAD_S:g} s of the noise alone "
-          "(scored on the speech)")
-    _room_tone_table(SILENCE_S)
+    """The room-tone table's input after 1 s of digital silence, then after 1 s of 16-bit dithered
+    silence: a profile learned just after it."""
+    for dither_bits, kind in ((0, "digital silence"), (16, "16-bit dithered silence")):
+        print(f"\nAfter {SILENCE_S:g} s of {kind}, then {LEAD_S:g} s of the noise alone "
+              "(scored on the speech)")
+        _room_tone_table(SILENCE_S, dither_bits)
 
 
-def _room_tone_table(silence_s: float) -> None:
-    """Rows of speech after LEAD_S s of its noise alone, after ``silence_s`` of digital silence:
-    Denoise adapting and with the profile learned on the noise alone."""
+def dithered_silence(samples: int, bits: int) -> np.ndarray:
+    """Silence as a ``bits``-bit file written with TPDF dither (+-1 LSB, rounded) holds it, seeded."""
+    rng = np.random.default_rng(bits)
+    tpdf = rng.uniform(-0.5, 0.5, (1, samples)) + rng.uniform(-0.5, 0.5, (1, samples))
+    return np.round(tpdf) * 2.0 ** (1 - bits)
+
+
+def _room_tone_table(silence_s: float, dither_bits: int = 0) -> None:
+    """Rows of speech after LEAD_S s of its noise alone, after ``silence_s`` of silence (digital, or
+    dithered at ``dither_bits``): Denoise adapting and with the profile learned on the noise alone."""
     silence, lead = int(silence_s * RATE), int(LEAD_S * RATE)
+    head = dithered_silence(silence, dither_bits) if dither_bits else np.zeros((1, silence))
     region = (silence_s, silence_s + LEAD_S)
     print(f"| material | noise | SNR | Denoise adaptive | Denoise profile_s=({region[0]:g}, {region[1]:g}) |")
     print("|---|---|---|---|---|")
@@ -146,7 +157,7 @@ def _room_tone_table(silence_s: float) -> None:
             for snr in SNRS_DB:
                 scale = np.sqrt(np.sum(clean**2) / np.sum(recorded[:, lead:] ** 2) / 10 ** (snr / 10))
                 noisy = np.concatenate([np.zeros((1, lead)), clean], axis=1) + scale * recorded
-                noisy = np.concatenate([np.zeros((1, silence)), noisy], axis=1)
+                noisy = np.concatenate([head, noisy], axis=1)
                 speech = slice(silence + lead, None)
                 before, stoi_in = dialogue.si_sdr(noisy[:, speech], clean), stoi(clean, noisy[:, speech])
                 cells = []

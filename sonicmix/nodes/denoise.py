@@ -12,7 +12,11 @@ frequency bin (:mod:`sonicmix.dsp.spectral`):
    the smoothed periodogram over 2 s (minimum statistics, Martin 2001);
    frames of digital silence are skipped, so the estimate starts at the
    first frame after a silent head and holds its level across a silent
-   gap -- or, with ``profile_s``, taken from the frames of a region of noise alone
+   gap; so are the frames of a dithered gap (at or under -90 dBFS and far
+   under the noise held in most bins), and a tracker that has heard only a
+   quiet stretch (a dithered head) starts again once steady sound 30 dB
+   above all of it has stood for half a second -- or, with ``profile_s``,
+   taken from the frames of a region of noise alone
    (and moved with the tracker where the noise has moved since by more than
    a tolerance); the estimate is smoothed over +-3 neighbouring bins (a triangle);
 2. the a-priori SNR follows the decision-directed rule and the gain is the
@@ -137,7 +141,11 @@ class Denoise(Node):
         neither left in nor taken with speech. Frames of digital silence are
         left out of the profile (a region of silence alone leaves the node
         adapting), so a region may start right where the silence of a
-        file's head ends. At least one frame must fit:
+        file's head ends. After a dithered or quiet head the tracker starts
+        again about 0.75 s into the noise, and what the region learnt up to
+        then is dropped: the rest of the region learns the noise again, and a
+        region that ended before leaves the node adapting. At least one frame
+        must fit:
         ``end_s - start_s >= frame_s``; a region past the end of the audio is
         refused when the audio is processed in one call.
     frame_s : float, default 0.032
