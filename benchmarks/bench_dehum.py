@@ -21,8 +21,9 @@ Figures:
   60 Hz buzz, drifting +-0.3 Hz; a sweep 49.8 -> 50.2 Hz over 10 s; hum
   that starts and stops under the speech;
 - hum that starts, stops or jumps, over white noise and under the male
-  voice; a sustained note on the harmonics (50, 100, 150 Hz, partials 1-3) and off them (110 Hz),
-  and a rich note (partials 1-8) at exactly 50 and 60 Hz, every partial on the comb;
+  voice (and, with ``--starts``, the worst harmonic over windows up to 10 s after a start); a
+  sustained note on the harmonics (50, 100, 150 Hz, partials 1-3) and off them (110 Hz), and a rich
+  note (partials 1-8) at exactly 50 and 60 Hz, every partial on the comb;
 - the speech band (200 Hz - 4 kHz): the level change of the clean speech
   through the node, and of the hummy speech's output against the clean speech;
 - dense dialogue: 12 of Allison's prompts (the first 12 ``conf-*`` files,
@@ -48,8 +49,9 @@ peer: pedalboard has no de-clicker, and noisereduce is not one).
 
 Run: ``python benchmarks/bench_dehum.py`` (needs scripts/fetch_speech.sh's packages);
 ``--declick`` runs the DeClick part alone, ``--dehum`` the DeHum part, ``--heldout`` the held-out
-DeHum cases, ``--transitions`` hum that starts, stops or jumps, ``--rounding`` the output against the input
-scaled by 1 +- 1e-12 or in float32, ``--speed`` the speeds.
+DeHum cases, ``--transitions`` hum that starts, stops or jumps, ``--starts`` hum that starts, over windows
+of seconds after it at 16 and 48 kHz, ``--rounding`` the output against the input scaled by 1 +- 1e-12 or in
+float32, ``--speed`` the speeds.
 """
 
 from __future__ import annotations
@@ -75,9 +77,11 @@ from tests.nodes.hum_signals import (  # noqa: E402
     click_recall,
     dense_dialogue,
     harmonic_levels_db,
+    lock_in_db,
     mains_hum,
     pause_levels_db,
     same_filter,
+    switched_hum,
     transition_figures,
     vinyl_clicks,
 )
@@ -338,6 +342,35 @@ def transitions() -> None:
         )
 
 
+def starts(rate: int) -> None:
+    """A hum that starts: the worst harmonic left over windows after its start, at ``rate``.
+
+    Over white noise at -60 and -75 dBFS (30 and 45 dB under the hum) from 2 s, and with the male
+    voice (speech from 3 s): from 2 s, in the silence before it, and from 5 s, under it.
+    """
+    rng = np.random.default_rng(0)
+    n = 18 * rate
+    speech = dialogue.wideband_voice(rate)[0]
+    speech *= 10 ** (-23 / 20) / np.sqrt(np.mean(speech**2))
+    voice = np.concatenate([np.zeros(3 * rate), speech, np.zeros(n)])[:n]
+    beds = {"noise -60 dBFS": 1e-3 * rng.standard_normal(n), "noise -75 dBFS": 10 ** (-75 / 20) *
+            rng.standard_normal(n), "male voice": voice}  # fmt: skip
+    windows = ((0.5, 1.0), (1.0, 2.0), (2.0, 4.0), (4.0, 6.0), (6.0, 8.0), (8.0, 10.0))
+    print(f"\nhum that starts (-30 dBFS, 20 harmonics, drifting +-0.3 Hz), {rate} Hz: the worst harmonic "
+          "left, dB re the hum's, over windows after the start")  # fmt: skip
+    starts_at = (("noise -60 dBFS", 2.0), ("noise -75 dBFS", 2.0), ("male voice", 2.0), ("male voice", 5.0))
+    for bed_name, on_s in starts_at:
+        for f0, buzz in ((50.0, False), (60.0, True)):
+            node = DeHum(fundamental_hz=f0)
+            bed = beds[bed_name]
+            signal, phase, hum = switched_hum(n, rate, on_s=on_s, fundamental_hz=f0, buzz=buzz, seed=31)
+            lag = node.latency_samples(rate)
+            r = node((bed + signal)[np.newaxis], rate)[0][lag:] - bed[: n - lag]
+            cells = [f"{a:g}-{b:g} s {lock_in_db(r, hum, phase, on_s + a, on_s + b, rate).max():+.1f}"
+                     for a, b in windows]  # fmt: skip
+            print(f"  {bed_name}, {f0:g} Hz {'buzz' if buzz else 'hum'} from {on_s:g} s: {'; '.join(cells)}")
+
+
 def dense() -> None:
     import soundfile as sf
     import soxr
@@ -511,6 +544,10 @@ def main() -> None:
         return
     if "--rounding" in sys.argv:
         rounding()
+        return
+    if "--starts" in sys.argv:
+        starts(16000)
+        starts(RATE)
         return
     dehum_only = "--dehum" in sys.argv
     attenuation(

@@ -58,7 +58,13 @@ again, is a floor the gate opens on, and the amplitudes learn it at up to
 four times their step: over noise a jumped hum is learnt again within half
 a second, while speech well above it still closes the gate. A hum that *starts* is
 not detected: it is learnt once the floor has risen to it (a held note on
-the harmonics is held the same way, and passes).
+the harmonics is held the same way, and passes). Until then there is nothing
+for the loop to follow: after 0.1 s of open gate with amplitudes that hold no
+more than notches learning noise do, it holds at the nominal fundamental,
+whatever the gate does next, and once the gate has stayed open on a hum for
+0.1 s it pulls in as at the start of a stream (left running, it wandered on
+the noise and under the hum not yet learnt to the edge of its range, too far
+off to learn it when the floor had risen).
 
 Under speech that loop's phase jitters (about 8 mrad RMS at the fundamental
 on a male voice over hum 7 dB below it, in bursts at particular words), and
@@ -231,6 +237,23 @@ _LOST_S = 0.5
 #: at most _QUICK_TOTAL; the comb of notches diverges at 2).
 _QUICK = 4.0
 _QUICK_TOTAL = 0.5
+#: No hum to follow. Notches that learn white noise hold, at each harmonic, an amplitude whose
+#: power is 1-3 times that of the phase detector (the harmonic's signal-to-noise ratio), and in all
+#: about their steps' sum times the floor's power (0.9-1 times it, measured at 8-48 kHz); a hum held
+#: gives far more of one or the other while the gate is open (hundreds of times more in the pauses
+#: of speech). After _ABSENT_S of refreshes with the gate open, nothing to learn again after a
+#: release, the mean ratio under _ABSENT and the estimate's power under _ABSENT_FLOOR times that
+#: share of the floor, the loop has nothing to follow: its speed and drift rate go to 0 and its
+#: frequency returns to the nominal one with the time constant _RELAX_S. It stays there, whatever the
+#: gate, until the gate has stayed open on a hum held for _ABSENT_S; then it pulls in as at the start
+#: of the stream. Left running, it wandered on the noise (to 50.9 Hz within 2 s at 16 kHz) and, under
+#: a hum that started later and was not learnt yet (the gate closed on it), ran to the edge of its
+#: range (49.0 Hz against 50.3): once the floor had risen to that hum, it was too far off to learn it
+#: (not within 12 s of the start).
+_ABSENT = 10.0
+_ABSENT_FLOOR = 4.0
+_ABSENT_S = 0.1
+_RELAX_S = 0.5
 
 
 class HumLoop(NamedTuple):
@@ -284,6 +307,13 @@ class HumLoop(NamedTuple):
         Share of a released amplitude taken off per refresh.
     forget : float
         Decay per refresh of the released power the gate opens on.
+    absent, relax : float
+        No hum: the harmonics' mean signal-to-noise ratio below which (with the estimate under
+        the steps' sum of the floor) the loop has none to follow, and the share of its way back
+        to ``nominal`` it goes per refresh then.
+    settled : int
+        Refreshes with the gate open and no hum after which the loop holds (and with the gate
+        open on a hum, after which it runs again).
     """
 
     step: float
@@ -313,6 +343,9 @@ class HumLoop(NamedTuple):
     excess_hold: float
     release: float
     forget: float
+    absent: float
+    relax: float
+    settled: int
 
 
 class HumState(NamedTuple):
@@ -363,6 +396,10 @@ class HumState(NamedTuple):
         Each harmonic's power after and before the subtraction, averaged; its
         release (0 to 1); and the power a release took off it, fading, that
         the step gate opens on until it is learnt again.
+    quiet : np.ndarray, shape=(channels,), float64
+        Refreshes with the gate open and no hum to follow (``loop.absent``);
+        at ``loop.settled`` the loop holds at the nominal fundamental, above
+        it counts the refreshes since the gate opened on a hum again.
     """
 
     phasor: NDArray[np.complex128]
@@ -379,6 +416,7 @@ class HumState(NamedTuple):
     content: NDArray[np.complex128]
     deviation: NDArray[np.float64]
     excess: NDArray[np.float64]
+    quiet: NDArray[np.float64]
 
 
 def hum_loop(
@@ -460,6 +498,9 @@ def hum_loop(
         excess_hold=math.exp(-_REFRESH / (_EXCESS_HOLD_S * rate)),
         release=1.0 - math.exp(-_REFRESH / (_RELEASE_S * rate)),
         forget=math.exp(-_REFRESH / (_LOST_S * rate)),
+        absent=_ABSENT,
+        relax=1.0 - math.exp(-_REFRESH / (_RELAX_S * rate)),
+        settled=max(1, int(round(_ABSENT_S * rate / _REFRESH))),
     )
 
 
@@ -491,6 +532,7 @@ def init_hum_state(channels: int, harmonics: int, fundamental_hz: float, sample_
         np.zeros((ch, _STAGES, k), np.complex128),
         np.zeros((ch, 3)),
         np.zeros((ch, 4, k)),
+        np.zeros(ch),
     )
 
 
@@ -670,6 +712,10 @@ def cancel_hum(
             loop.excess_hold,
             loop.release,
             loop.forget,
+            state.quiet,
+            loop.absent,
+            loop.relax,
+            loop.settled,
         )
     return out
 
@@ -723,6 +769,10 @@ def _cancel_kernel(
     excess_hold,
     release,
     forget,
+    quiet,
+    absent,
+    relax,
+    settled,
 ):  # pragma: no cover - compiled
     n_ch, n = x.shape
     n_h = amplitudes.shape[1]
@@ -747,6 +797,7 @@ def _cancel_kernel(
         total += step * widen[k]
     # the gate while a released hum is learnt again: _QUICK times the steps, their sum at most _QUICK_TOTAL
     quick = max(1.0, min(_QUICK, _QUICK_TOTAL / total))
+    absent *= n_h  # against the harmonics' signal-to-noise ratios, summed
     for c in range(n_ch):
         for k in range(n_h):
             ar[k] = amplitudes[c, k].real
@@ -814,6 +865,7 @@ def _cancel_kernel(
             if tick & (_REFRESH - 1) == 0:
                 hum = 0.0
                 snr = 0.0
+                held = 0.0
                 for k in range(n_h):
                     zz = zr[k] * zr[k] + zi[k] * zi[k]
                     aa = ar[k] * ar[k] + ai[k] * ai[k]
@@ -821,6 +873,7 @@ def _cancel_kernel(
                     vk[k] = (k + 1.0) / (nk[k] + 1e-20)
                     hum += aa
                     snr += vk[k] * (k + 1.0) * aa
+                    held += vk[k] * aa / (k + 1.0)
                 extra *= settle
                 # The gate: the output's close power against its floor, the least of
                 # its smooth power over the last _SPANS sub-windows of _SPAN_S.
@@ -873,6 +926,19 @@ def _cancel_kernel(
                 # scales the three gains and keeps the loop stable), and the
                 # drift's rate of change learns in proportion to the SNR.
                 q = (snr / (snr + confidence)) ** (1.0 / 3.0) * (1.0 + pull * extra)
+                if tick >= warm:
+                    # a hum is held: the harmonics stand above what notches learning noise give, or the
+                    # estimate holds more of the floor's power than such notches do (their steps' sum)
+                    heard = held >= absent or 0.5 * hum > _ABSENT_FLOOR * total * floor
+                    quiet[c] = _absence(quiet[c], heard, g > 0.5 and not relearn, settled)
+                    if quiet[c] < 0.0:
+                        quiet[c] = 0.0
+                        extra = _ACQUIRE  # a hum again after none: pull in as at the start
+                if quiet[c] == settled:
+                    # nothing to follow: hold still, back at the nominal fundamental
+                    q = 0.0
+                    dw = 0.0
+                    w += relax * (nominal - w)
                 k1q = k1g * q
                 k2q = k2 * q * q
                 k3q = k3 * q * q * q
@@ -972,6 +1038,26 @@ def _cancel_kernel(
         boost[c] = extra
         speed[c] = q
     count[0] += n
+
+
+@numba.njit(cache=True, nogil=True)
+def _absence(quiet, heard, open_, settled):  # pragma: no cover - compiled
+    """The loop's count of refreshes without a hum to follow, after one more; -1 when a hum is back.
+
+    Below ``settled`` the loop runs: refreshes with the gate open and no hum (not ``heard``) count
+    up, one with a hum starts again from 0; with the gate closed (speech, a note) nothing changes.
+    At ``settled`` it holds. Above, it runs again while the gate stays open on a hum, counting up to
+    ``2 * settled`` (then -1: the hum is back); a refresh without a hum, or with the gate closed (a
+    hum not learnt yet), sets it back to ``settled``: a few milliseconds of open gate at a hum's
+    onset are not a hum learnt.
+    """
+    if quiet < settled:
+        if not open_:
+            return quiet
+        return 0.0 if heard else quiet + 1.0
+    if not (open_ and heard):
+        return float(settled)
+    return -1.0 if quiet + 1.0 >= 2.0 * settled else quiet + 1.0
 
 
 @numba.njit(cache=True, nogil=True, fastmath=True)

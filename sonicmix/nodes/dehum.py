@@ -211,7 +211,10 @@ class DeHum(Node):
     (over noise at 48 kHz, what is left 0.5-1.5 s after a stop is 50 dB under
     the hum that was, and a jump of a quarter or half turn is 33 dB down
     0.5-1 s after it; under speech less, see ``docs/repair.md``). A hum that
-    appears later is taken up in 6-7 s (the floor's memory), in the pauses;
+    appears later is taken up once the floor's memory has passed, in the
+    pauses (over noise it is learnt 6-8 s after it starts; until then the
+    tracking loop, with nothing to follow, holds at its starting fundamental):
+    a start is not detected, since a held note steady on the comb would be;
     held notes on the harmonics pass unchanged where there is no hum, and
     over steady hum unless they sit on the mains fundamental at about the
     hum's level (see ``follow_changes``). Arithmetic is float64;

@@ -21,8 +21,9 @@ and added to a real studio recording of a male voice 7 dB above it
 - the speech band (200 Hz - 4 kHz) changes by < 0.5 dB: the level of the
   clean speech through the node against the clean speech, and of the output
   of hummy speech against the clean speech;
-- a hum that stops leaves at most -40 dB behind, and a jump of its phase by
-  a quarter or half turn is 20 dB down within 0.5-1 s (over noise), while
+- a hum that stops leaves at most -40 dB behind, a jump of its phase by a
+  quarter or half turn is 20 dB down within 0.5-1 s, and a hum that starts
+  30 dB down 7-8 s after it starts (over noise), while
   held notes whose partials sit on the comb (a rich one at exactly the
   mains frequency too) pass unchanged.
 """
@@ -319,6 +320,27 @@ def test_a_phase_jump_is_taken_up_within_half_a_second(turn):
     over the hum for seconds."""
     figures = _transition(on_s=0.0, jump_s=4.0, jump_rad=2 * np.pi * turn)
     assert figures["+0.5"] <= -20.0 and figures["+1.5"] <= -30.0, figures
+
+
+def test_a_hum_that_starts_after_noise_is_learnt_once_the_floor_has_risen():
+    """A 50 Hz hum (20 harmonics, -30 dBFS, drifting +-0.3 Hz, 50.2 Hz at its start) starts at 2 s
+    over noise at -75 dBFS, at 16 kHz.
+
+    The step gate holds the amplitudes until its floor, the least power of the last 4-5 s, has risen
+    to the hum; until then the loop, with no hum to follow, holds at the nominal fundamental, and
+    then pulls in as at the start of a stream. Goal: every harmonic 30 dB down 7-8 s after the start
+    (measured -48.5 dB; 6-7 s after it -22 dB). Before, the loop wandered on the noise and ran to the
+    edge of its range under the hum it had not learnt: 0 dB, the hum untouched, 7-8 s after the
+    start (and 10 s after it). Not met: the issue's 1 s (see docs/repair.md: the rich held notes
+    below are such a start for as long as they last)."""
+    rate = 16000
+    bed = 10 ** (-75 / 20) * np.random.default_rng(17).standard_normal(12 * rate)
+    signal, phase, hum = switched_hum(bed.size, rate, on_s=2.0, seed=31)
+    node = DeHum(fundamental_hz=50.0)
+    lag = node.latency_samples(rate)
+    r = node((bed + signal)[np.newaxis], rate)[0][lag:] - bed[: bed.size - lag]
+    levels = lock_in_db(r, hum, phase, 9.0, 10.0, rate)
+    assert levels.max() <= -30.0, np.round(levels, 1)
 
 
 def _hum_after(node, extra: np.ndarray, rate: int, start_s: float, stop_s: float) -> float:
