@@ -185,12 +185,11 @@ average is printed beside the figures), compiled for an AVX2-only CPU:
 
 --threads-only times the mix and four stems at one thread and at --threads threads, each delivery
 in a fresh process (after a warm-up delivery in that process), the two alternating and their order
-swapped every run; it skips pedalboard and the mix alone. Separate processes, because switching
-the thread count inside one process changes what the next delivery pays in page faults: glibc
-gives each pool thread its own malloc arena, and what one pattern of use left mapped the other
-faults in again (300 s, measured here: 82 thousand faults in a one-thread delivery after a
-threaded one, against none after another one-thread delivery; 3 to 6 thousand in a threaded one
-after either). Without it, every variant and pedalboard run in one process, as before."""
+swapped every run; it skips pedalboard and the mix alone. Separate processes keep each figure
+free of what the process did before: glibc gives each pool thread its own malloc arena, and until
+the render's aligned blocks were C arrays of their own (2026-12-08), a threaded delivery run after
+a one-thread one in the same process faulted 77-86 thousand pages in again (300 s; none now, in
+either order). Without it, every variant and pedalboard run in one process, as before."""
 
 
 def one_delivery(threads: int, seconds: float) -> dict[str, float]:

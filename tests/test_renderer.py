@@ -284,6 +284,41 @@ def test_render_blocks_validates_before_yielding():
         render_blocks(mono_master(), sample_rate=FS, stems=["musc"])
 
 
+def test_render_blocks_are_new_c_arrays_when_outputs_are_aligned_by_a_delay(rng):
+    """A stem with less latency than the master is delayed to it; its blocks must still be C
+    arrays of their own (the delivery keeps them as they are: a strided view would be copied, on a
+    pool thread, into memory the thread's malloc arena gives back after every delivery)."""
+    graph = Graph(
+        tracks={"a": Track(clips=(Clip(source=noise(rng, 1, 0.5)),), layout="mono", output="dry")},
+        buses={
+            "dry": Bus(layout="mono", output="master"),
+            "master": Bus(layout="mono", output=None, chain=(Lookahead(delay_samples=37),)),
+        },
+    )
+    blocks = list(render_blocks(graph, sample_rate=FS, stems=["dry"], block_size=4096))
+    whole = render(graph, sample_rate=FS, stems=["dry"])
+    assert all(out["dry"].flags.c_contiguous and out["dry"].base is None for _, out in blocks)
+    streamed = np.concatenate([out["dry"] for _, out in blocks], axis=1)
+    np.testing.assert_array_equal(streamed, whole.stems["dry"])
+
+
+def test_delay_line_delays_exactly_in_any_blocks_and_promotes_as_concatenation_would(rng):
+    from sonicmix.dsp.delayline import DelayLine
+
+    x = rng.standard_normal((2, 3000)).astype(np.float32)
+    for delay in (1, 37, 5000):
+        line = DelayLine(2, delay, np.float32)
+        cuts = [0, 1, 2, 40, 41, 1200, 3000]
+        y = np.concatenate([line(x[:, a:b]) for a, b in zip(cuts, cuts[1:], strict=False)], axis=1)
+        expected = np.concatenate([np.zeros((2, delay), np.float32), x], axis=1)[:, :3000]
+        np.testing.assert_array_equal(y, expected)
+    line = DelayLine(1, 2, np.float32)
+    line(np.array([[1.0, 2.0, 3.0]], np.float32))
+    out = line(np.array([[1 / 3]]))  # float64 in: float64 out, as np.concatenate would give
+    assert out.dtype == np.float64 and out.tolist() == [[2.0]]
+    assert line(np.zeros((1, 2))).tolist() == [[3.0, 1 / 3]]
+
+
 def test_node_parameters_follow_automation_on_the_control_grid():
     from sonicmix.renderer import CONTROL_SAMPLES
 

@@ -26,9 +26,11 @@ class DelayLine:
     def __call__(self, x: np.ndarray) -> np.ndarray:
         if self.delay == 0:
             return x
-        joined = np.concatenate([self.history, x], axis=1)
-        self.history = joined[:, joined.shape[1] - self.delay :].copy()
-        return joined[:, : x.shape[1]]
+        if x.dtype != self.history.dtype:  # as concatenating would: both in their common type
+            self.history = self.history.astype(np.result_type(self.history, x))
+            x = x.astype(self.history.dtype, copy=False)
+        # a new C array (a view of history + x would be strided, and its consumers would copy it)
+        return delayed_copy(x, self.history)
 
 
 def delayed_copy(x: np.ndarray, delay: np.ndarray | None) -> np.ndarray:
