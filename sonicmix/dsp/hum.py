@@ -7,7 +7,8 @@ deal with it:
 - :func:`detect_fundamental` finds ``f0`` in a stretch of audio by a
   harmonic sum over a long, zero-padded FFT: each candidate fundamental on a
   fine grid scores the line-to-floor ratios at its first harmonics, so
-  narrow lines count and the broad spectrum of speech does not;
+  narrow lines count and the broad spectrum of speech does not, among the
+  candidates whose low harmonics hold lines as mains hum's do (:func:`holds_hum`);
 - :func:`cancel_hum` removes the harmonics by *adaptive sinusoid
   cancellation* (Widrow et al. 1975): per channel, one oscillator at the
   tracked fundamental gives the harmonics' phasors ``p_k = u**k``; an LMS
@@ -122,6 +123,8 @@ __all__ = [
     "reverse_hum_state",
     "detect_fundamental",
     "harmonic_score",
+    "holds_hum",
+    "line_ratios",
     "RefineState",
     "init_refine_state",
     "refine_phase",
@@ -1142,6 +1145,64 @@ def _floor_ratio(power: NDArray[np.float64], inner: int, outer: int) -> NDArray[
     return power / (mean + 1e-10 * float(np.max(power)) + np.finfo(np.float64).tiny)
 
 
+#: A spectral line: at least this many times (12 dB) its local floor. Hum's lines in its first
+#: second stand 10-35 dB over noise at 0 dB against the hum; noise alone, at the candidates
+#: that best fit its random peaks, reaches 8 dB.
+LINE_RATIO = 10.0 ** 1.2
+#: The harmonics that must hold hum's lines: mains hum has its power in the low ones (a
+#: buzz in the odd ones, a high-passed chain from the third), a steady tone does not.
+LOW_HARMONICS = 6
+#: Mains frequencies, Hz: a lone line at one (or twice one) is taken for a pure-sine hum.
+MAINS_HZ = (50.0, 60.0)
+#: How far from mains a lone line's fundamental may be found, Hz (pooling 20 harmonics
+#: places a lone line within about 0.6 Hz).
+MAINS_TOLERANCE_HZ = 1.5
+
+
+def line_ratios(x: NDArray[np.floating], sample_rate: int) -> tuple[NDArray[np.float64], float]:
+    """Each bin's power over its local floor in the Hann-windowed, zero-padded spectrum of ``x``.
+
+    Channels are pooled; bins are at most 0.05 Hz apart, and the floor is the
+    mean power 5 Hz on either side of a line's main lobe, so a spectral line
+    stands out by its ratio and broadband sound (speech, noise) is about 1.
+
+    Returns
+    -------
+    ratio : np.ndarray, shape=(bins,)
+    bin_hz : float
+        Width of a bin, Hz.
+
+    Examples
+    --------
+    >>> rate = 8000
+    >>> t = np.arange(rate) / rate
+    >>> ratio, bin_hz = line_ratios(np.sin(2 * np.pi * 60 * t)[np.newaxis], rate)
+    >>> bool(ratio[round(60 / bin_hz)] > 1e4)
+    True
+    """
+    rate = check_sample_rate(sample_rate)
+    x64 = np.asarray(x, dtype=np.float64)
+    n = x64.shape[1]
+    nfft = 1 << max(int(math.ceil(math.log2(rate / 0.05))), int(math.ceil(math.log2(max(n, 2)))))
+    window = np.hanning(n + 2)[1:-1]
+    spectrum = np.fft.rfft(x64 * window, n=nfft, axis=1)
+    power = np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
+    bin_hz = rate / nfft
+    # a Hann window's main lobe spans +-2 bins of the unpadded FFT (rate / n Hz each)
+    inner = int(math.ceil(2.5 * rate / n / bin_hz))
+    return _floor_ratio(power, inner, inner + int(round(5.0 / bin_hz))), bin_hz
+
+
+def _at_harmonics(
+    ratio: NDArray[np.float64], bin_hz: float, candidates_hz: NDArray[np.float64], harmonics: int, rate: int
+) -> tuple[NDArray[np.float64], NDArray[np.bool_]]:
+    """``ratio`` at ``k * f`` for ``k = 1..harmonics`` (rows) and each candidate ``f`` (columns),
+    and which of those lie below the Nyquist frequency."""
+    freqs = np.multiply.outer(np.arange(1, harmonics + 1), np.asarray(candidates_hz, np.float64))
+    # linear interpolation between bins: the grid is finer than the bins at high harmonics
+    return np.interp(freqs / bin_hz, np.arange(ratio.size), ratio), freqs < 0.5 * rate - 5.0
+
+
 def harmonic_score(
     x: NDArray[np.floating],
     sample_rate: int,
@@ -1151,11 +1212,9 @@ def harmonic_score(
 ) -> NDArray[np.float64]:
     """Harmonic-sum score of each candidate fundamental in ``x`` (all channels together).
 
-    The power spectrum of the Hann-windowed, zero-padded signal (bins of at
-    most 0.05 Hz), summed over channels, is divided by its mean over the 5 Hz
-    on either side of the line's main lobe, so a spectral line stands out by
-    its ratio and broadband sound (speech, noise) scores about 1. The score of ``f`` is the mean over
-    ``k = 1..harmonics`` (below the Nyquist frequency) of ``log(1 + ratio(k*f))``.
+    The score of ``f`` is the mean over ``k = 1..harmonics`` (below the
+    Nyquist frequency) of ``log(1 + ratio(k*f))``, with ``ratio`` from
+    :func:`line_ratios`.
 
     Parameters
     ----------
@@ -1182,21 +1241,42 @@ def harmonic_score(
     True
     """
     rate = check_sample_rate(sample_rate)
-    x64 = np.asarray(x, dtype=np.float64)
-    n = x64.shape[1]
-    nfft = 1 << max(int(math.ceil(math.log2(rate / 0.05))), int(math.ceil(math.log2(max(n, 2)))))
-    window = np.hanning(n + 2)[1:-1]
-    spectrum = np.fft.rfft(x64 * window, n=nfft, axis=1)
-    power = np.sum(spectrum.real**2 + spectrum.imag**2, axis=0)
-    bin_hz = rate / nfft
-    # a Hann window's main lobe spans +-2 bins of the unpadded FFT (rate / n Hz each)
-    inner = int(math.ceil(2.5 * rate / n / bin_hz))
-    ratio = np.log1p(_floor_ratio(power, inner, inner + int(round(5.0 / bin_hz))))
-    freqs = np.multiply.outer(np.arange(1, harmonics + 1), np.asarray(candidates_hz, np.float64))
-    valid = freqs < 0.5 * rate - 5.0
-    # linear interpolation between bins: the grid is finer than the bins at high harmonics
-    values = np.interp(freqs / bin_hz, np.arange(ratio.size), ratio)
+    return _score(*line_ratios(x, rate), np.asarray(candidates_hz, np.float64), harmonics, rate)
+
+
+def _score(
+    ratio: NDArray[np.float64], bin_hz: float, candidates_hz: NDArray[np.float64], harmonics: int, rate: int
+) -> NDArray[np.float64]:
+    values, valid = _at_harmonics(np.log1p(ratio), bin_hz, candidates_hz, harmonics, rate)
     return np.sum(np.where(valid, values, 0.0), axis=0) / np.maximum(np.sum(valid, axis=0), 1)
+
+
+def holds_hum(
+    ratio: NDArray[np.float64], bin_hz: float, candidates_hz: NDArray[np.float64], sample_rate: int
+) -> NDArray[np.bool_]:
+    """Whether each candidate's comb holds what mains hum leaves in a spectrum (``ratio`` and
+    ``bin_hz`` from :func:`line_ratios`).
+
+    A candidate qualifies with lines (``LINE_RATIO``, 12 dB over their floor) at
+    two or more of its ``LOW_HARMONICS`` = 6 lowest harmonics, or with one at its
+    fundamental or second harmonic when it lies within ``MAINS_TOLERANCE_HZ`` of
+    50 or 60 Hz (a pure-sine hum, or rectifier hum at 100 or 120 Hz). A lone
+    steady tone above 130 Hz (a 1 kHz line-up tone, a held note) never does,
+    whichever fundamental it is a harmonic of.
+
+    Examples
+    --------
+    >>> rate = 16000
+    >>> t = np.arange(rate) / rate
+    >>> ratio, bin_hz = line_ratios(np.sin(2 * np.pi * 1000 * t)[np.newaxis], rate)
+    >>> holds_hum(ratio, bin_hz, np.array([50.0, 1000 / 19]), rate).tolist()
+    [False, False]
+    """
+    candidates = np.asarray(candidates_hz, np.float64)
+    values, valid = _at_harmonics(ratio, bin_hz, candidates, LOW_HARMONICS, check_sample_rate(sample_rate))
+    lines = valid & (values >= LINE_RATIO)
+    near_mains = np.min(np.abs(np.subtract.outer(candidates, MAINS_HZ)), axis=1) <= MAINS_TOLERANCE_HZ
+    return (np.sum(lines, axis=0) >= 2) | (near_mains & (lines[0] | lines[1]))
 
 
 def detect_fundamental(
@@ -1208,7 +1288,13 @@ def detect_fundamental(
     harmonics: int = 20,
     resolution_hz: float = 0.005,
 ) -> float:
-    """The hum fundamental in ``x``: the best harmonic-sum candidate in ``[low_hz, high_hz]``.
+    """The hum fundamental in ``x``: the best harmonic-sum candidate in ``[low_hz, high_hz]``
+    among those whose comb holds hum (:func:`holds_hum`).
+
+    Where none does (no hum, digital silence, a lone tone), the result is the
+    one of 50 and 60 Hz with fewer lines within 5 Hz of its first ``harmonics``
+    harmonics (50 Hz if as many): a 1 kHz line-up tone, the 20th harmonic of
+    50 Hz, gives 60 Hz, whose comb passes it.
 
     Parameters
     ----------
@@ -1234,15 +1320,38 @@ def detect_fundamental(
     >>> x = sum(np.sin(2 * np.pi * k * 59.7 * t) / k for k in range(1, 8))[np.newaxis]
     >>> round(detect_fundamental(x, rate), 1)
     59.7
+    >>> detect_fundamental(np.sin(2 * np.pi * 1000 * t)[np.newaxis], rate)
+    60.0
     """
     low = check_range("low_hz", low_hz, low=1.0)
     high = check_range("high_hz", high_hz, low=low, low_inclusive=False)
     step = check_range("resolution_hz", resolution_hz, low=0.0, low_inclusive=False)
     if harmonics < 1:
         raise ParameterError(f"harmonics={harmonics!r} is out of range; expected harmonics >= 1")
+    rate = check_sample_rate(sample_rate)
     candidates = np.arange(low, high + 0.5 * step, step)
-    score = harmonic_score(x, sample_rate, candidates_hz=candidates, harmonics=int(harmonics))
-    return float(candidates[int(np.argmax(score))])
+    ratio, bin_hz = line_ratios(x, rate)
+    hum = holds_hum(ratio, bin_hz, candidates, rate)
+    if np.any(hum):
+        score = _score(ratio, bin_hz, candidates, int(harmonics), rate)
+        return float(candidates[int(np.argmax(np.where(hum, score, -np.inf)))])
+    counts = [_lines_near(ratio, bin_hz, f, int(harmonics), rate) for f in MAINS_HZ]
+    return float(MAINS_HZ[int(np.argmin(counts))])
+
+
+def _lines_near(
+    ratio: NDArray[np.float64], bin_hz: float, fundamental_hz: float, harmonics: int, rate: int
+) -> int:
+    """How many of the first ``harmonics`` harmonics of ``fundamental_hz`` have a line within 5 Hz
+    (where a notch, or a harmonic that drifts, would take some of it)."""
+    count = 0
+    for k in range(1, harmonics + 1):
+        centre = k * fundamental_hz
+        if centre >= 0.5 * rate - 5.0:
+            break
+        lo, hi = int((centre - 5.0) / bin_hz), int(math.ceil((centre + 5.0) / bin_hz)) + 1
+        count += bool(np.max(ratio[lo:hi]) >= LINE_RATIO)
+    return count
 
 
 # --------------------------------------------------------------------------- refinement

@@ -150,9 +150,13 @@ class DeHum(Node):
     fundamental_hz : float or None, default None
         Mains frequency in Hz, 40 to 70 (50.0 in Europe, 60.0 in the
         Americas). None finds it from the first ``DETECT_S`` = 1 s of audio
-        by a harmonic sum over a long FFT, between 45 and 65 Hz; the node
-        then has 1 s more latency (:meth:`latency_samples`), and the canceller
-        is converged on that second before the first sample comes out.
+        by a harmonic sum over a long FFT, between 45 and 65 Hz, among the
+        fundamentals whose low harmonics hold hum's lines (a lone tone, such
+        as a 1 kHz line-up tone, is no hum; without hum the node runs 50 or
+        60 Hz, whichever comb keeps away from the lines; see
+        :func:`sonicmix.dsp.hum.detect_fundamental`); the node then has 1 s
+        more latency (:meth:`latency_samples`), and the canceller is
+        converged on that second before the first sample comes out.
     harmonics : int, default 20
         Number of harmonics removed, ``f0`` included, 1 to 200 (20 reaches
         1 kHz at 50 Hz; a buzz has strong odd harmonics further up). The

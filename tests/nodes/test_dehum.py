@@ -518,6 +518,43 @@ def test_found_fundamental_is_pooled_over_channels(rng):
     assert levels.max() <= -30.0, np.round(levels, 1)
 
 
+@pytest.mark.parametrize(
+    ("tone_hz", "expected_hz"),
+    [(1000.0, 60.0), (997.0, 60.0), (960.0, 50.0), (110.0, 50.0), (440.0, 50.0), (None, 50.0)],
+)
+def test_a_lone_tone_or_silence_is_not_taken_for_hum(tone_hz, expected_hz, rng):
+    """Any steady line is a harmonic of some fundamental between 45 and 65 Hz: the search took a
+    1 kHz tone for the 19th harmonic of 52.63 Hz (and silence for hum at 45 Hz). Without hum's
+    lines at the low harmonics it now falls back to the mains comb that keeps away from the lines."""
+    rate = 16000
+    t = np.arange(rate) / rate
+    tone = 0.0 if tone_hz is None else 0.25 * np.sin(2 * np.pi * tone_hz * t)
+    x = 1e-4 * rng.standard_normal(rate) + tone
+    assert dsp_hum.detect_fundamental(x[np.newaxis], rate) == expected_hz
+
+
+@pytest.mark.parametrize(("true_hz", "line_harmonic"), [(50.3, 1), (59.6, 1), (50.0, 2), (60.2, 2)])
+def test_a_pure_sine_hum_is_still_found(true_hz, line_harmonic, rng):
+    # one line only, at the fundamental or at twice it (rectifier hum), 20 dB over noise
+    rate = 8000
+    t = np.arange(2 * rate) / rate
+    x = 0.1 * np.sin(2 * np.pi * line_harmonic * true_hz * t) + 0.1 * rng.standard_normal(t.size)
+    assert dsp_hum.detect_fundamental(x[np.newaxis], rate) == pytest.approx(true_hz, abs=0.6)
+
+
+def test_a_line_up_tone_passes_when_the_fundamental_is_found():
+    """DeHum() took a 1 kHz line-up tone 79.8 dB down (review, 2026-12-08); it now runs the 60 Hz
+    comb, whose 17th harmonic the loop may pull to 1003 Hz at most (max_drift_hz=1): 1.8 dB."""
+    rate = 16000
+    x = 0.25 * np.sin(2 * np.pi * 1000.0 * np.arange(6 * rate) / rate)[np.newaxis]
+    node = DeHum()
+    y, state = node.process(x, rate, node.init_state(1, rate, np.float64))
+    lag = node.latency_samples(rate)
+    change_db = 10 * np.log10(np.mean(y[0, 3 * rate :] ** 2) / np.mean(x[0, 3 * rate - lag : -lag] ** 2))
+    assert state.fundamental_hz == 60.0
+    assert change_db > -2.5, change_db
+
+
 @pytest.mark.parametrize("rate", [11025, 22050])
 def test_found_fundamental_at_rates_whose_second_is_no_whole_number_of_hops(rate, rng):
     """The analysed second's priming passes once left the canceller's frame clock 75 or 150 samples
