@@ -75,11 +75,11 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--hours", type=float, default=2.0)
     parser.add_argument("--folder", default=None)
-    parser.add_argument("--block-size", type=int, default=1 << 16)
+    parser.add_argument("--block-size", type=int, default=None, help="default: the renderer's own choice")
     args = parser.parse_args()
 
     import sonicmix.io as sio
-    from sonicmix.renderer import render_blocks
+    from sonicmix.renderer import default_block_size, render_blocks
 
     fs, source_s = 48000, 600.0
     folder = args.folder or tempfile.mkdtemp(prefix="sonicmix-long-")
@@ -102,7 +102,8 @@ def main() -> None:
         peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         seconds = args.hours * 3600
         print(
-            f"{args.hours:g} h 5.1 programme, {len(graph.tracks)} tracks from files, block {args.block_size}"
+            f"{args.hours:g} h 5.1 programme, {len(graph.tracks)} tracks from files, "
+            f"block {args.block_size or default_block_size(graph)}"
         )
         print(f"  render + write: {elapsed:.1f} s ({seconds / elapsed:.1f}x real time)")
         print(f"  peak RSS: {peak:.0f} MiB (before rendering: {rss_before:.0f} MiB)")

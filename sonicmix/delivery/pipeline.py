@@ -144,7 +144,7 @@ def deliver(
     release_s: float = 0.05,
     lookahead_s: float | None = None,
     strict: bool = False,
-    block_size: int = 1 << 16,
+    block_size: int | None = None,
     tail_s: float | str = "auto",
     seed: int = 0,
     inputs: Sequence[str] = (),
@@ -370,6 +370,10 @@ def _options(graph: Graph, given: dict[str, Any]) -> _Options:
                 f"{_did_you_mean(stem, [b for b in graph.buses if b != graph.master])}"
             )
     values = {k: given[k] for k in _KEYWORDS}
+    if values["block_size"] is None:  # chosen by the graph's widest strip, as a render does
+        from sonicmix.renderer import default_block_size
+
+        values["block_size"] = default_block_size(graph)
     values["stems"], values["dialogue"] = stem_names, tuple(given["dialogue"])
     values["versions"] = check_versions(given["versions"])
     return _Options(**values)
