@@ -1,11 +1,15 @@
 """Compiled inner loop of the meter: K-weighting fused with the power sum.
 
-An IIR filter is a true recursion, so it has no exact vectorized form that is
-as fast as a plain loop. Fusing the two biquads, the squaring and the channel
-sum into one pass also avoids three full-length temporaries. Two channels are
-filtered side by side so the CPU can overlap their independent recursions
-(measured here: 1.9 ns per channel-sample, against 6.1 for scipy's sosfilt
-alone). The filter runs in float64 whatever the audio dtype.
+An IIR filter is a recursion: one sample waits on the one before. Fusing the
+two biquads, the squaring and the channel sum into one pass avoids three
+full-length temporaries, and two channels are filtered side by side so the CPU
+can overlap their independent recursions (measured here: 1.9 ns per
+channel-sample, against 6.1 for scipy's sosfilt alone). Where only 100 ms bin
+sums are needed (integrated loudness), a long channel is also cut into
+stretches filtered from rest in vector lanes, and each stretch's first bins
+are filtered again from the state the one before it ended in: 0.94 ns per
+channel-sample against 2.9 (AVX2). The filter runs in float64 whatever the
+audio dtype.
 
 This module imports numba, so it is imported only when a meter is built.
 """
@@ -153,8 +157,137 @@ def block_abs_max(x, block, out):  # pragma: no cover - compiled
             out[ch, b] = max(max(m0, m1), max(m2, m3))
 
 
+#: Lanes the integrated path filters side by side: 16 float64 recursions, four AVX2 vectors
+#: (8 and 32 lanes measured slower here), each on its own stretch of a channel.
+_LANES = 16
+#: Samples per lane moved into the lanes' interleaved buffer at a time (32: 0.95-1.0 ns per
+#: channel-sample, 256: 1.2-1.4, on 600 s of stereo, AVX2 only).
+_LANE_CHUNK = 32
+#: A filter started from rest agrees with the true one, once its start has decayed below this
+#: share of the state it left out.
+_SETTLED = 1e-20
+
+
+def kweighted_bin_sums(
+    x: np.ndarray,
+    channels: np.ndarray,
+    weights: np.ndarray,
+    sos: np.ndarray,
+    bin_length: int,
+    out: np.ndarray,
+) -> None:
+    """Add to ``out[b]`` the weighted K-weighted power summed over samples ``[b*L, (b+1)*L)``.
+
+    ``L = bin_length``; the samples after the last whole bin go to ``out[-1]``
+    (so a non-finite sample anywhere shows in ``out``). The filters start
+    from rest. This is integrated loudness's whole need: 400 ms gating
+    blocks are four consecutive 100 ms bins.
+
+    The recursion is split, not approximated: each channel's bins are cut into
+    stretches filtered side by side from rest in ``_LANES`` lanes; then the first
+    bins of every stretch but the first are filtered again from the state the
+    stretch before it ended in, until a start from rest has decayed below
+    ``_SETTLED`` of it (2.2-2.5 bins at any rate). The sums equal the one-pass
+    recursion's to float64 rounding: measured, 3e-11 of a bin's power at worst,
+    in bins 60 dB under the ones before them (1e-10 LU).
+    """
+    whole = x.shape[1] // bin_length
+    settle = _settling_bins(sos, bin_length)
+    per = max(1, _LANES // max(1, channels.size))  # stretches per channel
+    stretch = whole // per
+    if per < 2 or stretch < 4 * settle:  # too short to gain from lanes
+        _pair_bin_sums(x, channels, weights, sos, bin_length, out)
+        return
+    rows = np.repeat(channels, per)
+    starts = np.tile(np.arange(per, dtype=np.int64) * (stretch * bin_length), channels.size)
+    sums = np.zeros((rows.size, stretch))
+    finals = np.zeros((rows.size, 4))
+    _lane_bin_sums(x, rows, starts, stretch, sos, bin_length, sums, finals)
+    done = per * stretch
+    for i, weight in enumerate(weights):
+        row = x[rows[i * per]]
+        for j in range(i * per + 1, (i + 1) * per):  # each stretch's head again, from the true state
+            head = sums[j, :settle]
+            head[:] = 0.0
+            _bin_sums_from(row, starts[j], settle * bin_length, sos, bin_length, finals[j - 1].copy(), head)
+        tail = np.zeros(whole - done + 1)  # the bins after the stretches, and the partial one
+        rest = row.shape[0] - done * bin_length
+        _bin_sums_from(row, done * bin_length, rest, sos, bin_length, finals[(i + 1) * per - 1].copy(), tail)
+        out[:done] += weight * sums[i * per : (i + 1) * per].reshape(-1)
+        out[done:] += weight * tail
+
+
+def _settling_bins(sos: np.ndarray, bin_length: int) -> int:
+    """Bins after which a K-weighting started from rest is within ``_SETTLED`` of the true one."""
+    radius = max(float(np.abs(np.roots([1.0, s[4], s[5]])).max()) for s in sos)
+    samples = 1
+    while (samples + 1) * radius**samples > _SETTLED:  # a double pole decays as k * r**k
+        samples = int(samples * 1.05) + 1
+    return -(-samples // bin_length)
+
+
+@numba.njit(cache=True, nogil=True, fastmath={"contract"})
+def _lane_bin_sums(x, rows, starts, bins, sos, bin_length, out, finals):  # pragma: no cover - compiled
+    """Lane ``j`` filters ``x[rows[j]]`` from ``starts[j]`` for ``bins`` bins, from rest: the bins'
+    K-weighted power sums into ``out[j]`` and the four delay elements at the end into ``finals[j]``.
+
+    The lanes are interleaved through a small buffer so that the loop over them, innermost,
+    runs as vectors (fused multiply-adds allowed: rounding differs from the one-pass kernel's
+    in the last bits).
+    """
+    b0, b1, b2 = sos[0, 0], sos[0, 1], sos[0, 2]
+    a1, a2 = sos[0, 4], sos[0, 5]
+    c0, c1, c2 = sos[1, 0], sos[1, 1], sos[1, 2]
+    d1, d2 = sos[1, 4], sos[1, 5]
+    lanes = rows.shape[0]
+    st = np.zeros((5, lanes))  # the two biquads' delay elements, and the bin's running sum
+    buf = np.empty((_LANE_CHUNK, lanes))
+    for b in range(bins):
+        st[4] = 0.0
+        for lo in range(b * bin_length, (b + 1) * bin_length, _LANE_CHUNK):
+            m = min(_LANE_CHUNK, (b + 1) * bin_length - lo)
+            for j in range(lanes):
+                src = x[rows[j], starts[j] + lo : starts[j] + lo + m]
+                for i in range(m):
+                    buf[i, j] = src[i]
+            for i in range(m):
+                for j in range(lanes):
+                    u = buf[i, j]
+                    y = b0 * u + st[0, j]
+                    st[0, j] = b1 * u - a1 * y + st[1, j]
+                    st[1, j] = b2 * u - a2 * y
+                    z = c0 * y + st[2, j]
+                    st[2, j] = c1 * y - d1 * z + st[3, j]
+                    st[3, j] = c2 * y - d2 * z
+                    st[4, j] += z * z
+        for j in range(lanes):
+            out[j, b] = st[4, j]
+    for j in range(lanes):
+        for k in range(4):
+            finals[j, k] = st[k, j]
+
+
 @numba.njit(cache=True, nogil=True)
-def kweighted_bin_sums(x, channels, weights, sos, bin_length, out):  # pragma: no cover - compiled
+def _bin_sums_from(row, start, count, sos, bin_length, state, out):  # pragma: no cover - compiled
+    """``row[start : start + count]`` through the K-weighting from ``state`` (updated): each bin's
+    power sum into ``out`` (the last bin may be partial)."""
+    b0, b1, b2 = sos[0, 0], sos[0, 1], sos[0, 2]
+    a1, a2 = sos[0, 4], sos[0, 5]
+    c0, c1, c2 = sos[1, 0], sos[1, 1], sos[1, 2]
+    d1, d2 = sos[1, 4], sos[1, 5]
+    s1, s2, h1, h2 = state[0], state[1], state[2], state[3]
+    for b in range(out.shape[0]):
+        acc = 0.0
+        for i in range(start + b * bin_length, start + min(count, (b + 1) * bin_length)):
+            y, s1, s2 = tdf2(np.float64(row[i]), b0, b1, b2, a1, a2, s1, s2)
+            z, h1, h2 = tdf2(y, c0, c1, c2, d1, d2, h1, h2)
+            acc += z * z
+        out[b] += acc
+    state[0], state[1], state[2], state[3] = s1, s2, h1, h2
+
+
+@numba.njit(cache=True, nogil=True)
+def _pair_bin_sums(x, channels, weights, sos, bin_length, out):  # pragma: no cover - compiled
     """Add to ``out[b]`` the weighted K-weighted power summed over samples ``[b*L, (b+1)*L)``.
 
     ``L = bin_length``; the samples after the last whole bin go to ``out[-1]``

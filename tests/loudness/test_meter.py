@@ -352,6 +352,33 @@ def test_integrated_fast_path_equals_the_full_meter(fs, layout, rng):
     assert fast == pytest.approx(full, abs=1e-9)
 
 
+@pytest.mark.parametrize(
+    ("fs", "channels", "seconds"), [(48000, 1, 25.0), (44100, 2, 13.37), (8000, 2, 40.0)]
+)
+def test_integrated_fast_path_in_lanes_equals_one_pass(fs, channels, seconds, rng, monkeypatch):
+    """Long channels are cut into stretches filtered side by side from rest, each stretch's first
+    bins filtered again from the true state: the bins equal the one-pass recursion's to rounding,
+    also in quiet bins after loud ones (levels jump by up to 60 dB every 100 ms)."""
+    from sonicmix.loudness import _kernels, integrated_loudness
+    from sonicmix.loudness.kweighting import k_weighting_sos
+
+    n, length = int(seconds * fs), fs // 10
+    levels = np.repeat(10 ** (rng.uniform(-60, 0, n // length + 1) / 20), length)[:n]
+    x = (rng.standard_normal((channels, n)) * levels).astype(np.float32)
+    used, weights = np.arange(channels, dtype=np.int64), np.linspace(1.0, 1.41, channels)
+    split, one_pass = np.zeros(n // length + 1), np.zeros(n // length + 1)
+    _kernels._pair_bin_sums(x, used, weights, k_weighting_sos(fs), length, one_pass)
+    full = measure(x, fs, true_peak=False).integrated_lufs
+    monkeypatch.setattr(_kernels, "_pair_bin_sums", None)  # long enough for the lanes
+    _kernels.kweighted_bin_sums(x, used, weights, k_weighting_sos(fs), length, split)
+    np.testing.assert_allclose(split, one_pass, rtol=1e-9, atol=0.0)
+    assert integrated_loudness(x, fs) == pytest.approx(full, abs=1e-9)
+    late = x.copy()
+    late[-1, n - 3 * length - 7] = np.nan  # in the last stretch: still named at its sample
+    with pytest.raises(AudioError, match=f"channel {channels - 1}"):
+        integrated_loudness(late, fs)
+
+
 def test_integrated_fast_path_edges_and_errors(rng):
     import pyloudnorm
 
