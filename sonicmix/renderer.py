@@ -127,7 +127,7 @@ class _Engine:
     ) -> None:
         self.graph = graph
         self.order = graph.order()
-        self.block_size = _MAX_BLOCK  # samples per block: set by _prepare
+        self.block_size = 0  # samples per block: _prepare sets it
         self.independent = [n for n in self.order if n in graph.tracks and graph.tracks[n].key is None]
         self.own_pool = pool is None  # a pool of its own, shut down at the end; else the caller's
         if self.independent and pool is None:
@@ -615,7 +615,7 @@ def _programme_end(graph: Graph, sample_rate: int) -> int:
 
 
 def default_block_size(graph: Graph) -> int:
-    """Samples per block when none is given: ``2**18`` channel-samples of the widest strip.
+    """Samples per block when none is given: ``2**18`` channel-samples of the widest strip (in or out).
 
     A power of two from 4096 to 131072: 131072 for mono and stereo graphs, 65536 up
     to four channels, 32768 for 5.1 and 7.1, 16384 for 7.1.4. Any block size gives
@@ -628,8 +628,13 @@ def default_block_size(graph: Graph) -> int:
     >>> default_block_size(graph)
     32768
     """
-    widest = max(get_layout(graph.strip(name).layout).n_channels for name in [*graph.tracks, *graph.buses])
-    size = 1 << ((_BLOCK_CHANNEL_SAMPLES // widest).bit_length() - 1)
+    # a strip's chain may widen it (a panner to 7.1.4 on a stereo bus): its output counts too
+    widest = max(
+        get_layout(layout).n_channels
+        for name in [*graph.tracks, *graph.buses]
+        for layout in (graph.strip(name).layout, graph.output_layout(name))
+    )
+    size = 1 << max(0, (_BLOCK_CHANNEL_SAMPLES // widest).bit_length() - 1)
     return min(max(size, _MIN_BLOCK), _MAX_BLOCK)
 
 

@@ -63,6 +63,33 @@ def test_stems_null_sum_to_the_mix(tmp_path, rng):
     assert 20 * np.log10(np.abs(me - stems[1] - stems[2]).max()) < -90.0
 
 
+def test_a_delivery_renders_and_limits_in_the_graph_s_default_block(tmp_path, rng, monkeypatch):
+    """deliver(block_size=None) takes the renderer's choice for the graph (2**17 for this stereo one),
+    for the render and for the writing pass alike; a given size is used as given."""
+    import sonicmix.delivery.loop as loop
+    import sonicmix.renderer as renderer
+
+    seen: list[tuple[str, int]] = []
+    render_blocks, limited_pass = renderer.render_blocks, loop.limited_pass
+
+    def spy_render(*args, **kwargs):
+        seen.append(("render", kwargs["block_size"]))
+        return render_blocks(*args, **kwargs)
+
+    def spy_pass(renders, gain_db, limiter, rate, block_size, *args, **kwargs):
+        seen.append(("pass", block_size))
+        return limited_pass(renders, gain_db, limiter, rate, block_size, *args, **kwargs)
+
+    monkeypatch.setattr(renderer, "render_blocks", spy_render)
+    monkeypatch.setattr(loop, "limited_pass", spy_pass)
+    assert deliver(session(rng, 2.0), "ebu-r128", tmp_path / "a", bext=False, reports=False).passed
+    assert {size for _, size in seen} == {renderer.default_block_size(session(rng, 2.0))} == {1 << 17}
+    assert {stage for stage, _ in seen} == {"render", "pass"}
+    seen.clear()
+    deliver(session(rng, 2.0), "ebu-r128", tmp_path / "b", bext=False, reports=False, block_size=1000)
+    assert {size for _, size in seen} == {1000}
+
+
 def test_reports_bext_and_an_independent_meter_agree(tmp_path, rng):
     import pyebur128
 

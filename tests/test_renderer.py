@@ -236,6 +236,16 @@ def test_the_default_block_holds_a_megabyte_of_the_widest_strip(layouts, expecte
     assert max(sizes) == min(expected, 4 * FS)
 
 
+def test_the_default_block_counts_a_strip_its_chain_widens():
+    # a stereo master ending in a panner to 7.1.4 carries twelve channels out of it
+    from sonicmix.nodes.objectpanner import ObjectPanner
+    from sonicmix.renderer import default_block_size
+
+    master = Bus(layout="stereo", output=None, chain=(ObjectPanner(layout="7.1.4"),))
+    graph = Graph(tracks={"t": Track(layout="stereo")}, buses={"master": master})
+    assert default_block_size(graph) == 1 << 14
+
+
 def _assert_streamed_equals_whole(graph, block_size):
     # tiny blocks cost ~0.3 ms each in Python: cover the clip onsets and the first automation only
     duration_s = 0.12 if block_size < 8 else None

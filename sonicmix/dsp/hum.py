@@ -1260,9 +1260,10 @@ def holds_hum(
     A candidate qualifies with lines (``LINE_RATIO``, 12 dB over their floor) at
     two or more of its ``LOW_HARMONICS`` = 6 lowest harmonics, or with one at its
     fundamental or second harmonic when it lies within ``MAINS_TOLERANCE_HZ`` of
-    50 or 60 Hz (a pure-sine hum, or rectifier hum at 100 or 120 Hz). A lone
-    steady tone above 130 Hz (a 1 kHz line-up tone, a held note) never does,
-    whichever fundamental it is a harmonic of.
+    50 or 60 Hz (a pure-sine hum, or rectifier hum within 3 Hz of 100 or 120
+    Hz). A lone steady sine above 130 Hz (a 1 kHz line-up tone) never does,
+    whichever fundamental it is a harmonic of; a held note with its partials
+    may (a 110 Hz note is two low lines of 55 Hz).
 
     Examples
     --------
@@ -1291,9 +1292,9 @@ def detect_fundamental(
     """The hum fundamental in ``x``: the best harmonic-sum candidate in ``[low_hz, high_hz]``
     among those whose comb holds hum (:func:`holds_hum`).
 
-    Where none does (no hum, digital silence, a lone tone), the result is the
-    one of 50 and 60 Hz with fewer lines within 5 Hz of its first ``harmonics``
-    harmonics (50 Hz if as many): a 1 kHz line-up tone, the 20th harmonic of
+    Where none does (no hum, digital silence, a lone tone, a hum too faint for
+    two clear lines), the result is 50 or 60 Hz, chosen by what each comb
+    holds (:func:`_fallback`): a 1 kHz line-up tone, the 20th harmonic of
     50 Hz, gives 60 Hz, whose comb passes it.
 
     Parameters
@@ -1335,21 +1336,54 @@ def detect_fundamental(
     if np.any(hum):
         score = _score(ratio, bin_hz, candidates, int(harmonics), rate)
         return float(candidates[int(np.argmax(np.where(hum, score, -np.inf)))])
-    counts = [_lines_near(ratio, bin_hz, f, int(harmonics), rate) for f in MAINS_HZ]
-    return float(MAINS_HZ[int(np.argmin(counts))])
+    return _fallback(ratio, bin_hz, int(harmonics), rate)
+
+
+def _fallback(ratio: NDArray[np.float64], bin_hz: float, harmonics: int, rate: int) -> float:
+    """50 or 60 Hz, when no candidate holds hum: by what each comb holds, in this order.
+
+    1. More lines at the low harmonics (within 0.5 Hz per harmonic of them): a faint hum's
+       strongest one or two.
+    2. Fewer lines within 5 Hz of the harmonics above those, which the comb would take down (a
+       1 kHz line-up tone is the 20th harmonic of 50 Hz).
+    3. More of what is left (the mean of ``log(1 + ratio)`` over the harmonics without a line, at
+       the best fundamental within 0.5 Hz): a faint hum's many weak lines. Under speech a hum 37 dB
+       down is told from no hum only about as often as not: 50 Hz if the two are equal.
+    """
+    mains = np.asarray(MAINS_HZ)
+    low = [_lines_near(ratio, bin_hz, f, range(1, LOW_HARMONICS + 1), rate, 0.5) for f in mains]
+    if low[0] != low[1]:
+        return float(mains[int(np.argmax(low))])
+    high = [_lines_near(ratio, bin_hz, f, range(LOW_HARMONICS + 1, harmonics + 1), rate, 5.0) for f in mains]
+    if high[0] != high[1]:
+        return float(mains[int(np.argmin(high))])
+    weak = []
+    for f in mains:
+        values, valid = _at_harmonics(ratio, bin_hz, np.linspace(f - 0.5, f + 0.5, 201), harmonics, rate)
+        kept = valid & (values < LINE_RATIO)
+        logs = np.where(kept, np.log1p(values), 0.0)
+        weak.append(float(np.max(np.sum(logs, axis=0) / np.maximum(np.sum(kept, axis=0), 1))))
+    return float(mains[int(np.argmax(weak))])
 
 
 def _lines_near(
-    ratio: NDArray[np.float64], bin_hz: float, fundamental_hz: float, harmonics: int, rate: int
+    ratio: NDArray[np.float64],
+    bin_hz: float,
+    fundamental_hz: float,
+    harmonics: range,
+    rate: int,
+    within_hz: float,
 ) -> int:
-    """How many of the first ``harmonics`` harmonics of ``fundamental_hz`` have a line within 5 Hz
-    (where a notch, or a harmonic that drifts, would take some of it)."""
+    """How many of the ``harmonics`` (numbers) of ``fundamental_hz`` have a line within ``within_hz``
+    per harmonic number (the low ones: where a drifting hum's are) or ``within_hz`` (the high ones:
+    where a notch, or a harmonic that drifts, would take some of a tone)."""
     count = 0
-    for k in range(1, harmonics + 1):
+    for k in harmonics:
         centre = k * fundamental_hz
-        if centre >= 0.5 * rate - 5.0:
+        reach = within_hz * k if k <= LOW_HARMONICS else within_hz
+        if centre + reach >= 0.5 * rate:
             break
-        lo, hi = int((centre - 5.0) / bin_hz), int(math.ceil((centre + 5.0) / bin_hz)) + 1
+        lo, hi = int((centre - reach) / bin_hz), int(math.ceil((centre + reach) / bin_hz)) + 1
         count += bool(np.max(ratio[lo:hi]) >= LINE_RATIO)
     return count
 
