@@ -88,6 +88,31 @@ def check_finite(x: np.ndarray, name: str = "audio", sample_rate: int | None = N
     )
 
 
+#: Largest sample a loudness meter can square and sum in float64 (a million squares of it fit).
+MEASURABLE = 1e150
+
+
+def check_measurable(
+    x: np.ndarray, name: str = "audio", sample_rate: int | None = None, offset: int = 0
+) -> None:
+    """Raise AudioError naming the largest sample when its power overflows float64 (``|x| > 1e150``).
+
+    For a meter whose power sums came out non-finite from finite samples: float64
+    audio that large is a fault upstream, and a loudness of -inf would hide it.
+    """
+    peak = np.abs(x)
+    channel, index = np.unravel_index(int(np.argmax(peak)), x.shape)
+    if peak[channel, index] <= MEASURABLE:
+        return
+    where = f"channel {channel}, sample {offset + index}"
+    if sample_rate:
+        where += f" (t={(offset + index) / sample_rate:.6f} s)"
+    raise AudioError(
+        f"{name} has a sample of {x[channel, index]:.3g} at {where}: too large to measure (its power "
+        f"overflows float64); expected samples of at most {MEASURABLE:g} (full scale is 1.0)"
+    )
+
+
 def check_audio(
     audio: object,
     name: str = "audio",

@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from sonicmix._checks import check_audio, check_finite, check_range, check_sample_rate
+from sonicmix._checks import check_audio, check_finite, check_measurable, check_range, check_sample_rate
 from sonicmix.errors import AudioError, LayoutError, ParameterError
 from sonicmix.layouts import Layout, get_layout, resolve_layout
 from sonicmix.loudness.kweighting import k_weighting_sos
@@ -456,6 +456,8 @@ class LoudnessMeter:
             first_complete,
             self._max_sums,
         )
+        if not math.isfinite(c[i0 + m - 1]):  # the samples are finite: one is too large to square
+            check_measurable(x, "audio", self.sample_rate, offset=self._samples)
         self._count += m
         last = self._samples + m  # the chunk's windows end at samples (self._samples, last]
         self._samples = last
@@ -708,6 +710,7 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int, *, layout: str | La
     kweighted_bin_sums(x, used, weights[used].copy(), k_weighting_sos(rate), bin_length, sums)
     if not np.isfinite(sums).all():  # a NaN or inf sample made its bin non-finite: say where
         check_finite(x, "audio", rate)
+        check_measurable(x, "audio", rate)  # ... or a finite one too large to square
     bins = sums[:-1]
     if bins.size < 4:
         return -math.inf

@@ -380,6 +380,18 @@ def test_integrated_fast_path_in_lanes_equals_one_pass(fs, channels, seconds, rn
         integrated_loudness(late, fs)
 
 
+@pytest.mark.parametrize("seconds", [3.0, 12.0])  # the one-pass kernel, the lanes
+def test_a_finite_sample_too_large_to_square_is_named_not_measured_as_silence(seconds, rng):
+    """float64 audio with a sample of 1e200 made every power sum inf and the loudness -inf, silently."""
+    from sonicmix.loudness import integrated_loudness
+
+    x = rng.standard_normal((2, int(seconds * 48000))) * 0.1
+    x[1, 70000] = 1e200
+    for call in (integrated_loudness, measure):
+        with pytest.raises(AudioError, match=r"1e\+200 at channel 1, sample 70000.*too large to measure"):
+            call(x, 48000)
+
+
 def test_integrated_fast_path_edges_and_errors(rng):
     import pyloudnorm
 
