@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 from numbers import Real
+from typing import Any
 
 import numpy as np
 
@@ -88,28 +89,26 @@ def check_finite(x: np.ndarray, name: str = "audio", sample_rate: int | None = N
     )
 
 
-#: Largest sample a loudness meter can square and sum in float64 (a million squares of it fit).
-MEASURABLE = 1e150
+def unmeasurable_error(
+    x: np.ndarray, name: str = "audio", sample_rate: int | None = None, offset: int = 0, channels: Any = None
+) -> AudioError:
+    """The error for finite samples whose power sums overflowed float64: it names the largest sample.
 
-
-def check_measurable(
-    x: np.ndarray, name: str = "audio", sample_rate: int | None = None, offset: int = 0
-) -> None:
-    """Raise AudioError naming the largest sample when its power overflows float64 (``|x| > 1e150``).
-
-    For a meter whose power sums came out non-finite from finite samples: float64
-    audio that large is a fault upstream, and a loudness of -inf would hide it.
+    For a meter whose sums came out non-finite from finite samples (float64 audio
+    above about 1e154, or a long programme of samples near that): a fault upstream,
+    which a loudness of -inf would hide. ``channels``: the channels the meter sums
+    (an unweighted LFE is left out), by default all.
     """
-    peak = np.abs(x)
-    channel, index = np.unravel_index(int(np.argmax(peak)), x.shape)
-    if peak[channel, index] <= MEASURABLE:
-        return
+    rows = np.arange(x.shape[0]) if channels is None else np.asarray(channels)
+    peak = np.abs(x[rows])
+    row, index = np.unravel_index(int(np.argmax(peak)), peak.shape)
+    channel = int(rows[row])
     where = f"channel {channel}, sample {offset + index}"
     if sample_rate:
         where += f" (t={(offset + index) / sample_rate:.6f} s)"
-    raise AudioError(
-        f"{name} has a sample of {x[channel, index]:.3g} at {where}: too large to measure (its power "
-        f"overflows float64); expected samples of at most {MEASURABLE:g} (full scale is 1.0)"
+    return AudioError(
+        f"{name} is too loud to measure: its power overflows float64 (the largest sample is "
+        f"{x[channel, index]:.3g}, at {where}); expected samples near full scale (1.0)"
     )
 
 

@@ -243,7 +243,11 @@ def deliver(
 
     Other Parameters
     ----------------
-    max_iterations, release_s, block_size, seed, inputs
+    max_iterations, release_s, seed, inputs
+    block_size : int, optional
+        Samples per block of the render and of the writing pass. None takes the
+        renderer's choice for the graph (:func:`sonicmix.renderer.default_block_size`:
+        131072 for stereo, 32768 for 5.1); any size gives the same files.
     tail_s : float or "auto", default "auto"
         Time rendered after the last clip: ``"auto"`` runs until every output has
         decayed below -120 dBFS (see :func:`sonicmix.renderer.render`).

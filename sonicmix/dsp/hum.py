@@ -1154,6 +1154,8 @@ LINE_RATIO = 10.0 ** 1.2
 LOW_HARMONICS = 6
 #: Mains frequencies, Hz: a lone line at one (or twice one) is taken for a pure-sine hum.
 MAINS_HZ = (50.0, 60.0)
+#: A line this many times its floor (30 dB) with no other on its comb is a tone, not a faint hum.
+TONE_RATIO = 1e3
 #: How far from mains a lone line's fundamental may be found, Hz (pooling 20 harmonics
 #: places a lone line within about 0.6 Hz).
 MAINS_TOLERANCE_HZ = 1.5
@@ -1342,50 +1344,55 @@ def detect_fundamental(
 def _fallback(ratio: NDArray[np.float64], bin_hz: float, harmonics: int, rate: int) -> float:
     """50 or 60 Hz, when no candidate holds hum: by what each comb holds, in this order.
 
-    1. More lines at the low harmonics (within 0.5 Hz per harmonic of them): a faint hum's
-       strongest one or two.
-    2. Fewer lines within 5 Hz of the harmonics above those, which the comb would take down (a
-       1 kHz line-up tone is the 20th harmonic of 50 Hz).
+    1. More faint lines (12 to 30 dB over their floor) at the six lowest harmonics, within
+       0.5 Hz per harmonic number: a faint hum's clearest one or two.
+    2. Fewer lines the comb would take down from something else: a strong one (``TONE_RATIO``,
+       30 dB) at the low harmonics, any within 5 Hz of the higher ones (a lone tone: 150 Hz is the
+       third harmonic of 50 Hz, a 1 kHz line-up tone the 20th).
     3. More of what is left (the mean of ``log(1 + ratio)`` over the harmonics without a line, at
        the best fundamental within 0.5 Hz): a faint hum's many weak lines. Under speech a hum 37 dB
-       down is told from no hum only about as often as not: 50 Hz if the two are equal.
+       down is told from none only about as often as not, and on noise alone the choice is chance;
+       digital silence gives 50 Hz.
     """
-    mains = np.asarray(MAINS_HZ)
-    low = [_lines_near(ratio, bin_hz, f, range(1, LOW_HARMONICS + 1), rate, 0.5) for f in mains]
-    if low[0] != low[1]:
-        return float(mains[int(np.argmax(low))])
-    high = [_lines_near(ratio, bin_hz, f, range(LOW_HARMONICS + 1, harmonics + 1), rate, 5.0) for f in mains]
-    if high[0] != high[1]:
-        return float(mains[int(np.argmin(high))])
+    low = [_line_heights(ratio, bin_hz, f, range(1, LOW_HARMONICS + 1), rate, 0.5) for f in MAINS_HZ]
+    faint = [int(np.sum((h >= LINE_RATIO) & (h < TONE_RATIO))) for h in low]
+    if faint[0] != faint[1]:
+        return MAINS_HZ[int(np.argmax(faint))]
+    above = range(LOW_HARMONICS + 1, harmonics + 1)
+    high = [_line_heights(ratio, bin_hz, f, above, rate, 5.0) for f in MAINS_HZ]
+    taken = [int(np.sum(a >= TONE_RATIO) + np.sum(b >= LINE_RATIO)) for a, b in zip(low, high, strict=True)]
+    if taken[0] != taken[1]:
+        return MAINS_HZ[int(np.argmin(taken))]
     weak = []
-    for f in mains:
+    for f in MAINS_HZ:
         values, valid = _at_harmonics(ratio, bin_hz, np.linspace(f - 0.5, f + 0.5, 201), harmonics, rate)
         kept = valid & (values < LINE_RATIO)
         logs = np.where(kept, np.log1p(values), 0.0)
         weak.append(float(np.max(np.sum(logs, axis=0) / np.maximum(np.sum(kept, axis=0), 1))))
-    return float(mains[int(np.argmax(weak))])
+    return MAINS_HZ[int(np.argmax(weak))]
 
 
-def _lines_near(
+def _line_heights(
     ratio: NDArray[np.float64],
     bin_hz: float,
     fundamental_hz: float,
     harmonics: range,
     rate: int,
     within_hz: float,
-) -> int:
-    """How many of the ``harmonics`` (numbers) of ``fundamental_hz`` have a line within ``within_hz``
-    per harmonic number (the low ones: where a drifting hum's are) or ``within_hz`` (the high ones:
-    where a notch, or a harmonic that drifts, would take some of a tone)."""
-    count = 0
+) -> NDArray[np.float64]:
+    """The highest ``ratio`` near each of the ``harmonics`` (numbers) of ``fundamental_hz`` below the
+    Nyquist frequency: within ``within_hz`` per harmonic number at the low ones (where a drifting
+    hum's lines are), within ``within_hz`` above them (where a notch, or a harmonic that drifts,
+    would take some of a tone)."""
+    heights = []
     for k in harmonics:
         centre = k * fundamental_hz
         reach = within_hz * k if k <= LOW_HARMONICS else within_hz
         if centre + reach >= 0.5 * rate:
             break
         lo, hi = int((centre - reach) / bin_hz), int(math.ceil((centre + reach) / bin_hz)) + 1
-        count += bool(np.max(ratio[lo:hi]) >= LINE_RATIO)
-    return count
+        heights.append(float(np.max(ratio[lo:hi])))
+    return np.asarray(heights)
 
 
 # --------------------------------------------------------------------------- refinement

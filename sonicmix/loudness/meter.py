@@ -33,7 +33,7 @@ from fractions import Fraction
 
 import numpy as np
 
-from sonicmix._checks import check_audio, check_finite, check_measurable, check_range, check_sample_rate
+from sonicmix._checks import check_audio, check_finite, check_range, check_sample_rate, unmeasurable_error
 from sonicmix.errors import AudioError, LayoutError, ParameterError
 from sonicmix.layouts import Layout, get_layout, resolve_layout
 from sonicmix.loudness.kweighting import k_weighting_sos
@@ -444,6 +444,7 @@ class LoudnessMeter:
         c = self._cumulative
         i0 = self._count
         first_complete = self._window_lengths - self._base  # buffer index of the first complete window
+        kept = self._filter_state.copy(), self._max_sums.copy()  # for the way out of an overflow
         self._kernel(
             x,
             self._channels_used,
@@ -456,8 +457,9 @@ class LoudnessMeter:
             first_complete,
             self._max_sums,
         )
-        if not math.isfinite(c[i0 + m - 1]):  # the samples are finite: one is too large to square
-            check_measurable(x, "audio", self.sample_rate, offset=self._samples)
+        if not math.isfinite(c[i0 + m - 1]):  # finite samples, too large to square and sum
+            self._filter_state[:], self._max_sums[:] = kept  # the meter as it was before the block
+            raise unmeasurable_error(x, "audio", self.sample_rate, self._samples, self._channels_used)
         self._count += m
         last = self._samples + m  # the chunk's windows end at samples (self._samples, last]
         self._samples = last
@@ -710,7 +712,7 @@ def integrated_loudness(audio: np.ndarray, sample_rate: int, *, layout: str | La
     kweighted_bin_sums(x, used, weights[used].copy(), k_weighting_sos(rate), bin_length, sums)
     if not np.isfinite(sums).all():  # a NaN or inf sample made its bin non-finite: say where
         check_finite(x, "audio", rate)
-        check_measurable(x, "audio", rate)  # ... or a finite one too large to square
+        raise unmeasurable_error(x, "audio", rate, channels=used)  # ... or finite ones too large to square
     bins = sums[:-1]
     if bins.size < 4:
         return -math.inf
