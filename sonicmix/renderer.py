@@ -740,9 +740,9 @@ class _TailWatch:
 
 
 def _run(
-    engine: _Engine, total: int, stem_names: list[str], block_size: int, progress: Progress | None
+    engine: _Engine, total: int, stem_names: list[str], progress: Progress | None
 ) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
-    graph = engine.graph
+    graph, block_size = engine.graph, engine.block_size
     try:
         want = [graph.master] + [s for s in stem_names if s != graph.master]
         latency = engine.latency
@@ -824,7 +824,7 @@ def render_blocks(
     engine, total, stem_names = _prepare(
         graph, sample_rate, block_size, duration_s, tail_s, stems, dtype, temp_dir, threads, pool
     )
-    return RenderStream(_run(engine, total, stem_names, engine.block_size, progress), engine)
+    return RenderStream(_run(engine, total, stem_names, progress), engine)
 
 
 class RenderStream(Iterator[tuple[int, dict[str, np.ndarray]]]):
@@ -916,7 +916,7 @@ def render(
         graph, sample_rate, block_size, duration_s, tail_s, stems, dtype, None, threads
     )
     blocks: dict[str, list[np.ndarray]] = {}
-    for _, out in _run(engine, total, stem_names, engine.block_size, progress):
+    for _, out in _run(engine, total, stem_names, progress):
         for name, block in out.items():
             blocks.setdefault(name, []).append(block)
     dtype = engine.dtype
@@ -998,7 +998,7 @@ def automix_gains(
         )
     engine, total, _ = _prepare(graph, sample_rate, block_size, duration_s, tail_s, [], dtype, None)
     engine.automix_record = {}
-    for _ in _run(engine, total, [], engine.block_size, None):
+    for _ in _run(engine, total, [], None):
         pass
     mics = engine.automixers[bus][0]
     gains = np.concatenate(engine.automix_record.get(bus, []) or [np.zeros((len(mics), 0))], axis=1)

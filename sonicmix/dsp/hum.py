@@ -1250,7 +1250,12 @@ def _score(
     ratio: NDArray[np.float64], bin_hz: float, candidates_hz: NDArray[np.float64], harmonics: int, rate: int
 ) -> NDArray[np.float64]:
     values, valid = _at_harmonics(np.log1p(ratio), bin_hz, candidates_hz, harmonics, rate)
-    return np.sum(np.where(valid, values, 0.0), axis=0) / np.maximum(np.sum(valid, axis=0), 1)
+    return _mean_where(values, valid)
+
+
+def _mean_where(values: NDArray[np.float64], kept: NDArray[np.bool_]) -> NDArray[np.float64]:
+    """Each column's mean over its ``kept`` rows (0 where none is)."""
+    return np.sum(np.where(kept, values, 0.0), axis=0) / np.maximum(np.sum(kept, axis=0), 1)
 
 
 def holds_hum(
@@ -1366,9 +1371,7 @@ def _fallback(ratio: NDArray[np.float64], bin_hz: float, harmonics: int, rate: i
     weak = []
     for f in MAINS_HZ:
         values, valid = _at_harmonics(ratio, bin_hz, np.linspace(f - 0.5, f + 0.5, 201), harmonics, rate)
-        kept = valid & (values < LINE_RATIO)
-        logs = np.where(kept, np.log1p(values), 0.0)
-        weak.append(float(np.max(np.sum(logs, axis=0) / np.maximum(np.sum(kept, axis=0), 1))))
+        weak.append(float(np.max(_mean_where(np.log1p(values), valid & (values < LINE_RATIO)))))
     return MAINS_HZ[int(np.argmax(weak))]
 
 

@@ -257,13 +257,8 @@ def _lane_bin_sums(x, rows, starts, bins, sos, bin_length, out, finals):  # prag
                     buf[i, j] = src[i]
             for i in range(m):
                 for j in range(lanes):
-                    u = buf[i, j]
-                    y = b0 * u + st[0, j]
-                    st[0, j] = b1 * u - a1 * y + st[1, j]
-                    st[1, j] = b2 * u - a2 * y
-                    z = c0 * y + st[2, j]
-                    st[2, j] = c1 * y - d1 * z + st[3, j]
-                    st[3, j] = c2 * y - d2 * z
+                    y, st[0, j], st[1, j] = tdf2(buf[i, j], b0, b1, b2, a1, a2, st[0, j], st[1, j])
+                    z, st[2, j], st[3, j] = tdf2(y, c0, c1, c2, d1, d2, st[2, j], st[3, j])
                     st[4, j] += z * z
         for j in range(lanes):
             out[j, b] = st[4, j]
